@@ -1,0 +1,1 @@
+//! clients (in progress).

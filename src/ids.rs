@@ -1,0 +1,153 @@
+//! Validated identifiers shared across modules: labs, steps and clients.
+//!
+//! Ids are newtypes so a step id can never be passed where a lab id is wanted,
+//! and `ClientId` is a closed enum: the set of real clients labcheck can run.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A lab's id: its directory name under `labs/`, e.g. `4.1-invoke-fm-via-bedrock`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct LabId(pub String);
+
+/// A step's id inside one lab, e.g. `cli-invoke`. Unique within the lab.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct StepId(pub String);
+
+impl fmt::Display for LabId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for StepId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The real client a trial runs a step with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientId {
+    /// AWS CLI v1 (the `awscli` PyPI package) from the provisioned venv.
+    AwsCliV1,
+    /// AWS CLI v2 (the bundled Linux build from `aws-cdk-asset-awscli-v2`).
+    AwsCliV2,
+    /// python3 from the provisioned venv, with pinned boto3/botocore.
+    Boto3,
+    /// aws-sdk-bedrockruntime, in process.
+    RustSdk,
+}
+
+impl ClientId {
+    pub const ALL: [ClientId; 4] = [ClientId::AwsCliV1, ClientId::AwsCliV2, ClientId::Boto3, ClientId::RustSdk];
+
+    /// The name used in `lab.toml`, trial names and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientId::AwsCliV1 => "aws-cli-v1",
+            ClientId::AwsCliV2 => "aws-cli-v2",
+            ClientId::Boto3 => "boto3",
+            ClientId::RustSdk => "rust-sdk",
+        }
+    }
+
+    /// The User-Agent prefix this client sends (BEDROCK-WIRE §1), used to prove
+    /// which client the replay server actually served.
+    pub fn user_agent_prefix(self) -> &'static str {
+        match self {
+            ClientId::AwsCliV1 => "aws-cli/1.",
+            ClientId::AwsCliV2 => "aws-cli/2.",
+            ClientId::Boto3 => "Boto3/",
+            ClientId::RustSdk => "aws-sdk-rust/",
+        }
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Error for an unknown client name; lists the known ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown client `{0}` (expected one of: aws-cli-v1, aws-cli-v2, boto3, rust-sdk)")]
+pub struct UnknownClient(pub String);
+
+impl FromStr for ClientId {
+    type Err = UnknownClient;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ClientId::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| UnknownClient(s.to_string()))
+    }
+}
+
+/// A Bedrock Runtime operation labcheck replays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub enum Operation {
+    InvokeModel,
+    InvokeModelWithResponseStream,
+    Converse,
+    ConverseStream,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 4] = [
+        Operation::InvokeModel,
+        Operation::InvokeModelWithResponseStream,
+        Operation::Converse,
+        Operation::ConverseStream,
+    ];
+
+    /// The operation name as AWS writes it (`InvokeModel`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::InvokeModel => "InvokeModel",
+            Operation::InvokeModelWithResponseStream => "InvokeModelWithResponseStream",
+            Operation::Converse => "Converse",
+            Operation::ConverseStream => "ConverseStream",
+        }
+    }
+
+    /// The last path segment of the REST route: `/model/{id}/<suffix>`.
+    pub fn path_suffix(self) -> &'static str {
+        match self {
+            Operation::InvokeModel => "invoke",
+            Operation::InvokeModelWithResponseStream => "invoke-with-response-stream",
+            Operation::Converse => "converse",
+            Operation::ConverseStream => "converse-stream",
+        }
+    }
+
+    /// Whether the response body is an event stream.
+    pub fn is_streaming(self) -> bool {
+        matches!(self, Operation::InvokeModelWithResponseStream | Operation::ConverseStream)
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Error for an unknown operation name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown operation `{0}` (expected one of: InvokeModel, InvokeModelWithResponseStream, Converse, ConverseStream)")]
+pub struct UnknownOperation(pub String);
+
+impl FromStr for Operation {
+    type Err = UnknownOperation;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Operation::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| UnknownOperation(s.to_string()))
+    }
+}

@@ -1,0 +1,211 @@
+//! The validated lab: what the rest of labcheck consumes after `lab.toml` has
+//! been parsed (stage 1) and cross-checked against `lab.md` (stage 2).
+//!
+//! Every code block reference is already resolved to its text, every checklist
+//! binding to an item index, so runners never see an unresolved name.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::ids::{ClientId, LabId, StepId};
+
+/// A lab ready to run.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    pub id: LabId,
+    pub title: String,
+    /// The lab directory (holds `lab.toml`, `lab.md`, `cassettes/`).
+    pub dir: PathBuf,
+    /// The page path (default `<dir>/lab.md`).
+    pub page: PathBuf,
+    /// The cassette directory (default `<dir>/cassettes`).
+    pub cassettes: PathBuf,
+    /// Region the lab's students use (default `us-east-1`).
+    pub region: String,
+    /// Maximum cassette age, if the lab sets one.
+    pub max_age: Option<Duration>,
+    /// The verification checklist of `lab.md`, in page order.
+    pub checklist: Vec<ChecklistItem>,
+    pub steps: Vec<Step>,
+}
+
+/// One `- [ ]` item of the page's verification checklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecklistItem {
+    /// 1-based position in the checklist.
+    pub index: usize,
+    /// The item text, NFC-normalised, without the `- [ ]` marker.
+    pub text: String,
+    /// 1-based line in `lab.md`.
+    pub line: usize,
+}
+
+/// One step of the lab, resolved.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub id: StepId,
+    pub kind: StepKind,
+    /// Clients this step runs under: one trial per client.
+    pub clients: Vec<ClientId>,
+    /// 1-based indexes of the checklist items this step proves.
+    pub proves: Vec<usize>,
+    /// Time limit of one trial of this step (lab default unless overridden).
+    pub timeout: Duration,
+    pub expect: Expectations,
+    /// Line of the `[[step]]` header in `lab.toml`, for messages.
+    pub line: usize,
+}
+
+/// Where a program (a shell script, a python file) comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgramSource {
+    /// A fenced code block of `lab.md`, already resolved.
+    Block { section: String, index: usize, line: usize, lang: Option<String>, text: String },
+    /// An inline command written in `lab.toml`.
+    Inline { text: String },
+    /// A file of the student's workspace (only when grading).
+    Workspace { path: PathBuf },
+}
+
+/// A file the step writes into the trial workspace before running.
+#[derive(Debug, Clone)]
+pub struct FileSpec {
+    /// Path relative to the workspace, e.g. `invoke_bedrock.py`.
+    pub path: PathBuf,
+    pub source: ProgramSource,
+}
+
+/// The step kinds of `lab.toml`.
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    /// A bash script (a lab block or inline command) run in a fresh workspace.
+    Shell { program: ProgramSource },
+    /// Files the lab tells the student to create, then the command the lab says
+    /// runs them (e.g. `python3 invoke_bedrock.py`), with the provisioned python.
+    Python { files: Vec<FileSpec>, run: ProgramSource },
+    /// aws-sdk-bedrockruntime in process.
+    Sdk { call: SdkCall },
+    /// A console step emulated through Converse, once per (temperature, max tokens) pair.
+    Playground { model: String, prompt: String, system: Option<String>, pairs: Vec<ParamPair> },
+}
+
+impl StepKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepKind::Shell { .. } => "shell",
+            StepKind::Python { .. } => "python",
+            StepKind::Sdk { .. } => "sdk",
+            StepKind::Playground { .. } => "playground",
+        }
+    }
+}
+
+/// One Playground parameter setting.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamPair {
+    pub temperature: f32,
+    pub max_tokens: i32,
+}
+
+impl ParamPair {
+    /// The four pairs the seed lab asks a student to try.
+    pub const DEFAULTS: [ParamPair; 4] = [
+        ParamPair { temperature: 0.1, max_tokens: 100 },
+        ParamPair { temperature: 0.1, max_tokens: 500 },
+        ParamPair { temperature: 0.9, max_tokens: 100 },
+        ParamPair { temperature: 0.9, max_tokens: 500 },
+    ];
+
+    /// Label used in trial names: `t0.1-m100`.
+    pub fn label(&self) -> String {
+        format!("t{}-m{}", self.temperature, self.max_tokens)
+    }
+}
+
+/// The Rust SDK operation an `sdk` step performs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SdkCall {
+    /// `invoke_model` with a raw JSON body.
+    Invoke { model: String, body: serde_json::Value },
+    /// `invoke_model_with_response_stream` with a raw JSON body.
+    InvokeStream { model: String, body: serde_json::Value },
+    /// `converse` with one user message.
+    Converse(ConverseRequest),
+    /// `converse_stream` with one user message.
+    ConverseStream(ConverseRequest),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConverseRequest {
+    pub model: String,
+    pub prompt: String,
+    pub system: Option<String>,
+    pub max_tokens: Option<i32>,
+    pub temperature: Option<f32>,
+    pub top_p: Option<f32>,
+}
+
+/// What a trial must show. Every field is optional except `served`, which the
+/// runner always checks (a step that prints the right text without calling
+/// Bedrock cannot pass).
+#[derive(Debug, Clone, Default)]
+pub struct Expectations {
+    /// Expected exit code of a shell/python step (default 0).
+    pub exit_code: Option<i32>,
+    pub stdout: TextExpect,
+    pub stderr: TextExpect,
+    pub files: Vec<FileExpect>,
+    /// Output must arrive incrementally (streaming steps).
+    pub incremental: Option<IncrementalExpect>,
+    /// Interactions the replay server must have served to this trial's client.
+    pub served: Vec<ServedExpect>,
+    /// Upper bound on output tokens reported by the model (usage).
+    pub max_output_tokens: Option<u32>,
+    /// Accepted stop reasons (sdk/playground), e.g. `end_turn`, `max_tokens`.
+    pub stop_reasons: Vec<String>,
+    /// Name of an insta snapshot (under `snapshots/`) of stdout / the model text.
+    pub snapshot: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TextExpect {
+    pub contains: Vec<String>,
+    pub not_contains: Vec<String>,
+    /// Regexes, already compiled-checked in stage 2.
+    pub matches: Vec<String>,
+    /// JSON pointer → expected value; implies the text is valid JSON.
+    pub json: BTreeMap<String, serde_json::Value>,
+}
+
+impl TextExpect {
+    pub fn is_empty(&self) -> bool {
+        self.contains.is_empty() && self.not_contains.is_empty() && self.matches.is_empty() && self.json.is_empty()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FileExpect {
+    pub path: PathBuf,
+    /// The file must parse as JSON.
+    pub is_json: bool,
+    /// JSON pointer → expected value (implies `is_json`).
+    pub json: BTreeMap<String, serde_json::Value>,
+    pub contains: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IncrementalExpect {
+    /// Minimum number of separately arriving pieces (default 3).
+    pub min_pieces: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedExpect {
+    /// `InvokeModel`, `InvokeModelWithResponseStream`, `Converse`, `ConverseStream`.
+    pub operation: String,
+    /// Decoded model id, if the step pins it.
+    pub model: Option<String>,
+    /// Exact count, default 1.
+    pub count: usize,
+}

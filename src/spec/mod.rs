@@ -1,0 +1,2 @@
+//! spec (in progress).
+pub mod lab;
