@@ -1,1 +1,355 @@
-//! runner (in progress).
+//! Labs × steps × clients as libtest-mimic trials, and the end-of-run report.
+//!
+//! `tests/labs.rs` (a `harness = false` test) and `labcheck run` both call
+//! [`harness`]: one trial per lab × step × client, named
+//! `<lab>::<step>::<client>` so libtest filters, `--exact`, `--list` and
+//! `cargo nextest run` select them. Every trial starts its own replay server
+//! and workspace, writes its outcome file, and the run ends with each lab's
+//! ticked checklist (skipped under nextest, where every trial is its own
+//! process: `labcheck report` merges those).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+use crate::cassette::CassetteSet;
+use crate::clients::{self, Progress};
+use crate::expect;
+use crate::ids::ClientId;
+use crate::replay::{ReplayOptions, ReplayServer};
+use crate::report::outcome::OUTCOME_VERSION;
+use crate::report::{LabVerdict, Outcome, ResultsDir, Status};
+use crate::spec::lab::{Lab, ParamPair, StepKind};
+use crate::spec::{self};
+use crate::steps::{self, Invocation};
+
+/// Exit code of a run with failed trials or unticked checklist items (as `cargo test`).
+pub const EXIT_FAILED: u8 = 101;
+
+/// How a run is set up; read once at the edge (env and flags), passed down.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Lab directories to run.
+    pub labs: Vec<PathBuf>,
+    /// `target/labcheck/results`.
+    pub results_root: PathBuf,
+    /// Shared by all processes of one run (`NEXTEST_RUN_ID` under nextest).
+    pub run_id: String,
+    /// Replay speed factor: 1 = the recorded schedule, 0 = no delays.
+    pub speed: f64,
+    /// Print the checklist at the end (off under nextest's process-per-test).
+    pub print_checklist: bool,
+    /// Replace each lab's page (to run a lab.toml against another version of its page).
+    pub page_override: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("invalid value for env var `{var}`: `{value}` (hint: {hint})")]
+    BadEnv { var: &'static str, value: String, hint: &'static str },
+    #[error("cannot list labs in `{path}`: {source}")]
+    LabsDir { path: PathBuf, source: std::io::Error },
+}
+
+impl RunConfig {
+    /// The configuration `cargo test` uses: every lab under `<root>/labs`,
+    /// results under the cargo target dir.
+    pub fn for_cargo_test(root: &Path) -> Result<RunConfig, ConfigError> {
+        let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+        Ok(RunConfig {
+            labs: discover_labs(&root.join("labs"))?,
+            results_root: target.join("labcheck").join("results"),
+            run_id: run_id_from_env(),
+            speed: speed_from_env()?,
+            print_checklist: std::env::var_os("NEXTEST_RUN_ID").is_none(),
+            page_override: None,
+        })
+    }
+}
+
+/// Every directory under `labs_root` that holds a `lab.toml`, sorted.
+pub fn discover_labs(labs_root: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+    let entries = std::fs::read_dir(labs_root).map_err(|source| ConfigError::LabsDir { path: labs_root.to_path_buf(), source })?;
+    let mut labs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("lab.toml").is_file())
+        .collect();
+    labs.sort();
+    Ok(labs)
+}
+
+/// `NEXTEST_RUN_ID`, else `LABCHECK_RUN_ID`, else a fresh id from time and pid.
+pub fn run_id_from_env() -> String {
+    for var in ["NEXTEST_RUN_ID", "LABCHECK_RUN_ID"] {
+        if let Ok(id) = std::env::var(var) {
+            if !id.is_empty() {
+                return id;
+            }
+        }
+    }
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    format!("run-{secs}-{}", std::process::id())
+}
+
+/// `LABCHECK_SPEED`: replay speed factor (default 1).
+pub fn speed_from_env() -> Result<f64, ConfigError> {
+    match std::env::var("LABCHECK_SPEED") {
+        Err(_) => Ok(1.0),
+        Ok(v) => match v.parse::<f64>() {
+            Ok(s) if s >= 0.0 && s.is_finite() => Ok(s),
+            _ => Err(ConfigError::BadEnv { var: "LABCHECK_SPEED", value: v, hint: "a number >= 0; 1 = recorded timing, 0 = no delays" }),
+        },
+    }
+}
+
+/// A lab as loaded for a run: the validated spec and its cassettes (or why
+/// they could not be loaded: every trial of the lab then fails with it).
+pub struct LoadedLab {
+    pub lab: Lab,
+    pub cassettes: Result<CassetteSet, String>,
+}
+
+/// One trial to run.
+#[derive(Clone)]
+pub struct TrialDef {
+    pub name: String,
+    pub lab: Arc<LoadedLab>,
+    pub step: usize,
+    pub client: ClientId,
+    pub pair: Option<ParamPair>,
+}
+
+/// What a run will do: the trials, plus labs that failed to load.
+pub struct Plan {
+    pub labs: Vec<Arc<LoadedLab>>,
+    pub trials: Vec<TrialDef>,
+    /// (lab dir, rendered error) of labs whose lab.toml or page is invalid.
+    pub broken: Vec<(PathBuf, String)>,
+}
+
+/// Loads the labs and expands their steps into trials.
+pub fn plan(config: &RunConfig) -> Plan {
+    let mut plan = Plan { labs: Vec::new(), trials: Vec::new(), broken: Vec::new() };
+    for dir in &config.labs {
+        let loaded = match &config.page_override {
+            Some(page) => spec::load_lab_with_page(dir, page),
+            None => spec::load_lab(dir),
+        };
+        let lab = match loaded {
+            Ok(lab) => lab,
+            Err(e) => {
+                plan.broken.push((dir.clone(), e.to_string()));
+                continue;
+            }
+        };
+        let cassettes = CassetteSet::load_dir(&lab.cassettes).map_err(|e| e.to_string());
+        let loaded = Arc::new(LoadedLab { lab, cassettes });
+        for (index, step) in loaded.lab.steps.iter().enumerate() {
+            let pairs: Vec<Option<ParamPair>> = match &step.kind {
+                StepKind::Playground { pairs, .. } => pairs.iter().copied().map(Some).collect(),
+                _ => vec![None],
+            };
+            for client in &step.clients {
+                for pair in &pairs {
+                    let step_name = match pair {
+                        Some(p) => format!("{}-{}", step.id, p.label()),
+                        None => step.id.to_string(),
+                    };
+                    plan.trials.push(TrialDef {
+                        name: format!("{}::{}::{}", loaded.lab.id, step_name, client),
+                        lab: Arc::clone(&loaded),
+                        step: index,
+                        client: *client,
+                        pair: *pair,
+                    });
+                }
+            }
+        }
+        plan.labs.push(loaded);
+    }
+    plan
+}
+
+/// Progress lines on stderr, prefixed like the rest of labcheck's output.
+pub struct StderrProgress;
+
+impl Progress for StderrProgress {
+    fn message(&self, line: &str) {
+        eprintln!("labcheck: {line}");
+    }
+}
+
+/// Runs one trial and writes its outcome file.
+pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
+    let started = Instant::now();
+    let step = &def.lab.lab.steps[def.step];
+    let failures = match execute(def, config) {
+        Ok(failures) => failures.iter().map(|f| f.to_string()).collect(),
+        Err(e) => vec![format!("could not run the step: {e}")],
+    };
+    let outcome = Outcome {
+        version: OUTCOME_VERSION,
+        run_id: config.run_id.clone(),
+        trial: def.name.clone(),
+        lab: def.lab.lab.id.to_string(),
+        step: step.id.to_string(),
+        client: def.client.to_string(),
+        proves: step.proves.clone(),
+        status: if failures.is_empty() { Status::Passed } else { Status::Failed },
+        emulated: matches!(step.kind, StepKind::Playground { .. }),
+        failures,
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    if let Err(e) = ResultsDir::new(&config.results_root, &config.run_id).write(&outcome) {
+        eprintln!("labcheck: warning: {e}");
+    }
+    outcome
+}
+
+#[derive(Debug, thiserror::Error)]
+enum TrialError {
+    #[error("the lab's cassettes could not be loaded: {0}")]
+    Cassettes(String),
+    #[error(transparent)]
+    Replay(#[from] crate::replay::ReplayError),
+    #[error(transparent)]
+    Step(#[from] steps::StepError),
+    #[error("cannot create the trial workspace: {0}")]
+    Workspace(std::io::Error),
+}
+
+fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, TrialError> {
+    let lab = &def.lab.lab;
+    let step = &lab.steps[def.step];
+    let set = def.lab.cassettes.clone().map_err(TrialError::Cassettes)?;
+    let options = ReplayOptions { port: 0, speed: config.speed, label: lab.cassettes.display().to_string() };
+    let server = ReplayServer::start_blocking(set, options)?;
+    let workspace = tempfile::Builder::new().prefix("labcheck-trial-").tempdir().map_err(TrialError::Workspace)?;
+    let endpoint = server.endpoint();
+    let invocation = Invocation {
+        kind: &step.kind,
+        client: def.client,
+        pair: def.pair,
+        endpoint: &endpoint,
+        region: &lab.region,
+        workspace: workspace.path().to_path_buf(),
+        timeout: step.timeout,
+        progress: &StderrProgress,
+    };
+    let output = steps::run(&invocation)?;
+    let served = server.served();
+    let misses = server.misses();
+    server.shutdown();
+    let ctx = expect::Context {
+        client: def.client,
+        served: &served,
+        misses: &misses,
+        pair: def.pair,
+        workspace: workspace.path(),
+        timeout: step.timeout,
+        cassette_dir: &lab.cassettes,
+    };
+    Ok(expect::check(&step.expect, &output, &ctx))
+}
+
+/// The failure message libtest prints for a failed trial.
+fn failure_message(def: &TrialDef, outcome: &Outcome) -> String {
+    let step = &def.lab.lab.steps[def.step];
+    let mut msg = format!(
+        "step `{}` ({}, lab.toml line {}) under {} failed:\n",
+        step.id,
+        step.kind.name(),
+        step.line,
+        def.client
+    );
+    for failure in &outcome.failures {
+        msg.push_str("  - ");
+        msg.push_str(&failure.replace('\n', "\n    "));
+        msg.push('\n');
+    }
+    msg
+}
+
+/// Provisions the clients the selected trials need, before any trial runs,
+/// so installs show progress once and do not count against trial time limits.
+fn provision(defs: &[&TrialDef]) -> Vec<(ClientId, String)> {
+    let mut needed: Vec<ClientId> = defs.iter().map(|d| d.client).filter(|c| *c != ClientId::RustSdk).collect();
+    needed.sort();
+    needed.dedup();
+    needed
+        .into_iter()
+        .filter_map(|c| clients::ensure(c, &StderrProgress).err().map(|e| (c, e.to_string())))
+        .collect()
+}
+
+/// Runs the plan's trials under libtest-mimic with `args`, then prints each
+/// lab's checklist. The exit code is libtest's, or [`EXIT_FAILED`] when a
+/// judged checklist item is unticked.
+pub fn harness(args: &Arguments, config: RunConfig) -> ExitCode {
+    let plan = plan(&config);
+    let config = Arc::new(config);
+    let mut trials: Vec<Trial> = Vec::new();
+    for (dir, error) in &plan.broken {
+        let name = format!("{}::lab.toml::spec", dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        let error = error.clone();
+        trials.push(Trial::test(name, move || Err(Failed::from(error))));
+    }
+    let mut defs_by_trial = Vec::new();
+    for def in &plan.trials {
+        let def_for_trial = def.clone();
+        let config = Arc::clone(&config);
+        let trial = Trial::test(def.name.clone(), move || {
+            let outcome = run_trial(&def_for_trial, &config);
+            match outcome.status {
+                Status::Passed => Ok(()),
+                Status::Failed => Err(Failed::from(failure_message(&def_for_trial, &outcome))),
+            }
+        })
+        .with_kind(def.lab.lab.steps[def.step].kind.name());
+        let selected = !args.is_filtered_out(&trial) && !args.is_ignored(&trial);
+        defs_by_trial.push((def, selected));
+        trials.push(trial);
+    }
+    let selected: Vec<&TrialDef> = defs_by_trial.iter().filter(|(_, s)| *s).map(|(d, _)| *d).collect();
+    if !args.list {
+        for (client, error) in provision(&selected) {
+            eprintln!("labcheck: cannot provision {client}: {error}");
+        }
+    }
+    let conclusion = libtest_mimic::run(args, trials);
+    if args.list {
+        return ExitCode::SUCCESS;
+    }
+    let mut checklist_ok = true;
+    if config.print_checklist {
+        let outcomes = ResultsDir::new(&config.results_root, &config.run_id).read_all().unwrap_or_default();
+        println!();
+        for loaded in &plan.labs {
+            let verdict = LabVerdict::new(&loaded.lab.id.to_string(), &loaded.lab.checklist, &outcomes);
+            checklist_ok &= verdict.passed();
+            print!("{}", verdict.render());
+        }
+        println!("results: {}", ResultsDir::new(&config.results_root, &config.run_id).dir.display());
+    }
+    if conclusion.has_failed() || !checklist_ok {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Entry point of `tests/labs.rs`: every lab of the crate at `root`.
+pub fn test_main(root: &str) -> ExitCode {
+    let args = Arguments::from_args();
+    match RunConfig::for_cargo_test(Path::new(root)) {
+        Ok(config) => harness(&args, config),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,1 +1,195 @@
-//! expect (in progress).
+//! Judging what a step showed against what its `lab.toml` expects.
+//!
+//! Each check yields a [`Failure`] with what was expected, what happened and,
+//! where we know it, the one thing to do about it. Text checks are built on
+//! `predicates`. One check is always made, whatever the lab says: the trial's
+//! replay server must have served the interactions the step expects to *this
+//! trial's client*, so a script that only prints the expected text cannot pass.
+
+mod incremental;
+mod json;
+
+use std::fmt;
+use std::path::Path;
+
+use predicates::prelude::*;
+
+use crate::ids::ClientId;
+use crate::replay::{MissReport, ServedRequest};
+use crate::spec::lab::{Expectations, ParamPair, TextExpect};
+use crate::steps::StepOutput;
+
+pub use incremental::judge_pieces;
+
+/// One unmet expectation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What was checked, e.g. `stdout`, `output.json`, `served requests`.
+    pub subject: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    fn new(subject: impl Into<String>, message: impl Into<String>) -> Self {
+        Failure { subject: subject.into(), message: message.into(), hint: None }
+    }
+    fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.subject, self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  (hint: {hint})")?;
+        }
+        Ok(())
+    }
+}
+
+/// What the trial knows besides the step's output.
+pub struct Context<'a> {
+    pub client: ClientId,
+    pub served: &'a [ServedRequest],
+    pub misses: &'a [MissReport],
+    pub pair: Option<ParamPair>,
+    pub workspace: &'a Path,
+    pub timeout: std::time::Duration,
+    /// Which tail of output to show in messages.
+    pub cassette_dir: &'a Path,
+}
+
+/// Checks `out` against `exp`; empty means the trial passed.
+pub fn check(exp: &Expectations, out: &StepOutput, ctx: &Context<'_>) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    if out.timed_out {
+        failures.push(
+            Failure::new("time limit", format!("the step did not finish within {:?}; the client hung or waited for input", ctx.timeout))
+                .hint("raise `timeout` for this step in lab.toml if it is legitimately slow"),
+        );
+        return failures;
+    }
+    for miss in ctx.misses {
+        failures.push(
+            Failure::new("replay", format!("a request matched no cassette in {}\n{}", ctx.cassette_dir.display(), miss))
+                .hint("if the lab changed on purpose, re-record its cassettes with `labcheck record`"),
+        );
+    }
+    let expected_code = exp.exit_code.unwrap_or(0);
+    if out.exit_code != Some(expected_code) {
+        let got = out.exit_code.map_or_else(|| "killed by a signal".to_string(), |c| format!("exit code {c}"));
+        failures.push(Failure::new("exit code", format!("expected {expected_code}, got {got}{}", tail("stderr", &out.stderr))));
+    }
+    check_text("stdout", &exp.stdout, &out.stdout, &mut failures);
+    check_text("stderr", &exp.stderr, &out.stderr, &mut failures);
+    for file in &exp.files {
+        json::check_file(file, ctx.workspace, &mut failures);
+    }
+    if let Some(inc) = &exp.incremental {
+        if let Err(why) = judge_pieces(&out.pieces, inc.min_pieces, stream_span(ctx)) {
+            failures.push(Failure::new("incremental output", why).hint(
+                "print each delta as it arrives (`print(text, end='', flush=True)`) instead of collecting the answer first",
+            ));
+        }
+    }
+    check_tokens(exp, out, ctx.pair, &mut failures);
+    check_served(exp, ctx, &mut failures);
+    failures
+}
+
+/// How long the trial's stream took to write, from the first to the last frame.
+fn stream_span(ctx: &Context<'_>) -> Option<std::time::Duration> {
+    ctx.served
+        .iter()
+        .filter(|s| s.frame_times.len() >= 2)
+        .filter_map(|s| Some(s.frame_times.last()?.duration_since(*s.frame_times.first()?)))
+        .max()
+}
+
+fn tail(name: &str, text: &str) -> String {
+    let text = text.trim_end();
+    if text.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(12);
+    format!("\n  {name} (last lines):\n    {}", lines[start..].join("\n    "))
+}
+
+fn check_text(subject: &str, exp: &TextExpect, actual: &str, failures: &mut Vec<Failure>) {
+    for needle in &exp.contains {
+        if !predicate::str::contains(needle.as_str()).eval(actual) {
+            failures.push(Failure::new(subject, format!("expected to contain {needle:?}{}", tail(subject, actual))));
+        }
+    }
+    for needle in &exp.not_contains {
+        if predicate::str::contains(needle.as_str()).eval(actual) {
+            failures.push(Failure::new(subject, format!("expected not to contain {needle:?}{}", tail(subject, actual))));
+        }
+    }
+    for pattern in &exp.matches {
+        match predicate::str::is_match(pattern.as_str()) {
+            Ok(p) if p.eval(actual) => {}
+            Ok(_) => failures.push(Failure::new(subject, format!("expected to match /{pattern}/{}", tail(subject, actual)))),
+            Err(e) => failures.push(Failure::new(subject, format!("invalid regex /{pattern}/: {e}"))),
+        }
+    }
+    if !exp.json.is_empty() {
+        json::check_pointers(subject, actual, &exp.json, failures);
+    }
+}
+
+fn check_tokens(exp: &Expectations, out: &StepOutput, pair: Option<ParamPair>, failures: &mut Vec<Failure>) {
+    let limit = exp.max_output_tokens.or(pair.map(|p| p.max_tokens.max(0) as u32));
+    if let (Some(limit), Some(used)) = (limit, out.output_tokens) {
+        if used > limit {
+            failures.push(Failure::new("output tokens", format!("the model reported {used} output tokens, above the limit {limit}")));
+        }
+    }
+    let mut reasons = exp.stop_reasons.clone();
+    if reasons.is_empty() && pair.is_some() {
+        reasons = vec!["end_turn".into(), "max_tokens".into(), "stop_sequence".into()];
+    }
+    if !reasons.is_empty() {
+        match &out.stop_reason {
+            Some(r) if reasons.contains(r) => {}
+            Some(r) => failures.push(Failure::new("stop reason", format!("expected one of {reasons:?}, got {r:?}"))),
+            None if out.exit_code == Some(0) => {
+                failures.push(Failure::new("stop reason", format!("expected one of {reasons:?}, the response had none")))
+            }
+            None => {}
+        }
+    }
+}
+
+fn check_served(exp: &Expectations, ctx: &Context<'_>, failures: &mut Vec<Failure>) {
+    let prefix = ctx.client.user_agent_prefix();
+    for want in &exp.served {
+        let matching = |s: &&ServedRequest| {
+            s.operation.as_str() == want.operation && want.model.as_ref().is_none_or(|m| &s.model_id == m)
+        };
+        let by_client = ctx.served.iter().filter(matching).filter(|s| s.user_agent.starts_with(prefix)).count();
+        if by_client == want.count {
+            continue;
+        }
+        let by_anyone = ctx.served.iter().filter(matching).count();
+        let what = match &want.model {
+            Some(m) => format!("{} for `{m}`", want.operation),
+            None => want.operation.clone(),
+        };
+        let mut message = format!("expected {} {what} request(s) from {} (User-Agent `{prefix}…`), the replay server served {by_client}", want.count, ctx.client);
+        if by_anyone > by_client {
+            let agents: Vec<&str> = ctx.served.iter().filter(matching).map(|s| s.user_agent.as_str()).collect();
+            message.push_str(&format!(" (and {} to other clients: {agents:?})", by_anyone - by_client));
+        }
+        let hint = if ctx.served.is_empty() {
+            "the step never called Bedrock: printing the expected text is not enough, the program must call the API"
+        } else {
+            "check the operation and model id the step calls"
+        };
+        failures.push(Failure::new("served requests", message).hint(hint));
+    }
+}

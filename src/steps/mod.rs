@@ -1,1 +1,147 @@
-//! steps (in progress).
+//! Running one step of a lab with one client: the step kinds of `lab.toml`.
+//!
+//! Each kind turns a resolved [`StepKind`] into a [`StepOutput`]: `shell` and
+//! `python` run bash in a fresh workspace with the provisioned client first on
+//! PATH ([`env`], [`process`]); `sdk` calls aws-sdk-bedrockruntime in process
+//! ([`sdk`]); `playground` emulates a console step through Converse. Judging the
+//! output is [`crate::expect`]'s job, not this module's.
+
+pub mod env;
+pub mod process;
+pub mod sdk;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::clients::{self, Progress};
+use crate::ids::ClientId;
+use crate::spec::lab::{ConverseRequest, ParamPair, ProgramSource, StepKind};
+use env::ChildEnv;
+pub use process::Piece;
+
+/// What went wrong *running* a step (as opposed to a step that ran and showed
+/// the wrong thing, which is an expectation failure).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StepError {
+    #[error("{what}: {source}")]
+    Io { what: String, source: std::io::Error },
+    #[error("could not start `{program}`: {source}")]
+    Spawn { program: String, source: std::io::Error },
+    #[error(transparent)]
+    Client(#[from] clients::ClientsError),
+    #[error("step source `{path}` is missing from the workspace (hint: the student must create it as the lab says)")]
+    MissingWorkspaceFile { path: PathBuf },
+    #[error("step kind `{kind}` cannot run under client `{client}`")]
+    WrongClient { kind: &'static str, client: ClientId },
+}
+
+/// What a step showed: a process's exit and output, or an SDK call's result
+/// rendered the same way (the model's text as stdout, the error as stderr).
+#[derive(Debug, Clone, Default)]
+pub struct StepOutput {
+    pub exit_code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// Arrival of stdout pieces (process) or text deltas (SDK streams).
+    pub pieces: Vec<Piece>,
+    pub timed_out: bool,
+    pub elapsed: Duration,
+    /// Stop reason reported by the model, when the client exposes it.
+    pub stop_reason: Option<String>,
+    /// Output tokens reported by the model, when the client exposes it.
+    pub output_tokens: Option<u32>,
+    /// Stream event types in arrival order (SDK streams).
+    pub events: Vec<String>,
+}
+
+impl From<process::ProcessOutput> for StepOutput {
+    fn from(p: process::ProcessOutput) -> Self {
+        StepOutput {
+            exit_code: p.exit_code,
+            stdout: p.stdout,
+            stderr: p.stderr,
+            pieces: p.pieces,
+            timed_out: p.timed_out,
+            elapsed: p.elapsed,
+            ..StepOutput::default()
+        }
+    }
+}
+
+/// Everything one trial needs to run its step.
+pub struct Invocation<'a> {
+    pub kind: &'a StepKind,
+    pub client: ClientId,
+    /// The playground pair of this trial, if the step is a playground step.
+    pub pair: Option<ParamPair>,
+    pub endpoint: &'a str,
+    pub region: &'a str,
+    pub workspace: PathBuf,
+    pub timeout: Duration,
+    pub progress: &'a dyn Progress,
+}
+
+/// Runs the step once.
+pub fn run(inv: &Invocation<'_>) -> Result<StepOutput, StepError> {
+    match inv.kind {
+        StepKind::Shell { program } => {
+            let env = child_env(inv)?;
+            let (text, line) = program_text(program, &inv.workspace)?;
+            Ok(process::run_bash(&text, line, &env, inv.timeout)?.into())
+        }
+        StepKind::Python { files, run } => {
+            let env = child_env(inv)?;
+            for file in files {
+                let (text, _) = program_text(&file.source, &inv.workspace)?;
+                process::write_file(&inv.workspace, &file.path, &text)?;
+            }
+            let (text, line) = program_text(run, &inv.workspace)?;
+            Ok(process::run_bash(&text, line, &env, inv.timeout)?.into())
+        }
+        StepKind::Sdk { call } => sdk::run(call, inv.endpoint, inv.region, inv.timeout),
+        StepKind::Playground { model, prompt, system, .. } => {
+            let pair = inv.pair.unwrap_or(ParamPair::DEFAULTS[0]);
+            let request = ConverseRequest {
+                model: model.clone(),
+                prompt: prompt.clone(),
+                system: system.clone(),
+                max_tokens: Some(pair.max_tokens),
+                temperature: Some(pair.temperature),
+                top_p: None,
+            };
+            sdk::converse_once(&request, inv.endpoint, inv.region, inv.timeout)
+        }
+    }
+}
+
+/// The child environment for a process step, with its client provisioned.
+fn child_env(inv: &Invocation<'_>) -> Result<ChildEnv, StepError> {
+    if inv.client == ClientId::RustSdk {
+        return Err(StepError::WrongClient { kind: inv.kind.name(), client: inv.client });
+    }
+    let provisioned = clients::ensure(inv.client, inv.progress)?;
+    let env = ChildEnv {
+        workspace: inv.workspace.clone(),
+        endpoint: inv.endpoint.to_string(),
+        region: inv.region.to_string(),
+        client_bin: Some(provisioned.bin_dir),
+    };
+    env.prepare().map_err(|e| StepError::Io { what: "preparing the workspace".into(), source: e })?;
+    Ok(env)
+}
+
+/// A program's text and the lab.md line its first line is on (0 if none).
+fn program_text(source: &ProgramSource, workspace: &std::path::Path) -> Result<(String, usize), StepError> {
+    match source {
+        // The block's text starts on the line after its opening fence.
+        ProgramSource::Block { text, line, .. } => Ok((text.clone(), line + 1)),
+        ProgramSource::Inline { text } => Ok((text.clone(), 0)),
+        ProgramSource::Workspace { path } => {
+            let full = workspace.join(path);
+            std::fs::read_to_string(&full)
+                .map(|t| (t, 0))
+                .map_err(|_| StepError::MissingWorkspaceFile { path: path.clone() })
+        }
+    }
+}

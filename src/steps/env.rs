@@ -1,0 +1,106 @@
+//! The environment a step's child process sees.
+//!
+//! A trial must never reach real AWS or read the user's `~/.aws`, and must run
+//! the provisioned client rather than whatever `aws` or `python3` is first on
+//! the user's PATH. So the child starts from an empty environment and gets only
+//! what a fresh Linux shell pointed at the replay endpoint would have.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// Dummy credentials in the format of AWS's documentation examples. They sign
+/// requests the replay server accepts without verifying.
+pub const DUMMY_ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+pub const DUMMY_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+/// System directories a fresh Debian shell has on PATH after the client's own.
+/// `/usr/local/bin` is left out on purpose: that is where stray global installs
+/// (an `aws` from the official installer, a `python` shim) live.
+const SYSTEM_PATH: &[&str] = &["/usr/bin", "/bin"];
+
+/// Where a trial's child process runs and what it may see.
+#[derive(Debug, Clone)]
+pub struct ChildEnv {
+    /// The trial's workspace: the child's working directory.
+    pub workspace: PathBuf,
+    /// The replay (or recording proxy) endpoint, `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    pub region: String,
+    /// The provisioned client's bin dir, first on PATH.
+    pub client_bin: Option<PathBuf>,
+}
+
+impl ChildEnv {
+    /// The full environment for the child, as (name, value) pairs; the caller
+    /// clears the inherited environment first.
+    pub fn vars(&self) -> Vec<(String, OsString)> {
+        let home = self.workspace.join(".home");
+        let aws_dir = home.join(".aws");
+        let mut path_dirs: Vec<PathBuf> = self.client_bin.iter().cloned().collect();
+        path_dirs.extend(SYSTEM_PATH.iter().map(PathBuf::from));
+        let path = std::env::join_paths(&path_dirs).unwrap_or_else(|_| OsString::from("/usr/bin:/bin"));
+        let s = |v: &str| OsString::from(v);
+        let p = |v: &Path| v.as_os_str().to_owned();
+        vec![
+            ("PATH".into(), path),
+            ("HOME".into(), p(&home)),
+            ("LANG".into(), s("C.UTF-8")),
+            ("LC_ALL".into(), s("C.UTF-8")),
+            ("TERM".into(), s("dumb")),
+            ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(), s(&self.endpoint)),
+            ("AWS_REGION".into(), s(&self.region)),
+            ("AWS_DEFAULT_REGION".into(), s(&self.region)),
+            ("AWS_ACCESS_KEY_ID".into(), s(DUMMY_ACCESS_KEY_ID)),
+            ("AWS_SECRET_ACCESS_KEY".into(), s(DUMMY_SECRET_ACCESS_KEY)),
+            ("AWS_EC2_METADATA_DISABLED".into(), s("true")),
+            // One attempt: a replay miss must fail at once, not after retries with backoff.
+            ("AWS_MAX_ATTEMPTS".into(), s("1")),
+            ("AWS_CONFIG_FILE".into(), p(&aws_dir.join("config"))),
+            ("AWS_SHARED_CREDENTIALS_FILE".into(), p(&aws_dir.join("credentials"))),
+            // CLI v2 pipes output through `less` on a terminal; never on a trial.
+            ("AWS_PAGER".into(), s("")),
+        ]
+    }
+
+    /// Creates the workspace's empty home (with an empty `.aws/`).
+    pub fn prepare(&self) -> std::io::Result<()> {
+        std::fs::create_dir_all(self.workspace.join(".home").join(".aws"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> ChildEnv {
+        ChildEnv {
+            workspace: PathBuf::from("/tmp/ws"),
+            endpoint: "http://127.0.0.1:9".into(),
+            region: "us-east-1".into(),
+            client_bin: Some(PathBuf::from("/cache/aws-cli-v2/bin")),
+        }
+    }
+
+    fn get(vars: &[(String, OsString)], name: &str) -> Option<String> {
+        vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.to_string_lossy().into_owned())
+    }
+
+    #[test]
+    fn client_bin_comes_first_and_user_dirs_are_absent() {
+        let vars = env().vars();
+        assert_eq!(get(&vars, "PATH").as_deref(), Some("/cache/aws-cli-v2/bin:/usr/bin:/bin"));
+    }
+
+    #[test]
+    fn both_region_variables_and_no_imds() {
+        let vars = env().vars();
+        assert_eq!(get(&vars, "AWS_REGION").as_deref(), Some("us-east-1"));
+        assert_eq!(get(&vars, "AWS_DEFAULT_REGION").as_deref(), Some("us-east-1"));
+        assert_eq!(get(&vars, "AWS_EC2_METADATA_DISABLED").as_deref(), Some("true"));
+        assert_eq!(get(&vars, "AWS_MAX_ATTEMPTS").as_deref(), Some("1"));
+        assert_eq!(get(&vars, "HOME").as_deref(), Some("/tmp/ws/.home"));
+        assert_eq!(get(&vars, "AWS_CONFIG_FILE").as_deref(), Some("/tmp/ws/.home/.aws/config"));
+        assert!(get(&vars, "AWS_PROFILE").is_none());
+        assert!(get(&vars, "AWS_BEARER_TOKEN_BEDROCK").is_none());
+    }
+}

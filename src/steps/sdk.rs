@@ -1,0 +1,300 @@
+//! `sdk` steps: aws-sdk-bedrockruntime called in process.
+//!
+//! The client is built explicitly (endpoint, region, dummy credentials, one
+//! attempt) rather than from the process environment, because trials run in
+//! parallel threads of one process and must not share global settings.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_bedrockruntime::primitives::Blob;
+use aws_sdk_bedrockruntime::types::{
+    ContentBlock, ContentBlockDelta, ConversationRole, ConverseOutput as ConverseOutputKind, ConverseStreamOutput,
+    InferenceConfiguration, Message, ResponseStream, SystemContentBlock,
+};
+use aws_sdk_bedrockruntime::Client;
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use super::env::{DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY};
+use super::process::Piece;
+use super::{StepError, StepOutput};
+use crate::spec::lab::{ConverseRequest, SdkCall};
+
+/// A Bedrock Runtime client pointed at `endpoint`, with one attempt per call.
+pub fn client(endpoint: &str, region: &str) -> Client {
+    let config = aws_sdk_bedrockruntime::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new(DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, None, None, "labcheck"))
+        .retry_config(aws_sdk_bedrockruntime::config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build();
+    Client::from_conf(config)
+}
+
+/// Runs one SDK call on a runtime of its own, bounded by `timeout`.
+pub fn run(call: &SdkCall, endpoint: &str, region: &str, timeout: Duration) -> Result<StepOutput, StepError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StepError::Io { what: "starting a tokio runtime".into(), source: e })?;
+    let client = client(endpoint, region);
+    let started = Instant::now();
+    let result = runtime.block_on(async { tokio::time::timeout(timeout, perform(&client, call, started)).await });
+    let mut out = match result {
+        Ok(Ok(out)) => out,
+        Ok(Err(message)) => StepOutput { exit_code: Some(1), stderr: message, ..StepOutput::default() },
+        Err(_elapsed) => StepOutput { timed_out: true, ..StepOutput::default() },
+    };
+    out.elapsed = started.elapsed();
+    Ok(out)
+}
+
+/// Converse with one parameter pair, for playground emulation.
+pub fn converse_once(request: &ConverseRequest, endpoint: &str, region: &str, timeout: Duration) -> Result<StepOutput, StepError> {
+    run(&SdkCall::Converse(request.clone()), endpoint, region, timeout)
+}
+
+fn error_text(err: impl std::error::Error) -> String {
+    format!("{}", DisplayErrorContext(err))
+}
+
+async fn perform(client: &Client, call: &SdkCall, started: Instant) -> Result<StepOutput, String> {
+    match call {
+        SdkCall::Invoke { model, body } => {
+            let resp = client
+                .invoke_model()
+                .model_id(model)
+                .content_type("application/json")
+                .accept("application/json")
+                .body(Blob::new(body.to_string()))
+                .send()
+                .await
+                .map_err(error_text)?;
+            let json: serde_json::Value = serde_json::from_slice(resp.body().as_ref())
+                .map_err(|e| format!("the InvokeModel response body is not JSON: {e}"))?;
+            let model_out = ModelText::from_body(&json);
+            Ok(StepOutput {
+                exit_code: Some(0),
+                stdout: model_out.text,
+                stop_reason: model_out.stop_reason,
+                output_tokens: model_out.output_tokens,
+                ..StepOutput::default()
+            })
+        }
+        SdkCall::InvokeStream { model, body } => {
+            let mut resp = client
+                .invoke_model_with_response_stream()
+                .model_id(model)
+                .content_type("application/json")
+                .body(Blob::new(body.to_string()))
+                .send()
+                .await
+                .map_err(error_text)?;
+            let mut out = StepOutput { exit_code: Some(0), ..StepOutput::default() };
+            while let Some(event) = resp.body.recv().await.map_err(error_text)? {
+                let ResponseStream::Chunk(part) = event else {
+                    out.events.push("unknown".into());
+                    continue;
+                };
+                let bytes = part.bytes().map(|b| b.as_ref().to_vec()).unwrap_or_default();
+                let chunk: serde_json::Value =
+                    serde_json::from_slice(&bytes).map_err(|e| format!("a stream chunk is not JSON: {e}"))?;
+                out.events.push(chunk_type(&chunk));
+                let piece = ModelText::from_chunk(&chunk);
+                if !piece.text.is_empty() {
+                    out.pieces.push(Piece { at: started.elapsed(), bytes: piece.text.len() });
+                    out.stdout.push_str(&piece.text);
+                }
+                out.stop_reason = piece.stop_reason.or(out.stop_reason.take());
+                out.output_tokens = piece.output_tokens.or(out.output_tokens);
+            }
+            Ok(out)
+        }
+        SdkCall::Converse(req) => {
+            let resp = converse_builder(client, req)?.send().await.map_err(error_text)?;
+            let mut text = String::new();
+            if let Some(ConverseOutputKind::Message(message)) = resp.output() {
+                for block in message.content() {
+                    if let ContentBlock::Text(t) = block {
+                        text.push_str(t);
+                    }
+                }
+            }
+            Ok(StepOutput {
+                exit_code: Some(0),
+                stdout: text,
+                stop_reason: Some(resp.stop_reason().as_str().to_string()),
+                output_tokens: resp.usage().map(|u| u.output_tokens().max(0) as u32),
+                ..StepOutput::default()
+            })
+        }
+        SdkCall::ConverseStream(req) => {
+            let r = req;
+            let mut builder = client.converse_stream().model_id(&r.model).messages(user_message(&r.prompt)?);
+            if let Some(system) = &r.system {
+                builder = builder.system(SystemContentBlock::Text(system.clone()));
+            }
+            if let Some(config) = inference_config(r) {
+                builder = builder.inference_config(config);
+            }
+            let mut resp = builder.send().await.map_err(error_text)?;
+            let mut out = StepOutput { exit_code: Some(0), ..StepOutput::default() };
+            while let Some(event) = resp.stream.recv().await.map_err(error_text)? {
+                let name = match &event {
+                    ConverseStreamOutput::MessageStart(_) => "messageStart",
+                    ConverseStreamOutput::ContentBlockStart(_) => "contentBlockStart",
+                    ConverseStreamOutput::ContentBlockDelta(delta) => {
+                        if let Some(ContentBlockDelta::Text(t)) = delta.delta() {
+                            out.pieces.push(Piece { at: started.elapsed(), bytes: t.len() });
+                            out.stdout.push_str(t);
+                        }
+                        "contentBlockDelta"
+                    }
+                    ConverseStreamOutput::ContentBlockStop(_) => "contentBlockStop",
+                    ConverseStreamOutput::MessageStop(stop) => {
+                        out.stop_reason = Some(stop.stop_reason().as_str().to_string());
+                        "messageStop"
+                    }
+                    ConverseStreamOutput::Metadata(meta) => {
+                        out.output_tokens = meta.usage().map(|u| u.output_tokens().max(0) as u32);
+                        "metadata"
+                    }
+                    _ => "unknown",
+                };
+                out.events.push(name.to_string());
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn user_message(prompt: &str) -> Result<Message, String> {
+    Message::builder()
+        .role(ConversationRole::User)
+        .content(ContentBlock::Text(prompt.to_string()))
+        .build()
+        .map_err(error_text)
+}
+
+fn inference_config(r: &ConverseRequest) -> Option<InferenceConfiguration> {
+    if r.max_tokens.is_none() && r.temperature.is_none() && r.top_p.is_none() {
+        return None;
+    }
+    Some(
+        InferenceConfiguration::builder()
+            .set_max_tokens(r.max_tokens)
+            .set_temperature(r.temperature)
+            .set_top_p(r.top_p)
+            .build(),
+    )
+}
+
+fn converse_builder(
+    client: &Client,
+    r: &ConverseRequest,
+) -> Result<aws_sdk_bedrockruntime::operation::converse::builders::ConverseFluentBuilder, String> {
+    let mut builder = client.converse().model_id(&r.model).messages(user_message(&r.prompt)?);
+    if let Some(system) = &r.system {
+        builder = builder.system(SystemContentBlock::Text(system.clone()));
+    }
+    if let Some(config) = inference_config(r) {
+        builder = builder.inference_config(config);
+    }
+    Ok(builder)
+}
+
+/// The text, stop reason and output tokens of a model body, for the model
+/// families labs use (Claude Messages, Llama, Nova).
+#[derive(Debug, Default, PartialEq)]
+struct ModelText {
+    text: String,
+    stop_reason: Option<String>,
+    output_tokens: Option<u32>,
+}
+
+impl ModelText {
+    fn from_body(v: &serde_json::Value) -> ModelText {
+        let str_at = |p: &str| v.pointer(p).and_then(|x| x.as_str()).map(str::to_string);
+        let u32_at = |p: &str| v.pointer(p).and_then(|x| x.as_u64()).map(|n| n as u32);
+        if let Some(blocks) = v.get("content").and_then(|c| c.as_array()) {
+            // Claude Messages API.
+            let text = blocks.iter().filter_map(|b| b.get("text").and_then(|t| t.as_str())).collect();
+            return ModelText { text, stop_reason: str_at("/stop_reason"), output_tokens: u32_at("/usage/output_tokens") };
+        }
+        if let Some(text) = str_at("/generation") {
+            return ModelText { text, stop_reason: str_at("/stop_reason"), output_tokens: u32_at("/generation_token_count") };
+        }
+        if let Some(blocks) = v.pointer("/output/message/content").and_then(|c| c.as_array()) {
+            let text = blocks.iter().filter_map(|b| b.get("text").and_then(|t| t.as_str())).collect();
+            return ModelText { text, stop_reason: str_at("/stopReason"), output_tokens: u32_at("/usage/outputTokens") };
+        }
+        ModelText::default()
+    }
+
+    fn from_chunk(v: &serde_json::Value) -> ModelText {
+        let str_at = |p: &str| v.pointer(p).and_then(|x| x.as_str()).map(str::to_string);
+        let u32_at = |p: &str| v.pointer(p).and_then(|x| x.as_u64()).map(|n| n as u32);
+        match v.get("type").and_then(|t| t.as_str()) {
+            Some("content_block_delta") => ModelText { text: str_at("/delta/text").unwrap_or_default(), ..Default::default() },
+            Some("message_delta") => ModelText {
+                stop_reason: str_at("/delta/stop_reason"),
+                output_tokens: u32_at("/usage/output_tokens"),
+                ..Default::default()
+            },
+            Some(_) => ModelText::default(),
+            None if v.get("generation").is_some() => ModelText {
+                text: str_at("/generation").unwrap_or_default(),
+                stop_reason: str_at("/stop_reason"),
+                output_tokens: u32_at("/generation_token_count"),
+            },
+            None => ModelText {
+                text: str_at("/contentBlockDelta/delta/text").unwrap_or_default(),
+                stop_reason: str_at("/messageStop/stopReason"),
+                output_tokens: u32_at("/metadata/usage/outputTokens"),
+            },
+        }
+    }
+}
+
+fn chunk_type(chunk: &serde_json::Value) -> String {
+    chunk
+        .get("type")
+        .and_then(|t| t.as_str())
+        .map(str::to_string)
+        .or_else(|| chunk.as_object().and_then(|o| o.keys().next().cloned()))
+        .unwrap_or_else(|| "chunk".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn claude_body_text_and_usage() {
+        let body = json!({"content":[{"type":"text","text":"Hi"},{"type":"text","text":" there"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":2}});
+        assert_eq!(
+            ModelText::from_body(&body),
+            ModelText { text: "Hi there".into(), stop_reason: Some("end_turn".into()), output_tokens: Some(2) }
+        );
+    }
+
+    #[test]
+    fn llama_and_nova_bodies() {
+        let llama = json!({"generation":"Yo","prompt_token_count":4,"generation_token_count":1,"stop_reason":"stop"});
+        assert_eq!(ModelText::from_body(&llama).text, "Yo");
+        let nova = json!({"output":{"message":{"role":"assistant","content":[{"text":"Xin chào"}]}},"stopReason":"end_turn","usage":{"inputTokens":1,"outputTokens":3,"totalTokens":4}});
+        assert_eq!(ModelText::from_body(&nova).output_tokens, Some(3));
+        assert_eq!(ModelText::from_body(&nova).text, "Xin chào");
+    }
+
+    #[test]
+    fn claude_stream_chunks() {
+        let delta = json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"ab"}});
+        assert_eq!(ModelText::from_chunk(&delta).text, "ab");
+        let stop = json!({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":9}});
+        assert_eq!(ModelText::from_chunk(&stop).output_tokens, Some(9));
+        assert_eq!(chunk_type(&stop), "message_delta");
+    }
+}
