@@ -59,6 +59,14 @@ pub enum ClientsError {
     #[error("`{path}`: {detail} (hint: check the pin in `clients.lock.toml`)")]
     BadPackage { path: PathBuf, detail: String },
 
+    /// The pinned build does not run on this machine.
+    #[error("`{client}` cannot be provisioned on {platform}: {detail}")]
+    Unsupported {
+        client: ClientId,
+        platform: String,
+        detail: &'static str,
+    },
+
     /// The client runs inside labcheck; there is nothing to install.
     #[error("`{client}` runs in process: there is no external client to provision")]
     InProcess { client: ClientId },

@@ -193,6 +193,14 @@ impl Clients {
     ) -> Result<Provisioned, ClientsError> {
         let pins = Pins::embedded();
         if client == ClientId::AwsCliV2 {
+            let platform = (std::env::consts::OS, std::env::consts::ARCH);
+            if platform != ("linux", "x86_64") {
+                return Err(ClientsError::Unsupported {
+                    client,
+                    platform: format!("{}/{}", platform.0, platform.1),
+                    detail: "the pinned `aws-cdk-asset-awscli-v2` bundles the Linux x86_64 build only",
+                });
+            }
             // Already there: no need to look at python at all.
             let dir = self.root.join(awscli_v2::slot_name(&pins.aws_cli_v2));
             if !slot::is_complete(&dir) {
