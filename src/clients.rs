@@ -1,1 +1,0 @@
-//! clients (in progress).
