@@ -13,7 +13,8 @@ use cli::{Cli, ClientsAction, Command};
 use labcheck::cassette::CassetteSet;
 use labcheck::replay::{ReplayOptions, ReplayServer};
 use labcheck::report::{LabVerdict, ResultsDir};
-use labcheck::runner::{self, RunConfig, StderrProgress};
+use labcheck::clients::StderrProgress;
+use labcheck::runner::{self, RunConfig};
 use labcheck::{clients, spec};
 
 fn main() -> ExitCode {

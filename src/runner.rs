@@ -16,7 +16,7 @@ use std::time::Instant;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use crate::cassette::CassetteSet;
-use crate::clients::{self, Progress};
+use crate::clients::{self, StderrProgress};
 use crate::expect;
 use crate::ids::ClientId;
 use crate::replay::{ReplayOptions, ReplayServer};
@@ -174,15 +174,6 @@ pub fn plan(config: &RunConfig) -> Plan {
     plan
 }
 
-/// Progress lines on stderr, prefixed like the rest of labcheck's output.
-pub struct StderrProgress;
-
-impl Progress for StderrProgress {
-    fn message(&self, line: &str) {
-        eprintln!("labcheck: {line}");
-    }
-}
-
 /// Runs one trial and writes its outcome file.
 pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
     let started = Instant::now();
@@ -277,7 +268,7 @@ fn failure_message(def: &TrialDef, outcome: &Outcome) -> String {
 /// Provisions the clients the selected trials need, before any trial runs,
 /// so installs show progress once and do not count against trial time limits.
 fn provision(defs: &[&TrialDef]) -> Vec<(ClientId, String)> {
-    let mut needed: Vec<ClientId> = defs.iter().map(|d| d.client).filter(|c| *c != ClientId::RustSdk).collect();
+    let mut needed: Vec<ClientId> = defs.iter().map(|d| d.client).filter(|c| clients::PROVISIONED.contains(c)).collect();
     needed.sort();
     needed.dedup();
     needed

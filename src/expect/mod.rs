@@ -6,6 +6,7 @@
 //! replay server must have served the interactions the step expects to *this
 //! trial's client*, so a script that only prints the expected text cannot pass.
 
+mod diagnose;
 mod incremental;
 mod json;
 
@@ -19,6 +20,7 @@ use crate::replay::{MissReport, ServedRequest};
 use crate::spec::lab::{Expectations, ParamPair, TextExpect};
 use crate::steps::StepOutput;
 
+pub use diagnose::explain;
 pub use incremental::judge_pieces;
 
 /// One unmet expectation.
@@ -81,7 +83,12 @@ pub fn check(exp: &Expectations, out: &StepOutput, ctx: &Context<'_>) -> Vec<Fai
     let expected_code = exp.exit_code.unwrap_or(0);
     if out.exit_code != Some(expected_code) {
         let got = out.exit_code.map_or_else(|| "killed by a signal".to_string(), |c| format!("exit code {c}"));
-        failures.push(Failure::new("exit code", format!("expected {expected_code}, got {got}{}", tail("stderr", &out.stderr))));
+        let mut failure = Failure::new("exit code", format!("expected {expected_code}, got {got}{}", tail("stderr", &out.stderr)));
+        let explanations = explain(&out.stderr);
+        if !explanations.is_empty() {
+            failure = failure.hint(explanations.join("; "));
+        }
+        failures.push(failure);
     }
     check_text("stdout", &exp.stdout, &out.stdout, &mut failures);
     check_text("stderr", &exp.stderr, &out.stderr, &mut failures);
@@ -143,7 +150,12 @@ fn check_text(subject: &str, exp: &TextExpect, actual: &str, failures: &mut Vec<
 }
 
 fn check_tokens(exp: &Expectations, out: &StepOutput, pair: Option<ParamPair>, failures: &mut Vec<Failure>) {
-    let limit = exp.max_output_tokens.or(pair.map(|p| p.max_tokens.max(0) as u32));
+    // A playground pair's max tokens bounds the answer as tightly as the lab's own limit.
+    let pair_limit = pair.map(|p| p.max_tokens.max(0) as u32);
+    let limit = match (exp.max_output_tokens, pair_limit) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     if let (Some(limit), Some(used)) = (limit, out.output_tokens) {
         if used > limit {
             failures.push(Failure::new("output tokens", format!("the model reported {used} output tokens, above the limit {limit}")));

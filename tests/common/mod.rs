@@ -1,0 +1,58 @@
+//! Helpers shared by the integration tests: run a lab's trials in process
+//! through the same runner `cargo test` uses, with results in a temp dir.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use labcheck::report::Outcome;
+use labcheck::runner::{self, RunConfig};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn config(lab: &Path, results: &Path) -> RunConfig {
+    RunConfig {
+        labs: vec![lab.to_path_buf()],
+        results_root: results.to_path_buf(),
+        run_id: "test".into(),
+        speed: 1.0,
+        print_checklist: false,
+        page_override: None,
+    }
+}
+
+/// Runs every trial of `config` whose name contains `filter`, in parallel;
+/// outcomes sorted by trial name. Panics if a lab fails to load.
+pub fn run(config: &RunConfig, filter: &str) -> Vec<Outcome> {
+    let plan = runner::plan(config);
+    assert!(plan.broken.is_empty(), "lab failed to load: {:?}", plan.broken);
+    let trials: Vec<_> = plan.trials.iter().filter(|t| t.name.contains(filter)).collect();
+    assert!(!trials.is_empty(), "no trial matches {filter:?}");
+    let mut outcomes: Vec<Outcome> = std::thread::scope(|s| {
+        let handles: Vec<_> = trials.iter().map(|t| s.spawn(|| runner::run_trial(t, config))).collect();
+        handles.into_iter().map(|h| h.join().expect("trial thread")).collect()
+    });
+    outcomes.sort_by(|a, b| a.trial.cmp(&b.trial));
+    outcomes
+}
+
+/// Copies a directory tree (labs are small).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// All failure text of an outcome, one string.
+pub fn failures(o: &Outcome) -> String {
+    o.failures.join("\n")
+}
