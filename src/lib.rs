@@ -24,6 +24,7 @@ pub mod clients;
 pub mod content;
 pub mod expect;
 pub mod ids;
+pub mod mode;
 pub mod replay;
 pub mod report;
 pub mod runner;

@@ -42,6 +42,7 @@ fn labs_or_default(labs: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
 fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
         Command::Run { labs, speed, results_dir, page, test_args } => {
+            labcheck::mode::Mode::from_env()?;
             if !(speed >= 0.0 && speed.is_finite()) {
                 bail!("--speed must be a number >= 0, got {speed}");
             }

@@ -51,6 +51,8 @@ pub struct RunConfig {
 pub enum ConfigError {
     #[error("invalid value for env var `{var}`: `{value}` (hint: {hint})")]
     BadEnv { var: &'static str, value: String, hint: &'static str },
+    #[error(transparent)]
+    Mode(#[from] crate::mode::ModeError),
     #[error("cannot list labs in `{path}`: {source}")]
     LabsDir { path: PathBuf, source: std::io::Error },
 }
@@ -59,6 +61,7 @@ impl RunConfig {
     /// The configuration `cargo test` uses: every lab under `<root>/labs`,
     /// results under the cargo target dir.
     pub fn for_cargo_test(root: &Path) -> Result<RunConfig, ConfigError> {
+        crate::mode::Mode::from_env()?;
         let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
         Ok(RunConfig {
             labs: discover_labs(&root.join("labs"))?,

@@ -1,0 +1,71 @@
+//! The run mode, chosen by one env var (`LABCHECK_MODE`) and read once at the
+//! edge: `replay` (default, offline), `record`, `live`.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Offline: every trial talks to a local server replaying cassettes.
+    #[default]
+    Replay,
+    /// A re-signing proxy in front of real Bedrock writes cassettes.
+    Record,
+    /// Real Bedrock through a metering proxy; needs `LABCHECK_LIVE=1`.
+    Live,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModeError {
+    #[error("invalid value for env var `LABCHECK_MODE`: `{0}` (hint: one of `replay`, `record`, `live`)")]
+    Invalid(String),
+    #[error("`LABCHECK_MODE={0}` is not available in this version of labcheck: only `replay` runs (hint: unset LABCHECK_MODE)")]
+    Unavailable(Mode),
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Replay => "replay",
+            Mode::Record => "record",
+            Mode::Live => "live",
+        })
+    }
+}
+
+impl Mode {
+    /// Parses a `LABCHECK_MODE` value (empty = default).
+    pub fn parse(value: &str) -> Result<Mode, ModeError> {
+        match value {
+            "" | "replay" => Ok(Mode::Replay),
+            "record" => Ok(Mode::Record),
+            "live" => Ok(Mode::Live),
+            other => Err(ModeError::Invalid(other.to_string())),
+        }
+    }
+
+    /// The mode a run uses, from `LABCHECK_MODE`; modes this build cannot run
+    /// are refused rather than silently replayed.
+    pub fn from_env() -> Result<Mode, ModeError> {
+        let mode = Mode::parse(&std::env::var("LABCHECK_MODE").unwrap_or_default())?;
+        match mode {
+            Mode::Replay => Ok(mode),
+            other => Err(ModeError::Unavailable(other)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values() {
+        assert_eq!(Mode::parse(""), Ok(Mode::Replay));
+        assert_eq!(Mode::parse("record"), Ok(Mode::Record));
+        assert_eq!(
+            Mode::parse("Replay").expect_err("case matters").to_string(),
+            "invalid value for env var `LABCHECK_MODE`: `Replay` (hint: one of `replay`, `record`, `live`)"
+        );
+    }
+}
