@@ -262,3 +262,160 @@ fn validate_response(op: Operation, resp: &RecordedResponse) -> Result<(), Probl
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn base() -> Value {
+        json!({
+            "version": 1,
+            "meta": {"source": "authored", "model": "m", "region": "us-east-1",
+                     "recorded_at": "2026-11-26T00:00:00Z", "client": "any"},
+            "interactions": [{
+                "name": "a",
+                "request": {"operation": "InvokeModel", "method": "POST", "model_id": "m:0", "body": {"x": 1}},
+                "response": {"status": 200, "body": {"ok": true}}
+            }]
+        })
+    }
+
+    /// Apply `edit`, parse, and return the error message.
+    fn err_of(edit: impl FnOnce(&mut Value)) -> String {
+        let mut v = base();
+        edit(&mut v);
+        let bytes = serde_json::to_vec(&v).expect("json");
+        parse_cassette(Path::new("dir/step.json"), &bytes)
+            .expect_err("invalid")
+            .to_string()
+    }
+
+    fn assert_names(msg: &str, json_path: &str, expected: &str) {
+        assert!(msg.contains("dir/step.json"), "no file in: {msg}");
+        assert!(
+            msg.contains(&format!("at `{json_path}`")),
+            "no path `{json_path}` in: {msg}"
+        );
+        assert!(msg.contains(expected), "no `{expected}` in: {msg}");
+    }
+
+    #[test]
+    fn base_is_valid() {
+        let bytes = serde_json::to_vec(&base()).expect("json");
+        let c = parse_cassette(Path::new("x.json"), &bytes).expect("valid");
+        assert_eq!(c.interactions[0].request.model_id, "m:0");
+    }
+
+    #[test]
+    fn wrong_version_is_named() {
+        assert_names(
+            &err_of(|v| v["version"] = json!(2)),
+            "version",
+            "expected `1`",
+        );
+        assert_names(
+            &err_of(|v| v["version"] = json!("1")),
+            "version",
+            "expected `1`",
+        );
+    }
+
+    #[test]
+    fn serde_errors_carry_the_json_path() {
+        let m = err_of(|v| v["interactions"][0]["response"]["status"] = json!("200"));
+        assert_names(&m, "interactions[0].response.status", "expected u16");
+        let m = err_of(|v| v["interactions"][0]["request"]["operation"] = json!("Invoke"));
+        assert_names(
+            &m,
+            "interactions[0].request.operation",
+            "InvokeModelWithResponseStream",
+        );
+        let m = err_of(|v| v["meta"]["extra"] = json!(1));
+        assert_names(
+            &m,
+            "meta.extra",
+            "unknown field `extra`, expected one of `source`",
+        );
+    }
+
+    #[test]
+    fn negative_delay_is_rejected_with_path() {
+        let m = err_of(|v| {
+            v["interactions"][0]["request"]["operation"] = json!("ConverseStream");
+            v["interactions"][0]["response"] = json!({"status": 200, "stream": [
+                {"delay_ms": -5, "event": "messageStart", "payload": {"role": "assistant"}}]});
+        });
+        assert_names(
+            &m,
+            "interactions[0].response.stream[0].delay_ms",
+            "expected u64",
+        );
+    }
+
+    #[test]
+    fn body_and_stream_are_exclusive() {
+        let m = err_of(|v| v["interactions"][0]["response"]["stream"] = json!([]));
+        assert_names(
+            &m,
+            "interactions[0].response",
+            "exactly one of `body` and `stream`",
+        );
+        let m = err_of(|v| {
+            v["interactions"][0]["response"]
+                .as_object_mut()
+                .expect("obj")
+                .remove("body");
+        });
+        assert_names(
+            &m,
+            "interactions[0].response",
+            "exactly one of `body` and `stream`",
+        );
+    }
+
+    #[test]
+    fn semantic_checks_name_field_and_expectation() {
+        let m = err_of(|v| {
+            let it = v["interactions"][0].clone();
+            v["interactions"].as_array_mut().expect("arr").push(it);
+        });
+        assert_names(&m, "interactions[1].name", "duplicate interaction name `a`");
+        let m = err_of(|v| v["meta"]["recorded_at"] = json!("26/11/2026"));
+        assert_names(&m, "meta.recorded_at", "RFC 3339");
+        let m = err_of(|v| v["interactions"][0]["request"]["model_id"] = json!("m%3A0"));
+        assert_names(&m, "interactions[0].request.model_id", "decoded");
+        assert!(m.contains("(hint: "), "{m}");
+        let m = err_of(|v| v["interactions"][0]["response"]["status"] = json!(400));
+        assert_names(&m, "interactions[0].response.headers", "x-amzn-errortype");
+        let m = err_of(|v| {
+            v["interactions"][0]["request"]["operation"] = json!("InvokeModelWithResponseStream");
+            v["interactions"][0]["response"] = json!({"status": 200, "stream": [
+                {"delay_ms": 0, "event": "messageStart", "payload": {}}]});
+        });
+        assert_names(
+            &m,
+            "interactions[0].response.stream[0].event",
+            "expected `chunk`",
+        );
+        let m = err_of(|v| {
+            v["interactions"][0]["response"] = json!({"status": 200, "stream": []});
+        });
+        assert_names(
+            &m,
+            "interactions[0].response.stream",
+            "expected a streaming operation",
+        );
+    }
+
+    #[test]
+    fn syntax_errors_give_line_and_column() {
+        let e = parse_cassette(
+            Path::new("dir/bad.json"),
+            b"{\n  \"version\": 1,\n  oops\n}",
+        )
+        .expect_err("bad");
+        let m = e.to_string();
+        assert!(m.starts_with("`dir/bad.json`:3:3: not valid JSON"), "{m}");
+    }
+}

@@ -310,3 +310,152 @@ fn clip(s: &str) -> String {
     let head: String = s.chars().take(MAX).collect();
     format!("{head}…")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cassette::{Cassette, CassetteFile, parse_cassette};
+    use serde_json::json;
+    use std::path::{Path, PathBuf};
+
+    fn set() -> CassetteSet {
+        let c = json!({
+            "version": 1,
+            "meta": {"source": "authored", "model": "m", "region": "us-east-1",
+                     "recorded_at": "2026-11-26T00:00:00Z", "client": "any"},
+            "interactions": [
+                {"name": "hello", "request": {"operation": "InvokeModel", "method": "POST", "model_id": "claude:0",
+                  "body": {"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}], "temperature": 0.5}},
+                 "response": {"status": 200, "body": {}}},
+                {"name": "other-model", "request": {"operation": "InvokeModel", "method": "POST", "model_id": "llama:0",
+                  "body": {"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}], "temperature": 0.5}},
+                 "response": {"status": 200, "body": {}}},
+                {"name": "plain-text", "request": {"operation": "Converse", "method": "POST", "model_id": "claude:0",
+                  "body": "not json"}, "response": {"status": 200, "body": {}}},
+                {"name": "empty", "request": {"operation": "Converse", "method": "POST", "model_id": "nobody:0"},
+                 "response": {"status": 200, "body": {}}}
+            ]
+        });
+        let cassette: Cassette =
+            parse_cassette(Path::new("a.json"), &serde_json::to_vec(&c).expect("json"))
+                .expect("valid");
+        CassetteSet::from_files(vec![CassetteFile {
+            path: PathBuf::from("a.json"),
+            name: "a.json".into(),
+            cassette,
+        }])
+    }
+
+    fn find(op: Operation, model: &str, body: &str) -> Match {
+        set().find(op, "POST", model, &ReceivedBody::parse(body.as_bytes()))
+    }
+
+    fn miss(m: Match) -> Miss {
+        match m {
+            Match::Miss(m) => m,
+            Match::Hit(at) => panic!("unexpected hit {at:?}"),
+        }
+    }
+
+    #[test]
+    fn json_matches_ignoring_order_spacing_and_number_form() {
+        let body = r#"{ "temperature": 0.50, "messages": [{"content": "hi", "role": "user"}], "max_tokens": 10.0 }"#;
+        assert_eq!(
+            find(Operation::InvokeModel, "claude:0", body),
+            Match::Hit(InteractionRef { file: 0, index: 0 })
+        );
+    }
+
+    #[test]
+    fn text_and_empty_bodies_match() {
+        assert_eq!(
+            find(Operation::Converse, "claude:0", "not json"),
+            Match::Hit(InteractionRef { file: 0, index: 2 })
+        );
+        assert_eq!(
+            find(Operation::Converse, "nobody:0", ""),
+            Match::Hit(InteractionRef { file: 0, index: 3 })
+        );
+        assert!(matches!(
+            find(Operation::Converse, "claude:0", "not json!"),
+            Match::Miss(_)
+        ));
+    }
+
+    #[test]
+    fn miss_names_nearest_same_model_and_differing_pointer() {
+        let body = r#"{"max_tokens": 10, "messages": [{"role": "user", "content": "hello"}], "temperature": 0.5}"#;
+        let m = miss(find(Operation::InvokeModel, "claude:0", body));
+        let n = m.nearest.as_ref().expect("nearest");
+        assert_eq!(
+            (n.file.as_str(), n.interaction.as_str()),
+            ("a.json", "hello")
+        );
+        assert_eq!(
+            m.differences,
+            vec![Difference {
+                field: "/messages/0/content".into(),
+                recorded: "\"hi\"".into(),
+                received: "\"hello\"".into()
+            }]
+        );
+        assert!(m.diff.contains("-      \"content\": \"hi\""), "{}", m.diff);
+        assert!(
+            m.diff.contains("+      \"content\": \"hello\""),
+            "{}",
+            m.diff
+        );
+        let s = m.summary();
+        assert!(
+            s.contains("`hello` in `a.json`") && s.contains("`/messages/0/content`"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn miss_prefers_same_operation_then_model_and_lists_extra_fields() {
+        // Same body as `other-model` but a model nobody recorded for InvokeModel: op wins, then fewest diffs.
+        let body = r#"{"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}], "temperature": 0.5, "top_p": 1}"#;
+        let m = miss(find(Operation::InvokeModel, "llama:0", body));
+        assert_eq!(
+            m.nearest.as_ref().map(|n| n.interaction.as_str()),
+            Some("other-model")
+        );
+        assert_eq!(m.differences.len(), 1);
+        assert_eq!(m.differences[0].field, "/top_p");
+        assert_eq!(m.differences[0].recorded, "(absent)");
+        // No stream recorded at all: same model first, then the fewest differing fields.
+        let body = r#"{"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}"#;
+        let m = miss(find(
+            Operation::InvokeModelWithResponseStream,
+            "claude:0",
+            body,
+        ));
+        let fields: Vec<_> = m.differences.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(
+            m.nearest.as_ref().map(|n| n.interaction.as_str()),
+            Some("hello")
+        );
+        assert_eq!(fields, ["operation", "/temperature"]);
+    }
+
+    #[test]
+    fn wrong_method_misses_and_empty_set_says_so() {
+        let body = r#"{"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}], "temperature": 0.5}"#;
+        let m = miss(set().find(
+            Operation::InvokeModel,
+            "GET",
+            "claude:0",
+            &ReceivedBody::parse(body.as_bytes()),
+        ));
+        assert_eq!(m.differences[0].field, "method");
+        let m = miss(CassetteSet::default().find(
+            Operation::Converse,
+            "POST",
+            "x",
+            &ReceivedBody::Empty,
+        ));
+        assert_eq!(m.nearest, None);
+        assert_eq!(m.summary(), "the cassette set is empty");
+    }
+}

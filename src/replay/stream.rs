@@ -120,3 +120,81 @@ pub(crate) fn frame_stream(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+    use serde_json::json;
+
+    fn chunk(delay_ms: u64, payload: Value) -> StreamEvent {
+        StreamEvent {
+            delay_ms,
+            event: Some("chunk".into()),
+            exception: None,
+            payload,
+        }
+    }
+
+    #[test]
+    fn chunk_headers_are_75_bytes_in_wire_order() {
+        // BEDROCK-WIRE §2: `:event-type chunk`, `:content-type`, `:message-type` => H = 75.
+        let bytes = encode_event(
+            Operation::InvokeModelWithResponseStream,
+            &chunk(0, json!({"type": "x"})),
+            0,
+        )
+        .expect("encode");
+        assert_eq!(
+            u32::from_be_bytes(bytes[4..8].try_into().expect("4 bytes")),
+            75
+        );
+        assert_eq!(
+            u32::from_be_bytes(bytes[0..4].try_into().expect("4 bytes")) as usize,
+            bytes.len()
+        );
+        let text = String::from_utf8_lossy(&bytes[12..12 + 75]);
+        let (e, c, m) = (
+            text.find(":event-type").expect("event"),
+            text.find(":content-type").expect("content"),
+            text.find(":message-type").expect("message"),
+        );
+        assert!(e < c && c < m, "{text}");
+    }
+
+    #[test]
+    fn padding_is_a_nonempty_alphabet_prefix_of_varying_length() {
+        let lens: std::collections::HashSet<usize> = (0..20).map(|i| padding(i).len()).collect();
+        assert!(lens.len() > 5);
+        assert!((0..100).all(|i| !padding(i).is_empty() && PADDING.starts_with(padding(i))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn frames_follow_the_schedule_scaled_by_speed() {
+        let events = [
+            chunk(100, json!({})),
+            chunk(50, json!({})),
+            chunk(0, json!({})),
+            chunk(250, json!({})),
+        ];
+        let frames =
+            encode_stream(Operation::InvokeModelWithResponseStream, &events).expect("encode");
+        for (speed, want) in [
+            (1.0, [100u64, 150, 150, 400]),
+            (0.5, [50, 75, 75, 200]),
+            (0.0, [0, 0, 0, 0]),
+        ] {
+            let start = tokio::time::Instant::now();
+            let mut s = Box::pin(frame_stream(
+                Arc::clone(&frames),
+                speed,
+                Box::new(|_, _| {}),
+            ));
+            let mut got = Vec::new();
+            while let Some(Ok(_)) = s.next().await {
+                got.push(start.elapsed().as_millis() as u64);
+            }
+            assert_eq!(got, want, "speed {speed}");
+        }
+    }
+}
