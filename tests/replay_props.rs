@@ -37,7 +37,7 @@ fn arb_object() -> impl Strategy<Value = Map<String, Value>> {
     })
 }
 
-fn header<'a>(m: &'a aws_smithy_types::event_stream::Message, i: usize) -> (&'a str, &'a str) {
+fn header(m: &aws_smithy_types::event_stream::Message, i: usize) -> (&str, &str) {
     let h = &m.headers()[i];
     match h.value() {
         HeaderValue::String(s) => (h.name().as_str(), s.as_str()),
