@@ -394,3 +394,47 @@ fn sixty_four_concurrent_clients_from_a_plain_thread() {
     assert!(served.iter().all(|s| s.status == 200));
     server.shutdown();
 }
+
+#[tokio::test]
+async fn miss_report_reads_well() {
+    let server = ReplayServer::start(fixtures(), opts(0.0))
+        .await
+        .expect("start");
+    let c = client(&server.endpoint()).await;
+    let _ = c
+        .converse()
+        .model_id(MODEL)
+        .messages(converse_message())
+        .inference_config(
+            InferenceConfiguration::builder()
+                .max_tokens(65)
+                .temperature(0.5)
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("miss");
+    let report = server.misses().pop().expect("one miss").to_string();
+    eprintln!("{report}");
+    assert!(
+        report.contains("`converse-hello` in `converse.json`"),
+        "{report}"
+    );
+    assert!(
+        report.contains("`/inferenceConfig/maxTokens` (recorded 64, received 65)"),
+        "{report}"
+    );
+    // Keys are sorted in the text diff, so only the changed line differs.
+    assert!(
+        report.contains("-    \"maxTokens\": 64,\n+    \"maxTokens\": 65,"),
+        "{report}"
+    );
+    assert_eq!(
+        report
+            .lines()
+            .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+            .count(),
+        1,
+        "{report}"
+    );
+}

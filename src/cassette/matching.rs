@@ -2,7 +2,9 @@
 //! explain the miss with the nearest recorded request and a field diff.
 //!
 //! A request matches on operation, method, decoded model id and body. JSON
-//! bodies compare as values (key order and spacing ignored; `1` equals `1.0`);
+//! bodies compare as values (key order and spacing ignored; `1` equals `1.0`;
+//! a float equals its f32 rounding, since the Rust SDK sends `temperature: 0.9`
+//! as `0.8999999761581421`);
 //! a body that is not JSON compares as text against a recorded JSON string.
 
 use std::fmt::Write as _;
@@ -97,7 +99,10 @@ impl ReceivedBody {
 pub fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
-            x == y || matches!((x.as_f64(), y.as_f64()), (Some(p), Some(q)) if p == q)
+            let floats = x.is_f64() || y.is_f64();
+            x == y
+                || matches!((x.as_f64(), y.as_f64()), (Some(p), Some(q))
+                    if p == q || (floats && p as f32 == q as f32))
         }
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
@@ -124,10 +129,10 @@ impl CassetteSet {
     /// Find the interaction answering a request. `model_id` is decoded.
     pub fn find(&self, op: Operation, method: &str, model_id: &str, body: &ReceivedBody) -> Match {
         if method == "POST"
-            && let Some(candidates) = self.index.get(&(op, model_id.to_string()))
+            && let Some(candidates) = self.index.get(model_id)
         {
-            for &at in candidates {
-                if body_matches(self.request(at).body.as_ref(), body) {
+            for &(recorded_op, at) in candidates {
+                if recorded_op == op && body_matches(self.request(at).body.as_ref(), body) {
                     return Match::Hit(at);
                 }
             }
@@ -257,10 +262,27 @@ fn child(pointer: &str, key: &str) -> String {
     format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"))
 }
 
+/// `v` with object keys sorted, so the text diff shows values, not key order.
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<_> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
 fn pretty(op: Operation, method: &str, model_id: &str, body: Option<&Value>) -> String {
     let body = body.map_or_else(
         || "(empty)".into(),
-        |b| serde_json::to_string_pretty(b).unwrap_or_default(),
+        |b| serde_json::to_string_pretty(&sorted(b)).unwrap_or_default(),
     );
     format!("{method} {op} {model_id}\n{body}\n")
 }
@@ -364,6 +386,14 @@ mod tests {
             find(Operation::InvokeModel, "claude:0", body),
             Match::Hit(InteractionRef { file: 0, index: 0 })
         );
+    }
+
+    #[test]
+    fn floats_match_their_f32_rounding_but_integers_stay_exact() {
+        assert!(json_eq(&json!(0.9), &json!(0.8999999761581421)));
+        assert!(!json_eq(&json!(0.9), &json!(0.91)));
+        assert!(json_eq(&json!(10), &json!(10.0)));
+        assert!(!json_eq(&json!(16777217), &json!(16777216)));
     }
 
     #[test]

@@ -96,7 +96,8 @@ pub struct CassetteFile {
 #[derive(Debug, Clone, Default)]
 pub struct CassetteSet {
     files: Vec<CassetteFile>,
-    index: HashMap<(Operation, String), Vec<InteractionRef>>,
+    /// Model id -> interactions for it, with their operation (lookup by `&str`, no allocation).
+    index: HashMap<String, Vec<(Operation, InteractionRef)>>,
 }
 
 impl CassetteSet {
@@ -125,14 +126,17 @@ impl CassetteSet {
 
     /// Build a set from already-validated files (kept in the given order).
     pub fn from_files(files: Vec<CassetteFile>) -> CassetteSet {
-        let mut index: HashMap<(Operation, String), Vec<InteractionRef>> = HashMap::new();
+        let mut index: HashMap<String, Vec<(Operation, InteractionRef)>> = HashMap::new();
         for (fi, f) in files.iter().enumerate() {
             for (ii, it) in f.cassette.interactions.iter().enumerate() {
-                let key = (it.request.operation, it.request.model_id.clone());
-                index.entry(key).or_default().push(InteractionRef {
+                let at = InteractionRef {
                     file: fi,
                     index: ii,
-                });
+                };
+                index
+                    .entry(it.request.model_id.clone())
+                    .or_default()
+                    .push((it.request.operation, at));
             }
         }
         CassetteSet { files, index }
@@ -209,5 +213,48 @@ impl Cassette {
         tmp.as_file().sync_all().map_err(err)?;
         tmp.persist(path).map_err(|e| err(e.error))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_round_trips_through_load_dir_and_leaves_no_temp_files() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cassettes");
+        let set = CassetteSet::load_dir(&fixtures).expect("fixtures load");
+        let dir = tempfile::tempdir().expect("tempdir");
+        for f in set.files() {
+            f.cassette
+                .write_atomic(dir.path().join(&f.name))
+                .expect("write");
+        }
+        // Overwrite one in place: the rename replaces, never appends.
+        set.files()[0]
+            .cassette
+            .write_atomic(dir.path().join(&set.files()[0].name))
+            .expect("rewrite");
+        let again = CassetteSet::load_dir(dir.path()).expect("reload");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), set.files().len(), "stray files: {names:?}");
+        for (a, b) in set.files().iter().zip(again.files()) {
+            assert_eq!(a.name, b.name);
+            assert_eq!(a.cassette, b.cassette);
+        }
+        assert_eq!(again.len(), set.len());
+    }
+
+    #[test]
+    fn missing_dir_is_a_read_dir_error_naming_it() {
+        let e = CassetteSet::load_dir("/nonexistent/labcheck-cassettes").expect_err("missing");
+        assert!(
+            e.to_string()
+                .starts_with("cannot read cassette dir `/nonexistent/labcheck-cassettes`"),
+            "{e}"
+        );
     }
 }
