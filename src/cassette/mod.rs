@@ -1,1 +1,260 @@
-//! cassette (in progress).
+//! Cassettes: the fixture format replay serves from, loading, validation,
+//! request matching and atomic writes.
+//!
+//! # Format (version 1)
+//!
+//! A lab's cassettes live in `labs/<id>/cassettes/*.json`, one file per step
+//! or group of interactions. Files load in name order. Each file is:
+//!
+//! ```json
+//! {
+//!   "version": 1,
+//!   "meta": {
+//!     "source": "authored",
+//!     "model": "us.anthropic.claude-sonnet-4-20250514-v1:0",
+//!     "region": "us-east-1",
+//!     "recorded_at": "2026-11-26T00:00:00Z",
+//!     "client": "any",
+//!     "note": "why this exists, sources"
+//!   },
+//!   "interactions": [
+//!     {
+//!       "name": "invoke-hello",
+//!       "request": {
+//!         "operation": "InvokeModel",
+//!         "method": "POST",
+//!         "model_id": "us.anthropic.claude-sonnet-4-20250514-v1:0",
+//!         "headers": { "accept": "application/json" },
+//!         "body": { "anthropic_version": "bedrock-2023-05-31", "max_tokens": 64,
+//!                   "messages": [{ "role": "user", "content": "hi" }] }
+//!       },
+//!       "response": {
+//!         "status": 200,
+//!         "headers": { "x-amzn-bedrock-input-token-count": "8" },
+//!         "body": { "type": "message", "content": [{ "type": "text", "text": "Hello" }] }
+//!       }
+//!     }
+//!   ]
+//! }
+//! ```
+//!
+//! - `meta.source` is `authored` (written by hand to the protocol) or
+//!   `recorded` (captured from real Bedrock, never anything else);
+//!   `recorded_at` is RFC 3339 UTC; `client` is `any` or a client id.
+//! - `request.operation` is `InvokeModel`, `InvokeModelWithResponseStream`,
+//!   `Converse` or `ConverseStream`; `method` is `POST`; `model_id` is decoded
+//!   (`:` not `%3A`). Request `headers` are informative and never matched.
+//! - A request matches on operation, method, model id and body: JSON compares
+//!   as a value (key order, spacing and `1` vs `1.0` ignored); a JSON string
+//!   also matches a non-JSON body of that exact text; a missing body matches
+//!   an empty one. The first matching interaction (file order, then position)
+//!   answers. A miss reports the nearest interaction and the differing fields.
+//! - `response` has `status`, optional `headers` (lower-case names) and exactly
+//!   one of `body` (any JSON) or `stream`. Error responses (status >= 400) must
+//!   carry `x-amzn-errortype`; their body is `{"message": "…"}`.
+//! - `stream` (streaming operations, status 200) is a list of
+//!   `{ "delay_ms": N, "event": "…", "payload": {…} }`, `delay_ms` counted from
+//!   the previous frame. On `InvokeModelWithResponseStream` the event is
+//!   `chunk` and `payload` is the decoded model event (replay wraps it as
+//!   `{"bytes": base64, "p": padding}`); on `ConverseStream` it is a Converse
+//!   event name (`messageStart`, `contentBlockStart`, `contentBlockDelta`,
+//!   `contentBlockStop`, `messageStop`, `metadata`) and `payload` the event
+//!   object. An in-stream exception is `{ "delay_ms": N, "exception":
+//!   "modelStreamErrorException", "payload": { "message": "…" } }`.
+//! - Names of interactions are unique within a file. Unknown fields are errors.
+
+mod error;
+mod load;
+pub mod matching;
+mod model;
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+pub use error::CassetteError;
+pub use load::parse_cassette;
+pub use matching::{Difference, InteractionRef, Match, Miss, Nearest, ReceivedBody};
+pub use model::{
+    Cassette, FrameKind, Interaction, Meta, RecordedRequest, RecordedResponse, Source, StreamEvent,
+};
+
+use crate::ids::Operation;
+
+/// One loaded cassette file.
+#[derive(Debug, Clone)]
+pub struct CassetteFile {
+    /// Path it was loaded from.
+    pub path: PathBuf,
+    /// File name, used in diagnostics.
+    pub name: String,
+    /// The validated content.
+    pub cassette: Cassette,
+}
+
+/// All cassettes of one directory, indexed by (operation, model id).
+#[derive(Debug, Clone, Default)]
+pub struct CassetteSet {
+    files: Vec<CassetteFile>,
+    /// Model id -> interactions for it, with their operation (lookup by `&str`, no allocation).
+    index: HashMap<String, Vec<(Operation, InteractionRef)>>,
+}
+
+impl CassetteSet {
+    /// Load and validate every `*.json` of `dir`, in file-name order.
+    /// The first invalid file stops the load with an error naming it.
+    pub fn load_dir(dir: impl AsRef<Path>) -> Result<CassetteSet, CassetteError> {
+        let mut files = Vec::new();
+        for path in load::json_files(dir.as_ref())? {
+            let bytes = std::fs::read(&path).map_err(|source| CassetteError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let cassette = parse_cassette(&path, &bytes)?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.push(CassetteFile {
+                path,
+                name,
+                cassette,
+            });
+        }
+        Ok(Self::from_files(files))
+    }
+
+    /// Build a set from already-validated files (kept in the given order).
+    pub fn from_files(files: Vec<CassetteFile>) -> CassetteSet {
+        let mut index: HashMap<String, Vec<(Operation, InteractionRef)>> = HashMap::new();
+        for (fi, f) in files.iter().enumerate() {
+            for (ii, it) in f.cassette.interactions.iter().enumerate() {
+                let at = InteractionRef {
+                    file: fi,
+                    index: ii,
+                };
+                index
+                    .entry(it.request.model_id.clone())
+                    .or_default()
+                    .push((it.request.operation, at));
+            }
+        }
+        CassetteSet { files, index }
+    }
+
+    /// The loaded files, in load order.
+    pub fn files(&self) -> &[CassetteFile] {
+        &self.files
+    }
+
+    /// The interaction at `at`. Panics if `at` did not come from this set.
+    pub fn interaction(&self, at: InteractionRef) -> &Interaction {
+        &self.files[at.file].cassette.interactions[at.index]
+    }
+
+    fn request(&self, at: InteractionRef) -> &RecordedRequest {
+        &self.interaction(at).request
+    }
+
+    /// Every interaction with its location, in load order.
+    pub fn interactions(
+        &self,
+    ) -> impl Iterator<Item = (InteractionRef, &CassetteFile, &Interaction)> {
+        self.files.iter().enumerate().flat_map(|(fi, f)| {
+            f.cassette
+                .interactions
+                .iter()
+                .enumerate()
+                .map(move |(ii, it)| {
+                    (
+                        InteractionRef {
+                            file: fi,
+                            index: ii,
+                        },
+                        f,
+                        it,
+                    )
+                })
+        })
+    }
+
+    /// Number of interactions across all files.
+    pub fn len(&self) -> usize {
+        self.files
+            .iter()
+            .map(|f| f.cassette.interactions.len())
+            .sum()
+    }
+
+    /// Whether the set has no interactions.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Cassette {
+    /// Write pretty JSON to `path` atomically: a temp file in the same
+    /// directory, fsynced, then renamed over `path`. Readers see the old file
+    /// or the new one, never a torn write.
+    pub fn write_atomic(&self, path: impl AsRef<Path>) -> Result<(), CassetteError> {
+        let path = path.as_ref();
+        let err = |source| CassetteError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut json = serde_json::to_vec_pretty(self).map_err(|e| err(e.into()))?;
+        json.push(b'\n');
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+        tmp.write_all(&json).map_err(err)?;
+        tmp.as_file().sync_all().map_err(err)?;
+        tmp.persist(path).map_err(|e| err(e.error))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_round_trips_through_load_dir_and_leaves_no_temp_files() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cassettes");
+        let set = CassetteSet::load_dir(&fixtures).expect("fixtures load");
+        let dir = tempfile::tempdir().expect("tempdir");
+        for f in set.files() {
+            f.cassette
+                .write_atomic(dir.path().join(&f.name))
+                .expect("write");
+        }
+        // Overwrite one in place: the rename replaces, never appends.
+        set.files()[0]
+            .cassette
+            .write_atomic(dir.path().join(&set.files()[0].name))
+            .expect("rewrite");
+        let again = CassetteSet::load_dir(dir.path()).expect("reload");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), set.files().len(), "stray files: {names:?}");
+        for (a, b) in set.files().iter().zip(again.files()) {
+            assert_eq!(a.name, b.name);
+            assert_eq!(a.cassette, b.cassette);
+        }
+        assert_eq!(again.len(), set.len());
+    }
+
+    #[test]
+    fn missing_dir_is_a_read_dir_error_naming_it() {
+        let e = CassetteSet::load_dir("/nonexistent/labcheck-cassettes").expect_err("missing");
+        assert!(
+            e.to_string()
+                .starts_with("cannot read cassette dir `/nonexistent/labcheck-cassettes`"),
+            "{e}"
+        );
+    }
+}

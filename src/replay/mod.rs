@@ -1,1 +1,358 @@
-//! replay (in progress).
+//! Replay: a local Amazon Bedrock Runtime impersonator serving cassettes.
+//!
+//! [`ReplayServer`] binds `127.0.0.1` (port 0 = any free port) and answers
+//! `POST /model/{modelId}/invoke`, `/invoke-with-response-stream`,
+//! `/converse` and `/converse-stream` from a [`CassetteSet`]: the recorded
+//! status, headers and JSON body, or real AWS event-stream frames sent one
+//! HTTP chunk each on the recorded schedule (scaled by
+//! [`ReplayOptions::speed`]). Every response carries `x-amzn-RequestId` and a
+//! `Content-Type`.
+//!
+//! Requests must carry `Authorization: AWS4-HMAC-SHA256 …/bedrock/aws4_request`
+//! or `Authorization: Bearer …`, else 403. A request matching no interaction
+//! gets a non-retryable 400 `ValidationException` naming the cassette dir, the
+//! nearest interaction and the differing fields, and is kept in
+//! [`ReplayServer::misses`]. Every request is logged in
+//! [`ReplayServer::served`].
+//!
+//! ```no_run
+//! # use labcheck::{cassette::CassetteSet, replay::{ReplayOptions, ReplayServer}};
+//! let set = CassetteSet::load_dir("labs/x/cassettes")?;
+//! let server = ReplayServer::start_blocking(set, ReplayOptions::default())?;
+//! // point AWS_ENDPOINT_URL_BEDROCK_RUNTIME at server.endpoint()
+//! server.shutdown();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod prepared;
+mod routes;
+pub mod stream;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::serve::ListenerExt;
+use tokio::sync::oneshot;
+
+use crate::cassette::{CassetteSet, Difference};
+use crate::ids::Operation;
+use prepared::PreparedSet;
+
+/// How to run a [`ReplayServer`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayOptions {
+    /// Port on 127.0.0.1; `0` (the default) picks a free one.
+    pub port: u16,
+    /// Stream timing: `1.0` (default) is real time, `0.5` twice as fast,
+    /// `0.0` sends all frames at once.
+    pub speed: f64,
+    /// Shown in miss messages, normally the cassette dir.
+    pub label: String,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            speed: 1.0,
+            label: "cassettes".into(),
+        }
+    }
+}
+
+/// One request the server answered (hit, miss or rejection).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedRequest {
+    /// `None` when the path named no replayed operation.
+    pub operation: Option<Operation>,
+    /// Decoded model id (empty if the path did not parse).
+    pub model_id: String,
+    /// The `User-Agent` header, e.g. `aws-sdk-rust/…`, `Boto3/…`.
+    pub user_agent: String,
+    /// Wall-clock time the request arrived.
+    pub received_at: SystemTime,
+    /// Monotonic time the request arrived (compare with `frames_sent`).
+    pub arrived: Instant,
+    /// Interaction that answered; `None` for misses and rejections.
+    pub interaction: Option<String>,
+    /// Cassette file name of that interaction.
+    pub cassette: Option<String>,
+    /// HTTP status sent.
+    pub status: u16,
+    /// Streams: for each frame, when it had been written and flushed (the
+    /// instant the server came back for the next one).
+    pub frames_sent: Vec<Instant>,
+}
+
+/// Why a request was not replayed: what came in and what came closest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissReport {
+    pub operation: Operation,
+    pub method: String,
+    pub model_id: String,
+    /// The received body as text (lossy UTF-8).
+    pub body: String,
+    /// Nearest cassette file name, `None` if no cassettes are loaded.
+    pub nearest_file: Option<String>,
+    /// Nearest interaction name.
+    pub nearest_interaction: Option<String>,
+    /// Differing fields (JSON pointers into the body, or `operation`,
+    /// `method`, `model_id`) with recorded and received values.
+    pub differences: Vec<Difference>,
+    /// Unified diff of the pretty JSON, recorded vs received.
+    pub diff: String,
+    /// The message sent to the client in the 400 `ValidationException`.
+    pub message: String,
+}
+
+impl std::fmt::Display for MissReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{}", self.message)?;
+        f.write_str(&self.diff)
+    }
+}
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    #[error("cannot bind `127.0.0.1:{port}`: {source} (hint: use port 0 for any free port)")]
+    Bind {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid speed `{0}`, expected a finite number >= 0 (1.0 = real time, 0 = no delays)")]
+    Speed(f64),
+    #[error("cannot prepare cassettes: {0}")]
+    Prepare(String),
+    #[error("cannot start the replay runtime thread: {0}")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// State shared by all requests.
+pub(crate) struct Shared {
+    set: CassetteSet,
+    prepared: PreparedSet,
+    speed: f64,
+    label: String,
+    served: Mutex<Vec<ServedRequest>>,
+    misses: Mutex<Vec<MissReport>>,
+    next_id: AtomicU64,
+    id_seed: u64,
+}
+
+impl Shared {
+    /// A fresh uuid-shaped request id: unique per server, varied per run.
+    fn request_id(&self) -> String {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let s = self.id_seed;
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            (s >> 32) as u32,
+            (s >> 16) as u16,
+            (s & 0xfff) as u16,
+            ((n >> 48) & 0xfff) as u16,
+            n & 0xffff_ffff_ffff
+        )
+    }
+
+    /// Append to the served log; returns the entry's slot.
+    fn log(&self, entry: ServedRequest) -> usize {
+        let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
+        served.push(entry);
+        served.len() - 1
+    }
+
+    fn frame_sent(&self, slot: usize, when: Instant) {
+        let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = served.get_mut(slot) {
+            e.frames_sent.push(when);
+        }
+    }
+}
+
+enum Runner {
+    Task,
+    Thread(std::thread::JoinHandle<()>),
+}
+
+/// A running replay endpoint. Shuts down gracefully on [`shutdown`](Self::shutdown) or drop.
+pub struct ReplayServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    runner: Option<Runner>,
+}
+
+impl std::fmt::Debug for ReplayServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplayServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+fn prepare(set: CassetteSet, opts: ReplayOptions) -> Result<Arc<Shared>, ReplayError> {
+    if !opts.speed.is_finite() || opts.speed < 0.0 {
+        return Err(ReplayError::Speed(opts.speed));
+    }
+    let prepared = PreparedSet::build(&set).map_err(ReplayError::Prepare)?;
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    Ok(Arc::new(Shared {
+        set,
+        prepared,
+        speed: opts.speed,
+        label: opts.label,
+        served: Mutex::new(Vec::new()),
+        misses: Mutex::new(Vec::new()),
+        next_id: AtomicU64::new(1),
+        id_seed: nanos ^ u64::from(std::process::id()).rotate_left(40),
+    }))
+}
+
+async fn bind(port: u16) -> Result<tokio::net::TcpListener, ReplayError> {
+    tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|source| ReplayError::Bind { port, source })
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    stop: oneshot::Receiver<()>,
+) {
+    // Nagle would hold back small stream frames behind delayed ACKs.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let app = routes::app(shared);
+    let _ = axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = stop.await;
+        })
+        .await;
+}
+
+impl ReplayServer {
+    /// Start on the current tokio runtime. Returns once the port is bound.
+    pub async fn start(set: CassetteSet, opts: ReplayOptions) -> Result<ReplayServer, ReplayError> {
+        let port = opts.port;
+        let shared = prepare(set, opts)?;
+        let listener = bind(port).await?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| ReplayError::Bind { port, source })?;
+        let (tx, rx) = oneshot::channel();
+        // Detached: the task ends when `stop` fires and in-flight responses finish.
+        tokio::spawn(serve(listener, Arc::clone(&shared), rx));
+        Ok(ReplayServer {
+            addr,
+            shared,
+            stop: Some(tx),
+            runner: Some(Runner::Task),
+        })
+    }
+
+    /// Start on a dedicated thread with its own multi-threaded tokio runtime;
+    /// usable from plain (non-async) threads. Returns once the port is bound.
+    pub fn start_blocking(
+        set: CassetteSet,
+        opts: ReplayOptions,
+    ) -> Result<ReplayServer, ReplayError> {
+        let port = opts.port;
+        let shared = prepare(set, opts)?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().min(4)))
+            .thread_name("labcheck-replay")
+            .enable_all()
+            .build()
+            .map_err(ReplayError::Runtime)?;
+        let listener = rt.block_on(async {
+            let l = bind(port).await?;
+            // Convert to std so the listener can move to the server thread.
+            l.into_std()
+                .map_err(|source| ReplayError::Bind { port, source })
+        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| ReplayError::Bind { port, source })?;
+        let (tx, rx) = oneshot::channel();
+        let thread_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("labcheck-replay-main".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    if let Ok(l) = tokio::net::TcpListener::from_std(listener) {
+                        serve(l, thread_shared, rx).await;
+                    }
+                });
+            })
+            .map_err(ReplayError::Runtime)?;
+        Ok(ReplayServer {
+            addr,
+            shared,
+            stop: Some(tx),
+            runner: Some(Runner::Thread(thread)),
+        })
+    }
+
+    /// The bound address (always 127.0.0.1).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, for `endpoint_url` / `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request answered so far, in arrival order.
+    pub fn served(&self) -> Vec<ServedRequest> {
+        self.shared
+            .served
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Every request that matched no interaction, in arrival order.
+    pub fn misses(&self) -> Vec<MissReport> {
+        self.shared
+            .misses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Stop accepting, let in-flight responses finish, and (for
+    /// [`start_blocking`](Self::start_blocking)) wait for the server thread.
+    /// A server from [`start`](Self::start) finishes on its runtime.
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        match self.runner.take() {
+            Some(Runner::Thread(t)) => {
+                let _ = t.join();
+            }
+            Some(Runner::Task) | None => {}
+        }
+    }
+}
+
+impl Drop for ReplayServer {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}

@@ -1,0 +1,421 @@
+//! Loading a cassette directory: parse each `*.json` (sorted by name) and
+//! validate what serde cannot (version, body xor stream, event names, …).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use aws_smithy_types::date_time::{DateTime, Format};
+use serde_json::Value;
+
+use super::error::CassetteError;
+use super::model::{Cassette, Interaction, RecordedResponse};
+use crate::ids::{ClientId, Operation};
+
+/// Converse stream event names (BEDROCK-WIRE §2).
+pub(crate) const CONVERSE_EVENTS: [&str; 6] = [
+    "messageStart",
+    "contentBlockStart",
+    "contentBlockDelta",
+    "contentBlockStop",
+    "messageStop",
+    "metadata",
+];
+
+/// The `*.json` files of `dir`, sorted by file name.
+pub(crate) fn json_files(dir: &Path) -> Result<Vec<PathBuf>, CassetteError> {
+    let read_dir = |source| CassetteError::ReadDir {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read_dir)? {
+        let path = entry.map_err(read_dir)?.path();
+        if path.extension().is_some_and(|e| e == "json") && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Parse and validate one cassette from its bytes; `path` is for messages.
+pub fn parse_cassette(path: &Path, bytes: &[u8]) -> Result<Cassette, CassetteError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| CassetteError::Syntax {
+        path: path.to_path_buf(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    let invalid = |json_path: &str, expected: String, hint: Option<&str>| CassetteError::Invalid {
+        path: path.to_path_buf(),
+        json_path: json_path.to_string(),
+        expected,
+        hint: hint.map(str::to_string),
+    };
+    // Check the version first: a future format may not fit the v1 structs.
+    match value.get("version") {
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => {}
+        Some(other) => {
+            return Err(invalid(
+                "version",
+                format!("unsupported version `{other}`, expected `1`"),
+                Some("this labcheck reads version-1 cassettes only"),
+            ));
+        }
+        None if value.is_object() => {
+            return Err(invalid(
+                "version",
+                "missing field, expected `1`".into(),
+                None,
+            ));
+        }
+        None => {
+            return Err(invalid(
+                ".",
+                "expected a JSON object (a cassette)".into(),
+                None,
+            ));
+        }
+    }
+    let cassette: Cassette = serde_path_to_error::deserialize(value).map_err(|e| {
+        let json_path = e.path().to_string();
+        invalid(&json_path, e.into_inner().to_string(), None)
+    })?;
+    validate(&cassette)
+        .map_err(|(json_path, expected, hint)| invalid(&json_path, expected, hint))?;
+    Ok(cassette)
+}
+
+type Problem = (String, String, Option<&'static str>);
+
+fn validate(c: &Cassette) -> Result<(), Problem> {
+    if DateTime::from_str(&c.meta.recorded_at, Format::DateTime).is_err() {
+        return Err((
+            "meta.recorded_at".into(),
+            format!("`{}` is not an RFC 3339 UTC timestamp", c.meta.recorded_at),
+            Some("e.g. `2026-11-26T00:00:00Z`"),
+        ));
+    }
+    if c.meta.client != "any" && c.meta.client.parse::<ClientId>().is_err() {
+        return Err((
+            "meta.client".into(),
+            format!(
+                "unknown client `{}`, expected one of: any, aws-cli-v1, aws-cli-v2, boto3, rust-sdk",
+                c.meta.client
+            ),
+            None,
+        ));
+    }
+    let mut names = HashSet::new();
+    for (i, it) in c.interactions.iter().enumerate() {
+        let at = |field: &str| format!("interactions[{i}].{field}");
+        if it.name.trim().is_empty() {
+            return Err((
+                at("name"),
+                "empty name, expected a non-empty string".into(),
+                None,
+            ));
+        }
+        if !names.insert(it.name.as_str()) {
+            return Err((
+                at("name"),
+                format!(
+                    "duplicate interaction name `{}`, expected names unique within the file",
+                    it.name
+                ),
+                None,
+            ));
+        }
+        validate_interaction(it).map_err(|(field, expected, hint)| (at(&field), expected, hint))?;
+    }
+    Ok(())
+}
+
+fn validate_interaction(it: &Interaction) -> Result<(), Problem> {
+    let req = &it.request;
+    if req.method != "POST" {
+        return Err((
+            "request.method".into(),
+            format!("method `{}`, expected `POST`", req.method),
+            None,
+        ));
+    }
+    if req.model_id.is_empty() || req.model_id.contains('%') {
+        return Err((
+            "request.model_id".into(),
+            format!(
+                "model id `{}`, expected a non-empty decoded id",
+                req.model_id
+            ),
+            Some("write `:` and `/`, not `%3A` or `%2F`"),
+        ));
+    }
+    validate_response(req.operation, &it.response)
+}
+
+fn validate_response(op: Operation, resp: &RecordedResponse) -> Result<(), Problem> {
+    if !(100..=599).contains(&resp.status) {
+        return Err((
+            "response.status".into(),
+            format!(
+                "status `{}`, expected an HTTP status 100..=599",
+                resp.status
+            ),
+            None,
+        ));
+    }
+    for (name, value) in &resp.headers {
+        if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err()
+            || axum::http::HeaderValue::from_str(value).is_err()
+        {
+            return Err((
+                format!("response.headers.{name}"),
+                "expected a valid HTTP header name and visible-ASCII value".into(),
+                None,
+            ));
+        }
+    }
+    let stream = match (&resp.body, &resp.stream) {
+        (Some(_), None) => None,
+        (None, Some(s)) => Some(s),
+        _ => {
+            return Err((
+                "response".into(),
+                "expected exactly one of `body` and `stream`".into(),
+                None,
+            ));
+        }
+    };
+    if resp.status >= 400 && !resp.headers.contains_key("x-amzn-errortype") {
+        return Err((
+            "response.headers".into(),
+            "an error response without `x-amzn-errortype`, expected the header".into(),
+            Some(
+                "clients take the error code from it, e.g. `ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/`",
+            ),
+        ));
+    }
+    let Some(events) = stream else { return Ok(()) };
+    if !op.is_streaming() || resp.status != 200 {
+        return Err((
+            "response.stream".into(),
+            format!(
+                "a stream for `{op}` with status {}, expected a streaming operation with status 200",
+                resp.status
+            ),
+            None,
+        ));
+    }
+    for (j, ev) in events.iter().enumerate() {
+        let at = |f: &str| format!("response.stream[{j}]{f}");
+        match (&ev.event, &ev.exception) {
+            (Some(name), None) => {
+                let ok = match op {
+                    Operation::InvokeModelWithResponseStream => name == "chunk",
+                    _ => CONVERSE_EVENTS.contains(&name.as_str()),
+                };
+                if !ok {
+                    let expected = match op {
+                        Operation::InvokeModelWithResponseStream => "`chunk`".to_string(),
+                        _ => CONVERSE_EVENTS.join(", "),
+                    };
+                    return Err((
+                        at(".event"),
+                        format!("unknown event `{name}` for `{op}`, expected {expected}"),
+                        None,
+                    ));
+                }
+                if !ev.payload.is_object() {
+                    return Err((at(".payload"), "expected a JSON object".into(), None));
+                }
+            }
+            (None, Some(name)) => {
+                let first_lower = name.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+                if !first_lower
+                    || !name.ends_with("Exception")
+                    || !name.chars().all(|c| c.is_ascii_alphanumeric())
+                {
+                    return Err((
+                        at(".exception"),
+                        format!(
+                            "exception `{name}`, expected a lowerCamel name ending in `Exception`"
+                        ),
+                        Some("e.g. `modelStreamErrorException`"),
+                    ));
+                }
+                if !ev.payload.get("message").is_some_and(Value::is_string) {
+                    return Err((
+                        at(".payload.message"),
+                        "expected a string message".into(),
+                        None,
+                    ));
+                }
+            }
+            _ => {
+                return Err((
+                    at(""),
+                    "expected exactly one of `event` and `exception`".into(),
+                    None,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn base() -> Value {
+        json!({
+            "version": 1,
+            "meta": {"source": "authored", "model": "m", "region": "us-east-1",
+                     "recorded_at": "2026-11-26T00:00:00Z", "client": "any"},
+            "interactions": [{
+                "name": "a",
+                "request": {"operation": "InvokeModel", "method": "POST", "model_id": "m:0", "body": {"x": 1}},
+                "response": {"status": 200, "body": {"ok": true}}
+            }]
+        })
+    }
+
+    /// Apply `edit`, parse, and return the error message.
+    fn err_of(edit: impl FnOnce(&mut Value)) -> String {
+        let mut v = base();
+        edit(&mut v);
+        let bytes = serde_json::to_vec(&v).expect("json");
+        parse_cassette(Path::new("dir/step.json"), &bytes)
+            .expect_err("invalid")
+            .to_string()
+    }
+
+    fn assert_names(msg: &str, json_path: &str, expected: &str) {
+        assert!(msg.contains("dir/step.json"), "no file in: {msg}");
+        assert!(
+            msg.contains(&format!("at `{json_path}`")),
+            "no path `{json_path}` in: {msg}"
+        );
+        assert!(msg.contains(expected), "no `{expected}` in: {msg}");
+    }
+
+    #[test]
+    fn base_is_valid() {
+        let bytes = serde_json::to_vec(&base()).expect("json");
+        let c = parse_cassette(Path::new("x.json"), &bytes).expect("valid");
+        assert_eq!(c.interactions[0].request.model_id, "m:0");
+    }
+
+    #[test]
+    fn wrong_version_is_named() {
+        assert_names(
+            &err_of(|v| v["version"] = json!(2)),
+            "version",
+            "expected `1`",
+        );
+        assert_names(
+            &err_of(|v| v["version"] = json!("1")),
+            "version",
+            "expected `1`",
+        );
+    }
+
+    #[test]
+    fn serde_errors_carry_the_json_path() {
+        let m = err_of(|v| v["interactions"][0]["response"]["status"] = json!("200"));
+        assert_names(&m, "interactions[0].response.status", "expected u16");
+        let m = err_of(|v| v["interactions"][0]["request"]["operation"] = json!("Invoke"));
+        assert_names(
+            &m,
+            "interactions[0].request.operation",
+            "InvokeModelWithResponseStream",
+        );
+        let m = err_of(|v| v["meta"]["extra"] = json!(1));
+        assert_names(
+            &m,
+            "meta.extra",
+            "unknown field `extra`, expected one of `source`",
+        );
+    }
+
+    #[test]
+    fn negative_delay_is_rejected_with_path() {
+        let m = err_of(|v| {
+            v["interactions"][0]["request"]["operation"] = json!("ConverseStream");
+            v["interactions"][0]["response"] = json!({"status": 200, "stream": [
+                {"delay_ms": -5, "event": "messageStart", "payload": {"role": "assistant"}}]});
+        });
+        assert_names(
+            &m,
+            "interactions[0].response.stream[0].delay_ms",
+            "expected u64",
+        );
+    }
+
+    #[test]
+    fn body_and_stream_are_exclusive() {
+        let m = err_of(|v| v["interactions"][0]["response"]["stream"] = json!([]));
+        assert_names(
+            &m,
+            "interactions[0].response",
+            "exactly one of `body` and `stream`",
+        );
+        let m = err_of(|v| {
+            v["interactions"][0]["response"]
+                .as_object_mut()
+                .expect("obj")
+                .remove("body");
+        });
+        assert_names(
+            &m,
+            "interactions[0].response",
+            "exactly one of `body` and `stream`",
+        );
+    }
+
+    #[test]
+    fn semantic_checks_name_field_and_expectation() {
+        let m = err_of(|v| {
+            let it = v["interactions"][0].clone();
+            v["interactions"].as_array_mut().expect("arr").push(it);
+        });
+        assert_names(&m, "interactions[1].name", "duplicate interaction name `a`");
+        let m = err_of(|v| v["meta"]["recorded_at"] = json!("26/11/2026"));
+        assert_names(&m, "meta.recorded_at", "RFC 3339");
+        let m = err_of(|v| v["interactions"][0]["request"]["model_id"] = json!("m%3A0"));
+        assert_names(&m, "interactions[0].request.model_id", "decoded");
+        assert!(m.contains("(hint: "), "{m}");
+        let m = err_of(|v| v["interactions"][0]["response"]["status"] = json!(400));
+        assert_names(&m, "interactions[0].response.headers", "x-amzn-errortype");
+        let m = err_of(|v| {
+            v["interactions"][0]["request"]["operation"] = json!("InvokeModelWithResponseStream");
+            v["interactions"][0]["response"] = json!({"status": 200, "stream": [
+                {"delay_ms": 0, "event": "messageStart", "payload": {}}]});
+        });
+        assert_names(
+            &m,
+            "interactions[0].response.stream[0].event",
+            "expected `chunk`",
+        );
+        let m = err_of(|v| {
+            v["interactions"][0]["response"] = json!({"status": 200, "stream": []});
+        });
+        assert_names(
+            &m,
+            "interactions[0].response.stream",
+            "expected a streaming operation",
+        );
+    }
+
+    #[test]
+    fn syntax_errors_give_line_and_column() {
+        let e = parse_cassette(
+            Path::new("dir/bad.json"),
+            b"{\n  \"version\": 1,\n  oops\n}",
+        )
+        .expect_err("bad");
+        let m = e.to_string();
+        assert!(m.starts_with("`dir/bad.json`:3:3: not valid JSON"), "{m}");
+    }
+}

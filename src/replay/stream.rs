@@ -1,0 +1,200 @@
+//! Event-stream frames: encoding a cassette's stream events into AWS
+//! event-stream messages (BEDROCK-WIRE §2) once at load, and sending them on
+//! their recorded schedule as one HTTP chunk each.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_smithy_eventstream::frame::write_message_to;
+use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
+use bytes::Bytes;
+use futures_util::Stream;
+use serde_json::{Map, Value};
+
+use crate::cassette::{FrameKind, StreamEvent};
+use crate::ids::Operation;
+
+const PADDING: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/// One pre-encoded frame and when it is due, measured from the response start.
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    pub(crate) due: Duration,
+    pub(crate) bytes: Bytes,
+}
+
+/// Encode one event as a complete event-stream message.
+///
+/// Events carry `:event-type`, `:content-type`, `:message-type: event` in that
+/// order; exceptions carry `:exception-type`, `:content-type`,
+/// `:message-type: exception`. The invoke stream's payload is
+/// `{"bytes": base64(model event), "p": padding}`; Converse's is the event
+/// object plus `"p"`; an exception's is its payload as is.
+pub fn encode_event(op: Operation, event: &StreamEvent, seq: usize) -> Result<Bytes, String> {
+    let (type_header, name, message_type, payload) = match event.kind() {
+        FrameKind::Event(name) => {
+            let pad = padding(seq);
+            let payload = if op == Operation::InvokeModelWithResponseStream {
+                let inner = serde_json::to_vec(&event.payload).map_err(|e| e.to_string())?;
+                let mut m = Map::new();
+                m.insert(
+                    "bytes".into(),
+                    Value::String(aws_smithy_types::base64::encode(inner)),
+                );
+                m.insert("p".into(), Value::String(pad.into()));
+                Value::Object(m)
+            } else {
+                let mut m = event.payload.as_object().cloned().unwrap_or_default();
+                m.insert("p".into(), Value::String(pad.into()));
+                Value::Object(m)
+            };
+            (":event-type", name, "event", payload)
+        }
+        FrameKind::Exception(name) => (":exception-type", name, "exception", event.payload.clone()),
+    };
+    let body = serde_json::to_vec(&payload).map_err(|e| e.to_string())?;
+    let message = Message::new(body)
+        .add_header(Header::new(
+            type_header,
+            HeaderValue::String(name.to_string().into()),
+        ))
+        .add_header(Header::new(
+            ":content-type",
+            HeaderValue::String("application/json".into()),
+        ))
+        .add_header(Header::new(
+            ":message-type",
+            HeaderValue::String(message_type.into()),
+        ));
+    let mut out = Vec::new();
+    write_message_to(&message, &mut out).map_err(|e| e.to_string())?;
+    Ok(Bytes::from(out))
+}
+
+/// A prefix of `a…zA…Z0…9` whose length varies with the frame, as Bedrock's does.
+fn padding(seq: usize) -> &'static str {
+    let len = 1 + (seq * 7 + 3) % PADDING.len();
+    &PADDING[..len]
+}
+
+/// Encode a whole stream, turning per-frame delays into cumulative due times.
+pub(crate) fn encode_stream(op: Operation, events: &[StreamEvent]) -> Result<Arc<[Frame]>, String> {
+    let mut due = Duration::ZERO;
+    let mut frames = Vec::with_capacity(events.len());
+    for (seq, ev) in events.iter().enumerate() {
+        due += Duration::from_millis(ev.delay_ms);
+        frames.push(Frame {
+            due,
+            bytes: encode_event(op, ev, seq)?,
+        });
+    }
+    Ok(frames.into())
+}
+
+/// Called with each frame's index and the instant hyper came back for more
+/// after taking it (it has been written and flushed by then).
+pub(crate) type OnSent = Box<dyn Fn(usize, Instant) + Send + Sync>;
+
+/// The frames as a body stream: frame `i` is released at `start + due * speed`
+/// (no waiting at speed 0), so delays are measured from the response start and
+/// do not drift.
+pub(crate) fn frame_stream(
+    frames: Arc<[Frame]>,
+    speed: f64,
+    on_sent: OnSent,
+) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
+    let start = tokio::time::Instant::now();
+    futures_util::stream::unfold(0usize, move |i| {
+        let frames = Arc::clone(&frames);
+        let now = Instant::now();
+        if i > 0 {
+            on_sent(i - 1, now);
+        }
+        async move {
+            let frame = frames.get(i)?;
+            if speed > 0.0 && !frame.due.is_zero() {
+                tokio::time::sleep_until(start + frame.due.mul_f64(speed)).await;
+            }
+            Some((Ok(frame.bytes.clone()), i + 1))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+    use serde_json::json;
+
+    fn chunk(delay_ms: u64, payload: Value) -> StreamEvent {
+        StreamEvent {
+            delay_ms,
+            event: Some("chunk".into()),
+            exception: None,
+            payload,
+        }
+    }
+
+    #[test]
+    fn chunk_headers_are_75_bytes_in_wire_order() {
+        // BEDROCK-WIRE §2: `:event-type chunk`, `:content-type`, `:message-type` => H = 75.
+        let bytes = encode_event(
+            Operation::InvokeModelWithResponseStream,
+            &chunk(0, json!({"type": "x"})),
+            0,
+        )
+        .expect("encode");
+        assert_eq!(
+            u32::from_be_bytes(bytes[4..8].try_into().expect("4 bytes")),
+            75
+        );
+        assert_eq!(
+            u32::from_be_bytes(bytes[0..4].try_into().expect("4 bytes")) as usize,
+            bytes.len()
+        );
+        let text = String::from_utf8_lossy(&bytes[12..12 + 75]);
+        let (e, c, m) = (
+            text.find(":event-type").expect("event"),
+            text.find(":content-type").expect("content"),
+            text.find(":message-type").expect("message"),
+        );
+        assert!(e < c && c < m, "{text}");
+    }
+
+    #[test]
+    fn padding_is_a_nonempty_alphabet_prefix_of_varying_length() {
+        let lens: std::collections::HashSet<usize> = (0..20).map(|i| padding(i).len()).collect();
+        assert!(lens.len() > 5);
+        assert!((0..100).all(|i| !padding(i).is_empty() && PADDING.starts_with(padding(i))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn frames_follow_the_schedule_scaled_by_speed() {
+        let events = [
+            chunk(100, json!({})),
+            chunk(50, json!({})),
+            chunk(0, json!({})),
+            chunk(250, json!({})),
+        ];
+        let frames =
+            encode_stream(Operation::InvokeModelWithResponseStream, &events).expect("encode");
+        for (speed, want) in [
+            (1.0, [100u64, 150, 150, 400]),
+            (0.5, [50, 75, 75, 200]),
+            (0.0, [0, 0, 0, 0]),
+        ] {
+            let start = tokio::time::Instant::now();
+            let mut s = Box::pin(frame_stream(
+                Arc::clone(&frames),
+                speed,
+                Box::new(|_, _| {}),
+            ));
+            let mut got = Vec::new();
+            while let Some(Ok(_)) = s.next().await {
+                got.push(start.elapsed().as_millis() as u64);
+            }
+            assert_eq!(got, want, "speed {speed}");
+        }
+    }
+}
