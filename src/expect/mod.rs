@@ -111,8 +111,8 @@ pub fn check(exp: &Expectations, out: &StepOutput, ctx: &Context<'_>) -> Vec<Fai
 fn stream_span(ctx: &Context<'_>) -> Option<std::time::Duration> {
     ctx.served
         .iter()
-        .filter(|s| s.frame_times.len() >= 2)
-        .filter_map(|s| Some(s.frame_times.last()?.duration_since(*s.frame_times.first()?)))
+        .filter(|s| s.frames_sent.len() >= 2)
+        .filter_map(|s| Some(s.frames_sent.last()?.duration_since(*s.frames_sent.first()?)))
         .max()
 }
 
@@ -181,7 +181,7 @@ fn check_served(exp: &Expectations, ctx: &Context<'_>, failures: &mut Vec<Failur
     let prefix = ctx.client.user_agent_prefix();
     for want in &exp.served {
         let matching = |s: &&ServedRequest| {
-            s.operation.as_str() == want.operation && want.model.as_ref().is_none_or(|m| &s.model_id == m)
+            s.operation.is_some_and(|op| op.as_str() == want.operation) && want.model.as_ref().is_none_or(|m| &s.model_id == m)
         };
         let by_client = ctx.served.iter().filter(matching).filter(|s| s.user_agent.starts_with(prefix)).count();
         if by_client == want.count {
