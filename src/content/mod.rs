@@ -78,9 +78,7 @@ pub struct ChecklistEntry {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ContentError {
-    #[error(
-        "front matter opened with `{delimiter}` is never closed (hint: end it with a `{delimiter}` line)"
-    )]
+    #[error("front matter opened with `{delimiter}` on line 1 is never closed")]
     UnterminatedFrontMatter { delimiter: &'static str },
     #[error("front matter is not valid TOML: {message}")]
     BadFrontMatter { message: String },

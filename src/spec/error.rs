@@ -56,18 +56,16 @@ pub enum Problem {
     Io { message: String },
     #[error("invalid TOML: {message}")]
     TomlSyntax { message: String },
-    #[error(
-        "unknown key `{key}` in `{table}`, expected one of {}",
-        ticks(expected)
-    )]
+    #[error("unknown key `{key}` in {table}, expected one of {}", ticks(expected))]
+    /// `table` is rendered for messages: `` `step[0].expect` `` or `the top level`.
     UnknownKey {
         key: String,
         table: String,
         expected: Vec<String>,
     },
-    #[error("missing key `{key}` in `{table}`")]
+    #[error("missing key `{key}` in {table}")]
     MissingKey { key: String, table: String },
-    #[error("wrong type for `{key}`: {message}")]
+    #[error("wrong type for {key}: {message}")]
     WrongType { key: String, message: String },
     #[error("unknown step kind `{kind}`, expected one of `shell`, `python`, `sdk`, `playground`")]
     UnknownKind { kind: String },
@@ -116,7 +114,7 @@ pub enum Problem {
     AmbiguousSection { section: String, lines: Vec<usize> },
     #[error("{message}")]
     MissingBlock { message: String },
-    #[error("checklist item {index} `{text}` is not proven by any step")]
+    #[error("checklist item {index} \"{text}\" is not proven by any step")]
     UnboundChecklistItem { index: usize, text: String },
     #[error("no checklist item {reference} in the page (it has {count} item{})", if *count == 1 { "" } else { "s" })]
     UnknownChecklistItem { reference: String, count: usize },
@@ -133,7 +131,7 @@ pub enum Problem {
     #[error("invalid JSON in `{key}`: {message}")]
     BadJson { key: String, message: String },
     #[error(
-        "invalid JSON pointer `{pointer}`, expected `` (whole document) or a path starting with `/`"
+        "invalid JSON pointer `{pointer}`, expected an empty string (the whole document) or a path starting with `/`"
     )]
     BadJsonPointer { pointer: String },
     #[error(
@@ -204,13 +202,26 @@ pub(crate) fn nearest<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    nearest_all(word, candidates).into_iter().next()
+}
+
+/// All candidates tied for closest to `word`, if close enough to be a typo.
+pub(crate) fn nearest_all<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Vec<&'a str> {
     let limit = (word.chars().count() / 3).max(2);
-    candidates
+    let scored: Vec<(usize, &str)> = candidates
         .into_iter()
         .map(|c| (strsim::levenshtein(word, c), c))
         .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
+        .collect();
+    let best = scored.iter().map(|(d, _)| *d).min();
+    scored
+        .into_iter()
+        .filter(|(d, _)| Some(*d) == best)
         .map(|(_, c)| c)
+        .collect()
 }
 
 /// A file's text, for turning byte spans into 1-based line:column.

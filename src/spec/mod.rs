@@ -113,7 +113,7 @@ fn load(dir: &Path, page_override: Option<&Path>) -> Result<Lab, SpecError> {
         }
         Err(ReadError::Content(e)) => {
             let line = e.line();
-            let hint = "fix the page's front matter";
+            let hint = "close the front matter with the same delimiter line (`---` or `+++`)";
             return Err(page_error(
                 &page_path,
                 line,

@@ -89,7 +89,7 @@ fn classify(
         let hint = if path.is_empty() && key == "lab" {
             "add a `[lab]` table (it may be empty: every key has a default)".to_string()
         } else {
-            format!("add `{key} = …` to `{table}` (see docs/lab-toml.md)")
+            format!("add `{key} = …` to {table} (see docs/lab-toml.md)")
         };
         return src.error(span, Problem::MissingKey { key, table }, hint);
     }
@@ -101,9 +101,9 @@ fn classify(
 
 fn table_name(path: &[String]) -> String {
     if path.is_empty() {
-        "(top level)".to_string()
+        "the top level".to_string()
     } else {
-        path.join(".")
+        format!("`{}`", path.join("."))
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::error::{Problem, Source, SpecError, nearest, ticks};
+use super::error::{Problem, Source, SpecError, nearest_all, ticks};
 use super::lab::ProgramSource;
 use super::model::{BlockRef, ChecklistRef, SourceRef, TextOrBlock};
 use crate::content::{CodeBlock, LabPage, LookupError, normalize};
@@ -191,14 +191,17 @@ impl Ctx<'_> {
                     return Ok(pos + 1);
                 }
                 let hint = match nearest_item(&wanted, items.iter().map(|it| it.text.as_str())) {
-                    Some((pos, best)) => format!("did you mean item {} `{best}`? (or write its index, {})", pos + 1, pos + 1),
+                    Some((pos, best)) => {
+                        let n = pos + 1;
+                        format!("did you mean item {n} \"{best}\"? (or bind it by index: `{n}`)")
+                    },
                     None => "copy the item's text exactly as written after `- [ ]` in the page, or use its 1-based index"
                         .to_string(),
                 };
                 Err(self.err(
                     r.span(),
                     Problem::UnknownChecklistItem {
-                        reference: format!("`{wanted}`"),
+                        reference: format!("\"{wanted}\""),
                         count,
                     },
                     hint,
@@ -229,6 +232,7 @@ impl Ctx<'_> {
                     .last()
                     .unwrap_or_default()
                     .trim()
+                    .trim_start_matches("error: ")
                     .to_string();
                 let hint = "escape regex metacharacters with `\\\\` in a basic string, or use a '…' literal string";
                 Err(self.err(
@@ -287,12 +291,11 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 
 /// Best-effort suggestion among fixed names.
 pub(crate) fn did_you_mean(word: &str, names: &[&str]) -> String {
-    match nearest(word, names.iter().copied()) {
-        Some(best) => format!("did you mean `{best}`?"),
-        None => format!(
-            "use one of {}",
-            ticks(&names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-        ),
+    let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    match nearest_all(word, names.iter().copied()).as_slice() {
+        [] => format!("use one of {}", ticks(&own(names))),
+        [one] => format!("did you mean `{one}`?"),
+        [first @ .., last] => format!("did you mean {} or `{last}`?", ticks(&own(first))),
     }
 }
 

@@ -270,10 +270,15 @@ fn clients(
                 kind: kind.name(),
                 allowed: allowed_names.clone(),
             };
+            let runs = match client {
+                ClientId::AwsCliV1 | ClientId::AwsCliV2 => "`shell` steps",
+                ClientId::Boto3 => "`python` steps",
+                ClientId::RustSdk => "`sdk` and `playground` steps",
+            };
             let hint = format!(
-                "use {} for a `{}` step",
-                super::error::ticks(&allowed_names),
-                kind.name()
+                "`{client}` runs {runs}; a `{}` step takes {}",
+                kind.name(),
+                super::error::ticks(&allowed_names)
             );
             return Err(ctx.err(name.span(), problem, hint));
         }
