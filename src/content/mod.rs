@@ -172,7 +172,7 @@ fn blank(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+mod unit {
     use super::*;
 
     #[test]
@@ -192,3 +192,6 @@ mod tests {
         assert_eq!(b.matches('\n').count(), 2);
     }
 }
+
+#[cfg(test)]
+mod tests;
