@@ -7,16 +7,12 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A lab's id: its directory name under `labs/`, e.g. `4.1-invoke-fm-via-bedrock`.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct LabId(pub String);
 
 /// A step's id inside one lab, e.g. `cli-invoke`. Unique within the lab.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct StepId(pub String);
 
@@ -33,19 +29,7 @@ impl fmt::Display for StepId {
 }
 
 /// The real client a trial runs a step with.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClientId {
     /// AWS CLI v1 (the `awscli` PyPI package) from the provisioned venv.
@@ -59,12 +43,7 @@ pub enum ClientId {
 }
 
 impl ClientId {
-    pub const ALL: [ClientId; 4] = [
-        ClientId::AwsCliV1,
-        ClientId::AwsCliV2,
-        ClientId::Boto3,
-        ClientId::RustSdk,
-    ];
+    pub const ALL: [ClientId; 4] = [ClientId::AwsCliV1, ClientId::AwsCliV2, ClientId::Boto3, ClientId::RustSdk];
 
     /// The name used in `lab.toml`, trial names and reports.
     pub fn as_str(self) -> &'static str {
@@ -110,19 +89,7 @@ impl FromStr for ClientId {
 }
 
 /// A Bedrock Runtime operation labcheck replays.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub enum Operation {
     InvokeModel,
     InvokeModelWithResponseStream,
@@ -160,10 +127,7 @@ impl Operation {
 
     /// Whether the response body is an event stream.
     pub fn is_streaming(self) -> bool {
-        matches!(
-            self,
-            Operation::InvokeModelWithResponseStream | Operation::ConverseStream
-        )
+        matches!(self, Operation::InvokeModelWithResponseStream | Operation::ConverseStream)
     }
 }
 
@@ -175,9 +139,7 @@ impl fmt::Display for Operation {
 
 /// Error for an unknown operation name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown operation `{0}` (expected one of: InvokeModel, InvokeModelWithResponseStream, Converse, ConverseStream)"
-)]
+#[error("unknown operation `{0}` (expected one of: InvokeModel, InvokeModelWithResponseStream, Converse, ConverseStream)")]
 pub struct UnknownOperation(pub String);
 
 impl FromStr for Operation {

@@ -194,6 +194,7 @@ fn good_fixture_resolves_blocks_and_bindings() {
     assert_eq!(cli.clients, [ClientId::AwsCliV1, ClientId::AwsCliV2]);
     assert_eq!(cli.timeout, std::time::Duration::from_secs(90));
     assert_eq!(cli.expect.exit_code, Some(0));
+    assert!(cli.expect.files[0].is_json, "`json` checks imply `is_json`");
     assert_eq!(
         cli.expect.files[0].json["/content/0/type"],
         serde_json::json!("text")

@@ -29,7 +29,7 @@ pub(crate) fn expectations(
                 .collect::<Result<_, SpecError>>()?;
             Ok(FileExpect {
                 path: PathBuf::from(&f.path),
-                is_json: f.is_json,
+                is_json: f.is_json || !f.json.is_empty(),
                 json,
                 contains: f.contains.clone(),
             })

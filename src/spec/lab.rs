@@ -61,13 +61,7 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProgramSource {
     /// A fenced code block of `lab.md`, already resolved.
-    Block {
-        section: String,
-        index: usize,
-        line: usize,
-        lang: Option<String>,
-        text: String,
-    },
+    Block { section: String, index: usize, line: usize, lang: Option<String>, text: String },
     /// An inline command written in `lab.toml`.
     Inline { text: String },
     /// A file of the student's workspace (only when grading).
@@ -89,19 +83,11 @@ pub enum StepKind {
     Shell { program: ProgramSource },
     /// Files the lab tells the student to create, then the command the lab says
     /// runs them (e.g. `python3 invoke_bedrock.py`), with the provisioned python.
-    Python {
-        files: Vec<FileSpec>,
-        run: ProgramSource,
-    },
+    Python { files: Vec<FileSpec>, run: ProgramSource },
     /// aws-sdk-bedrockruntime in process.
     Sdk { call: SdkCall },
     /// A console step emulated through Converse, once per (temperature, max tokens) pair.
-    Playground {
-        model: String,
-        prompt: String,
-        system: Option<String>,
-        pairs: Vec<ParamPair>,
-    },
+    Playground { model: String, prompt: String, system: Option<String>, pairs: Vec<ParamPair> },
 }
 
 impl StepKind {
@@ -125,22 +111,10 @@ pub struct ParamPair {
 impl ParamPair {
     /// The four pairs the seed lab asks a student to try.
     pub const DEFAULTS: [ParamPair; 4] = [
-        ParamPair {
-            temperature: 0.1,
-            max_tokens: 100,
-        },
-        ParamPair {
-            temperature: 0.1,
-            max_tokens: 500,
-        },
-        ParamPair {
-            temperature: 0.9,
-            max_tokens: 100,
-        },
-        ParamPair {
-            temperature: 0.9,
-            max_tokens: 500,
-        },
+        ParamPair { temperature: 0.1, max_tokens: 100 },
+        ParamPair { temperature: 0.1, max_tokens: 500 },
+        ParamPair { temperature: 0.9, max_tokens: 100 },
+        ParamPair { temperature: 0.9, max_tokens: 500 },
     ];
 
     /// Label used in trial names: `t0.1-m100`.
@@ -153,15 +127,9 @@ impl ParamPair {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SdkCall {
     /// `invoke_model` with a raw JSON body.
-    Invoke {
-        model: String,
-        body: serde_json::Value,
-    },
+    Invoke { model: String, body: serde_json::Value },
     /// `invoke_model_with_response_stream` with a raw JSON body.
-    InvokeStream {
-        model: String,
-        body: serde_json::Value,
-    },
+    InvokeStream { model: String, body: serde_json::Value },
     /// `converse` with one user message.
     Converse(ConverseRequest),
     /// `converse_stream` with one user message.
@@ -212,10 +180,7 @@ pub struct TextExpect {
 
 impl TextExpect {
     pub fn is_empty(&self) -> bool {
-        self.contains.is_empty()
-            && self.not_contains.is_empty()
-            && self.matches.is_empty()
-            && self.json.is_empty()
+        self.contains.is_empty() && self.not_contains.is_empty() && self.matches.is_empty() && self.json.is_empty()
     }
 }
 
