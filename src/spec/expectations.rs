@@ -1,0 +1,91 @@
+//! Stage 2 for `[step.expect]`: regexes compiled, JSON pointers checked,
+//! operations parsed, defaults applied.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use super::error::{Problem, SpecError};
+use super::lab::{Expectations, FileExpect, IncrementalExpect, ServedExpect, TextExpect};
+use super::model::{RawExpect, RawTextExpect};
+use super::resolve::{Ctx, did_you_mean};
+use crate::ids::Operation;
+
+/// Default `min_pieces` of `incremental`.
+pub const DEFAULT_MIN_PIECES: usize = 3;
+
+pub(crate) fn expectations(
+    ctx: &Ctx<'_>,
+    raw: &RawExpect,
+    runs_process: bool,
+) -> Result<Expectations, SpecError> {
+    let files = raw
+        .files
+        .iter()
+        .map(|f| {
+            let json = f
+                .json
+                .iter()
+                .map(|(k, v)| Ok((ctx.pointer(k)?, v.clone())))
+                .collect::<Result<_, SpecError>>()?;
+            Ok(FileExpect {
+                path: PathBuf::from(&f.path),
+                is_json: f.is_json || !f.json.is_empty(),
+                json,
+                contains: f.contains.clone(),
+            })
+        })
+        .collect::<Result<_, SpecError>>()?;
+    let served = raw
+        .served
+        .iter()
+        .map(|s| {
+            let op = Operation::from_str(s.operation.get_ref()).map_err(|_| {
+                let names: Vec<&str> = Operation::ALL.iter().map(|o| o.as_str()).collect();
+                ctx.err(
+                    s.operation.span(),
+                    Problem::UnknownOperation {
+                        operation: s.operation.get_ref().clone(),
+                    },
+                    did_you_mean(s.operation.get_ref(), &names),
+                )
+            })?;
+            Ok(ServedExpect {
+                operation: op.as_str().to_string(),
+                model: s.model.clone(),
+                count: s.count.unwrap_or(1),
+            })
+        })
+        .collect::<Result<_, SpecError>>()?;
+    let incremental = raw.incremental.as_ref().map(|i| IncrementalExpect {
+        min_pieces: i.min_pieces.unwrap_or(DEFAULT_MIN_PIECES),
+    });
+    Ok(Expectations {
+        // Shell and python steps must exit 0 unless the lab says otherwise.
+        exit_code: raw.exit_code.or(runs_process.then_some(0)),
+        stdout: text(ctx, &raw.stdout)?,
+        stderr: text(ctx, &raw.stderr)?,
+        files,
+        incremental,
+        served,
+        max_output_tokens: raw.max_output_tokens,
+        stop_reasons: raw.stop_reasons.clone(),
+        snapshot: raw.snapshot.clone(),
+    })
+}
+
+fn text(ctx: &Ctx<'_>, raw: &RawTextExpect) -> Result<TextExpect, SpecError> {
+    Ok(TextExpect {
+        contains: raw.contains.clone(),
+        not_contains: raw.not_contains.clone(),
+        matches: raw
+            .matches
+            .iter()
+            .map(|m| ctx.regex(m))
+            .collect::<Result<_, _>>()?,
+        json: raw
+            .json
+            .iter()
+            .map(|(k, v)| Ok((ctx.pointer(k)?, v.clone())))
+            .collect::<Result<_, SpecError>>()?,
+    })
+}

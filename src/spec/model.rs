@@ -1,0 +1,271 @@
+//! Stage 1: the raw shape of `lab.toml` as serde structs.
+//!
+//! Every table denies unknown keys. Values that stage 2 must blame (ids,
+//! kinds, clients, block references, durations, regexes, JSON) are wrapped in
+//! [`toml::Spanned`] so errors point at them; the JSON Schema sees the inner
+//! type (`#[schemars(with = …)]`). Keys are snake_case, exactly as written in
+//! the format reference (`docs/lab-toml.md`).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::ids::{ClientId, Operation};
+
+/// The whole `lab.toml` file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "lab.toml",
+    description = "A labcheck lab: what each step of lab.md must show."
+)]
+pub struct LabFile {
+    /// Lab-wide settings.
+    #[schemars(with = "LabHeader")]
+    pub lab: Spanned<LabHeader>,
+    /// The steps, in the order the page gives them.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawStep>")]
+    pub step: Vec<Spanned<RawStep>>,
+}
+
+/// `[lab]`: lab-wide settings, all optional.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LabHeader {
+    /// Lab title; default: the page's front-matter `title`.
+    pub title: Option<String>,
+    /// The page, relative to the lab directory; default `lab.md`.
+    #[schemars(with = "Option<String>")]
+    pub page: Option<Spanned<String>>,
+    /// Cassette directory, relative to the lab directory; default `cassettes`.
+    pub cassettes: Option<String>,
+    /// AWS region the lab uses; default `us-east-1`.
+    pub region: Option<String>,
+    /// Default per-step time limit (`90s`, `2m`, `500ms`); default `60s`.
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<Spanned<String>>,
+    /// Maximum cassette age (`365d`); default: no limit.
+    #[schemars(with = "Option<String>")]
+    pub max_age: Option<Spanned<String>>,
+}
+
+/// The step kinds (schema only; validated in stage 2).
+#[derive(JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)]
+pub enum StepKindName {
+    Shell,
+    Python,
+    Sdk,
+    Playground,
+}
+
+/// The Rust SDK calls of an `sdk` step (schema only; validated in stage 2).
+#[derive(JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[allow(dead_code)]
+pub enum SdkCallName {
+    Invoke,
+    InvokeStream,
+    Converse,
+    ConverseStream,
+}
+
+/// `[[step]]`: one step. Which keys apply depends on `kind`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    /// Unique within the lab; part of trial names (`lab::step::client`).
+    #[schemars(with = "String")]
+    pub id: Spanned<String>,
+    /// `shell`, `python`, `sdk` or `playground`.
+    #[schemars(with = "StepKindName")]
+    pub kind: Spanned<String>,
+    /// Checklist items this step proves: 1-based index or exact item text.
+    #[serde(default)]
+    #[schemars(with = "Vec<ChecklistRef>")]
+    pub proves: Vec<Spanned<ChecklistRef>>,
+    /// Clients to run the step with; one trial each. Default: `boto3` for
+    /// python, `rust-sdk` for sdk and playground; required for shell.
+    #[schemars(with = "Option<Vec<ClientId>>")]
+    pub clients: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Per-step time limit; default: `[lab] timeout`.
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<Spanned<String>>,
+    /// shell: the script to run.
+    #[schemars(with = "Option<SourceRef>")]
+    pub program: Option<Spanned<SourceRef>>,
+    /// python: files written into the workspace before `run`.
+    #[schemars(with = "Option<Vec<StepFile>>")]
+    pub files: Option<Spanned<Vec<StepFile>>>,
+    /// python: the command that runs the files.
+    #[schemars(with = "Option<SourceRef>")]
+    pub run: Option<Spanned<SourceRef>>,
+    /// sdk: `invoke`, `invoke-stream`, `converse` or `converse-stream`.
+    #[schemars(with = "Option<SdkCallName>")]
+    pub call: Option<Spanned<String>>,
+    /// sdk, playground: the model id.
+    #[schemars(with = "Option<String>")]
+    pub model: Option<Spanned<String>>,
+    /// sdk invoke / invoke-stream: the request body, JSON text.
+    #[schemars(with = "Option<String>")]
+    pub body: Option<Spanned<String>>,
+    /// sdk converse*, playground: the user prompt (text or a code block).
+    #[schemars(with = "Option<TextOrBlock>")]
+    pub prompt: Option<Spanned<TextOrBlock>>,
+    /// sdk converse*, playground: the system prompt.
+    #[schemars(with = "Option<String>")]
+    pub system: Option<Spanned<String>>,
+    /// sdk converse*: inference `maxTokens`.
+    #[schemars(with = "Option<i32>")]
+    pub max_tokens: Option<Spanned<i32>>,
+    /// sdk converse*: inference `temperature`.
+    #[schemars(with = "Option<f32>")]
+    pub temperature: Option<Spanned<f32>>,
+    /// sdk converse*: inference `topP`.
+    #[schemars(with = "Option<f32>")]
+    pub top_p: Option<Spanned<f32>>,
+    /// playground: `[temperature, max_tokens]` pairs; default the four of the seed lab.
+    #[schemars(with = "Option<Vec<(f32, i32)>>")]
+    pub pairs: Option<Spanned<Vec<(f32, i32)>>>,
+    /// What the step must show.
+    #[serde(default)]
+    pub expect: RawExpect,
+}
+
+/// Where text comes from: exactly one of `section` (+ `index`), `command`,
+/// `workspace`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceRef {
+    /// Heading of the page section holding the code block.
+    pub section: Option<String>,
+    /// 0-based fenced code block within the section; default 0.
+    pub index: Option<usize>,
+    /// Inline text (a shell command, or a file's content).
+    pub command: Option<String>,
+    /// A path in the student's workspace (grading only).
+    pub workspace: Option<String>,
+}
+
+/// A code block reference: `{ section = "…", index = 0 }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlockRef {
+    pub section: String,
+    #[serde(default)]
+    pub index: usize,
+}
+
+/// A plain string or a code block of the page.
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(untagged)]
+pub enum TextOrBlock {
+    Text(String),
+    Block(BlockRef),
+}
+
+/// A checklist item: 1-based index or exact text (NFC-compared).
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(untagged)]
+pub enum ChecklistRef {
+    Index(#[schemars(range(min = 1))] u64),
+    Text(String),
+}
+
+/// A file a python step writes before running.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepFile {
+    /// Path relative to the workspace.
+    pub path: String,
+    /// Its content.
+    #[schemars(with = "SourceRef")]
+    pub from: Spanned<SourceRef>,
+}
+
+/// `[step.expect]`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    /// shell/python exit code; default 0.
+    pub exit_code: Option<i32>,
+    /// Checks on stdout (for sdk/playground: the model's text).
+    #[serde(default)]
+    pub stdout: RawTextExpect,
+    /// Checks on stderr.
+    #[serde(default)]
+    pub stderr: RawTextExpect,
+    /// Files the step must leave in its workspace.
+    #[serde(default)]
+    pub files: Vec<RawFileExpect>,
+    /// Output must arrive in pieces (streaming).
+    pub incremental: Option<RawIncremental>,
+    /// Interactions the replay server must serve to the trial.
+    #[serde(default)]
+    pub served: Vec<RawServed>,
+    /// Upper bound on output tokens.
+    pub max_output_tokens: Option<u32>,
+    /// Accepted stop reasons.
+    #[serde(default)]
+    pub stop_reasons: Vec<String>,
+    /// Name of an insta snapshot of stdout under `snapshots/`.
+    pub snapshot: Option<String>,
+}
+
+/// Checks on a text stream.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTextExpect {
+    #[serde(default)]
+    pub contains: Vec<String>,
+    #[serde(default)]
+    pub not_contains: Vec<String>,
+    /// Regexes (Rust `regex` syntax).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub matches: Vec<Spanned<String>>,
+    /// JSON pointer → expected value; the text must be JSON.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub json: BTreeMap<Spanned<String>, serde_json::Value>,
+}
+
+/// A file the step must leave behind.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFileExpect {
+    pub path: String,
+    /// Must parse as JSON; default false (implied by `json`).
+    #[serde(default)]
+    pub is_json: bool,
+    /// JSON pointer → expected value.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub json: BTreeMap<Spanned<String>, serde_json::Value>,
+    #[serde(default)]
+    pub contains: Vec<String>,
+}
+
+/// `incremental = { min_pieces = 3 }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawIncremental {
+    /// Default 3.
+    pub min_pieces: Option<usize>,
+}
+
+/// An interaction the replay server must serve.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawServed {
+    #[schemars(with = "Operation")]
+    pub operation: Spanned<String>,
+    /// Decoded model id; default: any.
+    pub model: Option<String>,
+    /// Exact count; default 1.
+    pub count: Option<usize>,
+}

@@ -1,0 +1,434 @@
+//! Stage 2: one parsed `[[step]]` checked against the page and turned into a
+//! validated [`Step`]: kind and clients parsed, kind-specific keys required
+//! (and keys of other kinds refused), code blocks and checklist items resolved.
+
+use std::ops::Range;
+use std::str::FromStr;
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::error::{Problem, SpecError};
+use super::expectations::expectations;
+use super::lab::{ConverseRequest, FileSpec, ParamPair, SdkCall, Step, StepKind};
+use super::model::RawStep;
+use super::resolve::{Ctx, did_you_mean};
+use crate::ids::{ClientId, StepId};
+
+const KINDS: [&str; 4] = ["shell", "python", "sdk", "playground"];
+const CALLS: [&str; 4] = ["invoke", "invoke-stream", "converse", "converse-stream"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Shell,
+    Python,
+    Sdk,
+    Playground,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        KINDS[self as usize]
+    }
+
+    /// Kind-specific keys this kind accepts.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Kind::Shell => &["program"],
+            Kind::Python => &["files", "run"],
+            Kind::Sdk => &[
+                "call",
+                "model",
+                "body",
+                "prompt",
+                "system",
+                "max_tokens",
+                "temperature",
+                "top_p",
+            ],
+            Kind::Playground => &["model", "prompt", "system", "pairs"],
+        }
+    }
+
+    /// Clients that can run this kind; the default when `clients` is absent.
+    fn clients(self) -> (&'static [ClientId], Option<ClientId>) {
+        match self {
+            Kind::Shell => (&[ClientId::AwsCliV1, ClientId::AwsCliV2], None),
+            Kind::Python => (&[ClientId::Boto3], Some(ClientId::Boto3)),
+            Kind::Sdk | Kind::Playground => (&[ClientId::RustSdk], Some(ClientId::RustSdk)),
+        }
+    }
+}
+
+fn sp<T>(v: &Option<Spanned<T>>) -> Option<Range<usize>> {
+    v.as_ref().map(Spanned::span)
+}
+
+/// The kind-specific keys of a step, with the span of each one present.
+fn kind_keys(s: &RawStep) -> Vec<(&'static str, Option<Range<usize>>)> {
+    vec![
+        ("program", sp(&s.program)),
+        ("files", sp(&s.files)),
+        ("run", sp(&s.run)),
+        ("call", sp(&s.call)),
+        ("model", sp(&s.model)),
+        ("body", sp(&s.body)),
+        ("prompt", sp(&s.prompt)),
+        ("system", sp(&s.system)),
+        ("max_tokens", sp(&s.max_tokens)),
+        ("temperature", sp(&s.temperature)),
+        ("top_p", sp(&s.top_p)),
+        ("pairs", sp(&s.pairs)),
+    ]
+}
+
+pub(crate) fn step(
+    ctx: &Ctx<'_>,
+    raw: &Spanned<RawStep>,
+    default_timeout: Duration,
+) -> Result<Step, SpecError> {
+    let s = raw.get_ref();
+    let header = raw.span();
+    let id = s.id.get_ref();
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        let hint = "use a short name such as `cli-invoke` (trial names join ids with `::`)";
+        return Err(ctx.err(s.id.span(), Problem::BadStepId { id: id.clone() }, hint));
+    }
+    let kind = match s.kind.get_ref().as_str() {
+        "shell" => Kind::Shell,
+        "python" => Kind::Python,
+        "sdk" => Kind::Sdk,
+        "playground" => Kind::Playground,
+        other => {
+            let problem = Problem::UnknownKind {
+                kind: other.to_string(),
+            };
+            return Err(ctx.err(s.kind.span(), problem, did_you_mean(other, &KINDS)));
+        }
+    };
+    for (key, span) in kind_keys(s) {
+        if let Some(span) = span.filter(|_| !kind.keys().contains(&key)) {
+            let allowed = kind.keys().iter().map(|k| k.to_string()).collect();
+            let hint = format!("remove `{key}`, or change `kind` to a kind that uses it");
+            return Err(ctx.err(
+                span,
+                Problem::KeyNotForKind {
+                    key: key.to_string(),
+                    kind: kind.name(),
+                    allowed,
+                },
+                hint,
+            ));
+        }
+    }
+    let clients = clients(ctx, s, kind, header.clone())?;
+    let proves = s
+        .proves
+        .iter()
+        .map(|p| ctx.checklist_ref(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let timeout = s
+        .timeout
+        .as_ref()
+        .map(|t| ctx.duration(t))
+        .transpose()?
+        .unwrap_or(default_timeout);
+    let missing = |key: &str, example: &str| {
+        let problem = Problem::MissingKey {
+            key: key.to_string(),
+            table: format!("step `{id}`"),
+        };
+        ctx.err(
+            header.clone(),
+            problem,
+            format!("a `{}` step needs `{key}`, e.g. `{example}`", kind.name()),
+        )
+    };
+    let step_kind = match kind {
+        Kind::Shell => {
+            let program = s
+                .program
+                .as_ref()
+                .ok_or_else(|| missing("program", "program = { section = \"…\", index = 0 }"))?;
+            StepKind::Shell {
+                program: ctx.source("program", program)?,
+            }
+        }
+        Kind::Python => {
+            let files = s.files.as_ref().ok_or_else(|| {
+                missing(
+                    "files",
+                    "files = [{ path = \"x.py\", from = { section = \"…\", index = 0 } }]",
+                )
+            })?;
+            let run = s
+                .run
+                .as_ref()
+                .ok_or_else(|| missing("run", "run = { command = \"python3 x.py\" }"))?;
+            let files = files
+                .get_ref()
+                .iter()
+                .map(|f| {
+                    Ok(FileSpec {
+                        path: f.path.clone().into(),
+                        source: ctx.source("from", &f.from)?,
+                    })
+                })
+                .collect::<Result<_, SpecError>>()?;
+            StepKind::Python {
+                files,
+                run: ctx.source("run", run)?,
+            }
+        }
+        Kind::Sdk => StepKind::Sdk {
+            call: sdk_call(ctx, s, &missing)?,
+        },
+        Kind::Playground => {
+            let model = s
+                .model
+                .as_ref()
+                .ok_or_else(|| missing("model", "model = \"us.anthropic.…\""))?;
+            let prompt = s
+                .prompt
+                .as_ref()
+                .ok_or_else(|| missing("prompt", "prompt = { section = \"…\", index = 0 }"))?;
+            let pairs = match &s.pairs {
+                None => ParamPair::DEFAULTS.to_vec(),
+                Some(p) => p
+                    .get_ref()
+                    .iter()
+                    .map(|&(temperature, max_tokens)| {
+                        check_inference(ctx, p.span(), Some(temperature), None, Some(max_tokens))?;
+                        Ok(ParamPair {
+                            temperature,
+                            max_tokens,
+                        })
+                    })
+                    .collect::<Result<_, SpecError>>()?,
+            };
+            StepKind::Playground {
+                model: model.get_ref().clone(),
+                prompt: ctx.text_or_block(prompt)?,
+                system: s.system.as_ref().map(|v| v.get_ref().clone()),
+                pairs,
+            }
+        }
+    };
+    let runs_process = matches!(kind, Kind::Shell | Kind::Python);
+    Ok(Step {
+        id: StepId(id.clone()),
+        kind: step_kind,
+        clients,
+        proves,
+        timeout,
+        expect: expectations(ctx, &s.expect, runs_process)?,
+        line: ctx.src.line_of(header.start),
+    })
+}
+
+fn clients(
+    ctx: &Ctx<'_>,
+    s: &RawStep,
+    kind: Kind,
+    header: Range<usize>,
+) -> Result<Vec<ClientId>, SpecError> {
+    let (allowed, default) = kind.clients();
+    let allowed_names: Vec<String> = allowed.iter().map(|c| c.as_str().to_string()).collect();
+    let Some(list) = &s.clients else {
+        return match default {
+            Some(c) => Ok(vec![c]),
+            None => Err(ctx.err(
+                header,
+                Problem::MissingKey { key: "clients".to_string(), table: format!("step `{}`", s.id.get_ref()) },
+                format!("a `{}` step runs under named clients, e.g. `clients = [\"aws-cli-v1\", \"aws-cli-v2\"]`", kind.name()),
+            )),
+        };
+    };
+    if list.get_ref().is_empty() {
+        let hint = format!(
+            "list at least one of {}, or remove `clients` to use the default",
+            super::error::ticks(&allowed_names)
+        );
+        return Err(ctx.err(list.span(), Problem::EmptyClients, hint));
+    }
+    let mut out = Vec::new();
+    for name in list.get_ref() {
+        let all: Vec<&str> = ClientId::ALL.iter().map(|c| c.as_str()).collect();
+        let client = ClientId::from_str(name.get_ref()).map_err(|_| {
+            let problem = Problem::UnknownClient {
+                client: name.get_ref().clone(),
+            };
+            ctx.err(name.span(), problem, did_you_mean(name.get_ref(), &all))
+        })?;
+        if !allowed.contains(&client) {
+            let problem = Problem::ClientNotForKind {
+                client: client.to_string(),
+                kind: kind.name(),
+                allowed: allowed_names.clone(),
+            };
+            let runs = match client {
+                ClientId::AwsCliV1 | ClientId::AwsCliV2 => "`shell` steps",
+                ClientId::Boto3 => "`python` steps",
+                ClientId::RustSdk => "`sdk` and `playground` steps",
+            };
+            let hint = format!(
+                "`{client}` runs {runs}; a `{}` step takes {}",
+                kind.name(),
+                super::error::ticks(&allowed_names)
+            );
+            return Err(ctx.err(name.span(), problem, hint));
+        }
+        if out.contains(&client) {
+            let hint = "list each client once: each one is a separate trial";
+            return Err(ctx.err(
+                name.span(),
+                Problem::DuplicateClient {
+                    client: client.to_string(),
+                },
+                hint,
+            ));
+        }
+        out.push(client);
+    }
+    Ok(out)
+}
+
+fn sdk_call(
+    ctx: &Ctx<'_>,
+    s: &RawStep,
+    missing: &dyn Fn(&str, &str) -> SpecError,
+) -> Result<SdkCall, SpecError> {
+    let call = s
+        .call
+        .as_ref()
+        .ok_or_else(|| missing("call", "call = \"invoke\""))?;
+    let model = s
+        .model
+        .as_ref()
+        .ok_or_else(|| missing("model", "model = \"us.anthropic.…\""))?
+        .get_ref()
+        .clone();
+    let is_invoke = match call.get_ref().as_str() {
+        "invoke" | "invoke-stream" => true,
+        "converse" | "converse-stream" => false,
+        other => {
+            let problem = Problem::UnknownCall {
+                call: other.to_string(),
+            };
+            return Err(ctx.err(call.span(), problem, did_you_mean(other, &CALLS)));
+        }
+    };
+    let (own, other): (&[&str], &[&str]) = if is_invoke {
+        (
+            &["body"],
+            &["prompt", "system", "max_tokens", "temperature", "top_p"],
+        )
+    } else {
+        (
+            &["prompt", "system", "max_tokens", "temperature", "top_p"],
+            &["body"],
+        )
+    };
+    if let Some((key, span)) = kind_keys(s)
+        .into_iter()
+        .find_map(|(k, sp)| sp.filter(|_| other.contains(&k)).map(|sp| (k, sp)))
+    {
+        let problem = Problem::KeyNotForKind {
+            key: key.to_string(),
+            kind: if is_invoke {
+                "sdk invoke"
+            } else {
+                "sdk converse"
+            },
+            allowed: own.iter().map(|k| k.to_string()).collect(),
+        };
+        let hint = if is_invoke {
+            "put the whole request in `body`"
+        } else {
+            "`body` is for `invoke` calls; use `prompt`"
+        };
+        return Err(ctx.err(span, problem, hint));
+    }
+    if is_invoke {
+        let body = s
+            .body
+            .as_ref()
+            .ok_or_else(|| missing("body", "body = '''{ \"anthropic_version\": … }'''"))?;
+        let body: serde_json::Value = serde_json::from_str(body.get_ref()).map_err(|e| {
+            let problem = Problem::BadJson {
+                key: "body".to_string(),
+                message: e.to_string(),
+            };
+            ctx.err(
+                body.span(),
+                problem,
+                "write the request body as JSON text, e.g. in a '''…''' literal string",
+            )
+        })?;
+        return Ok(if call.get_ref() == "invoke" {
+            SdkCall::Invoke { model, body }
+        } else {
+            SdkCall::InvokeStream { model, body }
+        });
+    }
+    let prompt = s
+        .prompt
+        .as_ref()
+        .ok_or_else(|| missing("prompt", "prompt = \"…\""))?;
+    let temperature = s.temperature.as_ref().map(|v| *v.get_ref());
+    let top_p = s.top_p.as_ref().map(|v| *v.get_ref());
+    let max_tokens = s.max_tokens.as_ref().map(|v| *v.get_ref());
+    let span = sp(&s.temperature)
+        .or(sp(&s.top_p))
+        .or(sp(&s.max_tokens))
+        .unwrap_or(0..0);
+    check_inference(ctx, span, temperature, top_p, max_tokens)?;
+    let request = ConverseRequest {
+        model,
+        prompt: ctx.text_or_block(prompt)?,
+        system: s.system.as_ref().map(|v| v.get_ref().clone()),
+        max_tokens,
+        temperature,
+        top_p,
+    };
+    Ok(if call.get_ref() == "converse" {
+        SdkCall::Converse(request)
+    } else {
+        SdkCall::ConverseStream(request)
+    })
+}
+
+/// Bedrock's ranges: temperature and top_p in 0..=1, max_tokens >= 1.
+fn check_inference(
+    ctx: &Ctx<'_>,
+    span: Range<usize>,
+    temperature: Option<f32>,
+    top_p: Option<f32>,
+    max_tokens: Option<i32>,
+) -> Result<(), SpecError> {
+    let bad = |key: &str, message: String| {
+        let hint = "temperature and top_p are between 0 and 1; max_tokens is at least 1";
+        Err(ctx.err(
+            span.clone(),
+            Problem::BadValue {
+                key: key.to_string(),
+                message,
+            },
+            hint,
+        ))
+    };
+    if let Some(t) = temperature.filter(|t| !(0.0..=1.0).contains(t)) {
+        return bad("temperature", format!("`{t}` is outside 0..=1"));
+    }
+    if let Some(p) = top_p.filter(|p| !(0.0..=1.0).contains(p)) {
+        return bad("top_p", format!("`{p}` is outside 0..=1"));
+    }
+    if let Some(m) = max_tokens.filter(|m| *m < 1) {
+        return bad("max_tokens", format!("`{m}` is below 1"));
+    }
+    Ok(())
+}
