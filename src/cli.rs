@@ -38,9 +38,7 @@ pub enum Command {
         test_args: Vec<String>,
     },
     /// List the trials of labs, one `<lab>::<step>::<client>` per line.
-    List {
-        labs: Vec<PathBuf>,
-    },
+    List { labs: Vec<PathBuf> },
     /// Serve a lab's cassettes as a local Bedrock Runtime endpoint until Ctrl-C,
     /// to practise a lab offline.
     Serve {

@@ -11,9 +11,9 @@ use clap::Parser;
 
 use cli::{Cli, ClientsAction, Command};
 use labcheck::cassette::CassetteSet;
+use labcheck::clients::StderrProgress;
 use labcheck::replay::{ReplayOptions, ReplayServer};
 use labcheck::report::{LabVerdict, ResultsDir};
-use labcheck::clients::StderrProgress;
 use labcheck::runner::{self, RunConfig};
 use labcheck::{clients, spec};
 
@@ -34,14 +34,22 @@ fn labs_or_default(labs: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
     }
     let found = runner::discover_labs(Path::new("labs"))?;
     if found.is_empty() {
-        bail!("no lab directories given and none found under ./labs (hint: `labcheck run labs/<id>`)");
+        bail!(
+            "no lab directories given and none found under ./labs (hint: `labcheck run labs/<id>`)"
+        );
     }
     Ok(found)
 }
 
 fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
-        Command::Run { labs, speed, results_dir, page, test_args } => {
+        Command::Run {
+            labs,
+            speed,
+            results_dir,
+            page,
+            test_args,
+        } => {
             labcheck::mode::Mode::from_env()?;
             if !(speed >= 0.0 && speed.is_finite()) {
                 bail!("--speed must be a number >= 0, got {speed}");
@@ -54,7 +62,9 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 print_checklist: true,
                 page_override: page,
             };
-            let args = libtest_mimic::Arguments::from_iter(std::iter::once("labcheck".to_string()).chain(test_args));
+            let args = libtest_mimic::Arguments::from_iter(
+                std::iter::once("labcheck".to_string()).chain(test_args),
+            );
             Ok(runner::harness(&args, config))
         }
         Command::List { labs } => {
@@ -73,10 +83,23 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             for trial in &plan.trials {
                 println!("{}", trial.name);
             }
-            Ok(if plan.broken.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+            Ok(if plan.broken.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
         }
-        Command::Serve { dir, port, speed, region } => serve(&dir, port, speed, &region),
-        Command::Report { run_id, results_dir, labs } => report(run_id, &results_dir, labs_or_default(labs)?),
+        Command::Serve {
+            dir,
+            port,
+            speed,
+            region,
+        } => serve(&dir, port, speed, &region),
+        Command::Report {
+            run_id,
+            results_dir,
+            labs,
+        } => report(run_id, &results_dir, labs_or_default(labs)?),
         Command::Clients { action } => match action {
             ClientsAction::Install => {
                 clients::ensure_all(&StderrProgress)?;
@@ -92,18 +115,31 @@ fn dispatch(command: Command) -> Result<ExitCode> {
 
 fn serve(dir: &Path, port: u16, speed: f64, region: &str) -> Result<ExitCode> {
     let cassette_dir = if dir.join("lab.toml").is_file() {
-        spec::load_lab(dir).map(|lab| lab.cassettes).unwrap_or_else(|_| dir.join("cassettes"))
+        spec::load_lab(dir)
+            .map(|lab| lab.cassettes)
+            .unwrap_or_else(|_| dir.join("cassettes"))
     } else {
         dir.to_path_buf()
     };
-    let set = CassetteSet::load_dir(&cassette_dir).with_context(|| format!("loading cassettes from {}", cassette_dir.display()))?;
-    let options = ReplayOptions { port, speed, label: cassette_dir.display().to_string() };
+    let set = CassetteSet::load_dir(&cassette_dir)
+        .with_context(|| format!("loading cassettes from {}", cassette_dir.display()))?;
+    let options = ReplayOptions {
+        port,
+        speed,
+        label: cassette_dir.display().to_string(),
+    };
     let server = ReplayServer::start_blocking(set, options)?;
     let endpoint = server.endpoint();
     print!("{}", setup_lines(&endpoint, region, &cassette_dir));
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(tokio::signal::ctrl_c())?;
-    eprintln!("labcheck: stopping; served {} request(s), {} unmatched", server.served().len(), server.misses().len());
+    eprintln!(
+        "labcheck: stopping; served {} request(s), {} unmatched",
+        server.served().len(),
+        server.misses().len()
+    );
     server.shutdown();
     Ok(ExitCode::SUCCESS)
 }
@@ -144,7 +180,10 @@ fn report(run_id: Option<String>, results_root: &Path, labs: Vec<PathBuf>) -> Re
     };
     let outcomes = ResultsDir::new(results_root, &run_id).read_all()?;
     if outcomes.is_empty() {
-        bail!("run `{run_id}` has no outcome files under {}", results_root.display());
+        bail!(
+            "run `{run_id}` has no outcome files under {}",
+            results_root.display()
+        );
     }
     let mut ok = true;
     for dir in labs {
@@ -153,14 +192,23 @@ fn report(run_id: Option<String>, results_root: &Path, labs: Vec<PathBuf>) -> Re
         ok &= verdict.passed();
         print!("{}", verdict.render());
     }
-    let failed = outcomes.iter().filter(|o| o.status == labcheck::report::Status::Failed).count();
+    let failed = outcomes
+        .iter()
+        .filter(|o| o.status == labcheck::report::Status::Failed)
+        .count();
     println!("run {run_id}: {} trial(s), {failed} failed", outcomes.len());
-    Ok(if ok && failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(runner::EXIT_FAILED) })
+    Ok(if ok && failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(runner::EXIT_FAILED)
+    })
 }
 
 fn newest_run(results_root: &Path) -> Result<String> {
     let mut newest: Option<(std::time::SystemTime, String)> = None;
-    for entry in std::fs::read_dir(results_root).with_context(|| format!("reading {}", results_root.display()))? {
+    for entry in std::fs::read_dir(results_root)
+        .with_context(|| format!("reading {}", results_root.display()))?
+    {
         let entry = entry?;
         let modified = entry.metadata()?.modified()?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -168,5 +216,7 @@ fn newest_run(results_root: &Path) -> Result<String> {
             newest = Some((modified, name));
         }
     }
-    newest.map(|(_, n)| n).context("no runs recorded yet (hint: run `labcheck run` or `cargo test` first)")
+    newest
+        .map(|(_, n)| n)
+        .context("no runs recorded yet (hint: run `labcheck run` or `cargo test` first)")
 }

@@ -17,9 +17,13 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ModeError {
-    #[error("invalid value for env var `LABCHECK_MODE`: `{0}` (hint: one of `replay`, `record`, `live`)")]
+    #[error(
+        "invalid value for env var `LABCHECK_MODE`: `{0}` (hint: one of `replay`, `record`, `live`)"
+    )]
     Invalid(String),
-    #[error("`LABCHECK_MODE={0}` is not available in this version of labcheck: only `replay` runs (hint: unset LABCHECK_MODE)")]
+    #[error(
+        "`LABCHECK_MODE={0}` is not available in this version of labcheck: only `replay` runs (hint: unset LABCHECK_MODE)"
+    )]
     Unavailable(Mode),
 }
 

@@ -50,11 +50,18 @@ pub struct RunConfig {
 #[non_exhaustive]
 pub enum ConfigError {
     #[error("invalid value for env var `{var}`: `{value}` (hint: {hint})")]
-    BadEnv { var: &'static str, value: String, hint: &'static str },
+    BadEnv {
+        var: &'static str,
+        value: String,
+        hint: &'static str,
+    },
     #[error(transparent)]
     Mode(#[from] crate::mode::ModeError),
     #[error("cannot list labs in `{path}`: {source}")]
-    LabsDir { path: PathBuf, source: std::io::Error },
+    LabsDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl RunConfig {
@@ -62,7 +69,9 @@ impl RunConfig {
     /// results under the cargo target dir.
     pub fn for_cargo_test(root: &Path) -> Result<RunConfig, ConfigError> {
         crate::mode::Mode::from_env()?;
-        let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
         Ok(RunConfig {
             labs: discover_labs(&root.join("labs"))?,
             results_root: target.join("labcheck").join("results"),
@@ -76,7 +85,10 @@ impl RunConfig {
 
 /// Every directory under `labs_root` that holds a `lab.toml`, sorted.
 pub fn discover_labs(labs_root: &Path) -> Result<Vec<PathBuf>, ConfigError> {
-    let entries = std::fs::read_dir(labs_root).map_err(|source| ConfigError::LabsDir { path: labs_root.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(labs_root).map_err(|source| ConfigError::LabsDir {
+        path: labs_root.to_path_buf(),
+        source,
+    })?;
     let mut labs: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join("lab.toml").is_file())
@@ -88,13 +100,16 @@ pub fn discover_labs(labs_root: &Path) -> Result<Vec<PathBuf>, ConfigError> {
 /// `NEXTEST_RUN_ID`, else `LABCHECK_RUN_ID`, else a fresh id from time and pid.
 pub fn run_id_from_env() -> String {
     for var in ["NEXTEST_RUN_ID", "LABCHECK_RUN_ID"] {
-        if let Ok(id) = std::env::var(var) {
-            if !id.is_empty() {
-                return id;
-            }
+        if let Ok(id) = std::env::var(var)
+            && !id.is_empty()
+        {
+            return id;
         }
     }
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     format!("run-{secs}-{}", std::process::id())
 }
 
@@ -104,7 +119,11 @@ pub fn speed_from_env() -> Result<f64, ConfigError> {
         Err(_) => Ok(1.0),
         Ok(v) => match v.parse::<f64>() {
             Ok(s) if s >= 0.0 && s.is_finite() => Ok(s),
-            _ => Err(ConfigError::BadEnv { var: "LABCHECK_SPEED", value: v, hint: "a number >= 0; 1 = recorded timing, 0 = no delays" }),
+            _ => Err(ConfigError::BadEnv {
+                var: "LABCHECK_SPEED",
+                value: v,
+                hint: "a number >= 0; 1 = recorded timing, 0 = no delays",
+            }),
         },
     }
 }
@@ -136,7 +155,11 @@ pub struct Plan {
 
 /// Loads the labs and expands their steps into trials.
 pub fn plan(config: &RunConfig) -> Plan {
-    let mut plan = Plan { labs: Vec::new(), trials: Vec::new(), broken: Vec::new() };
+    let mut plan = Plan {
+        labs: Vec::new(),
+        trials: Vec::new(),
+        broken: Vec::new(),
+    };
     for dir in &config.labs {
         let loaded = match &config.page_override {
             Some(page) => spec::load_lab_with_page(dir, page),
@@ -193,7 +216,11 @@ pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
         step: step.id.to_string(),
         client: def.client.to_string(),
         proves: step.proves.clone(),
-        status: if failures.is_empty() { Status::Passed } else { Status::Failed },
+        status: if failures.is_empty() {
+            Status::Passed
+        } else {
+            Status::Failed
+        },
         emulated: matches!(step.kind, StepKind::Playground { .. }),
         failures,
         duration_ms: started.elapsed().as_millis() as u64,
@@ -220,9 +247,16 @@ fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, T
     let lab = &def.lab.lab;
     let step = &lab.steps[def.step];
     let set = def.lab.cassettes.clone().map_err(TrialError::Cassettes)?;
-    let options = ReplayOptions { port: 0, speed: config.speed, label: lab.cassettes.display().to_string() };
+    let options = ReplayOptions {
+        port: 0,
+        speed: config.speed,
+        label: lab.cassettes.display().to_string(),
+    };
     let server = ReplayServer::start_blocking(set, options)?;
-    let workspace = tempfile::Builder::new().prefix("labcheck-trial-").tempdir().map_err(TrialError::Workspace)?;
+    let workspace = tempfile::Builder::new()
+        .prefix("labcheck-trial-")
+        .tempdir()
+        .map_err(TrialError::Workspace)?;
     let endpoint = server.endpoint();
     let invocation = Invocation {
         kind: &step.kind,
@@ -271,12 +305,20 @@ fn failure_message(def: &TrialDef, outcome: &Outcome) -> String {
 /// Provisions the clients the selected trials need, before any trial runs,
 /// so installs show progress once and do not count against trial time limits.
 fn provision(defs: &[&TrialDef]) -> Vec<(ClientId, String)> {
-    let mut needed: Vec<ClientId> = defs.iter().map(|d| d.client).filter(|c| clients::PROVISIONED.contains(c)).collect();
+    let mut needed: Vec<ClientId> = defs
+        .iter()
+        .map(|d| d.client)
+        .filter(|c| clients::PROVISIONED.contains(c))
+        .collect();
     needed.sort();
     needed.dedup();
     needed
         .into_iter()
-        .filter_map(|c| clients::ensure(c, &StderrProgress).err().map(|e| (c, e.to_string())))
+        .filter_map(|c| {
+            clients::ensure(c, &StderrProgress)
+                .err()
+                .map(|e| (c, e.to_string()))
+        })
         .collect()
 }
 
@@ -288,7 +330,12 @@ pub fn harness(args: &Arguments, config: RunConfig) -> ExitCode {
     let config = Arc::new(config);
     let mut trials: Vec<Trial> = Vec::new();
     for (dir, error) in &plan.broken {
-        let name = format!("{}::lab.toml::spec", dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        let name = format!(
+            "{}::lab.toml::spec",
+            dir.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
         let error = error.clone();
         trials.push(Trial::test(name, move || Err(Failed::from(error))));
     }
@@ -308,7 +355,11 @@ pub fn harness(args: &Arguments, config: RunConfig) -> ExitCode {
         defs_by_trial.push((def, selected));
         trials.push(trial);
     }
-    let selected: Vec<&TrialDef> = defs_by_trial.iter().filter(|(_, s)| *s).map(|(d, _)| *d).collect();
+    let selected: Vec<&TrialDef> = defs_by_trial
+        .iter()
+        .filter(|(_, s)| *s)
+        .map(|(d, _)| *d)
+        .collect();
     if !args.list {
         for (client, error) in provision(&selected) {
             eprintln!("labcheck: cannot provision {client}: {error}");
@@ -320,14 +371,22 @@ pub fn harness(args: &Arguments, config: RunConfig) -> ExitCode {
     }
     let mut checklist_ok = true;
     if config.print_checklist {
-        let outcomes = ResultsDir::new(&config.results_root, &config.run_id).read_all().unwrap_or_default();
+        let outcomes = ResultsDir::new(&config.results_root, &config.run_id)
+            .read_all()
+            .unwrap_or_default();
         println!();
         for loaded in &plan.labs {
-            let verdict = LabVerdict::new(&loaded.lab.id.to_string(), &loaded.lab.checklist, &outcomes);
+            let verdict =
+                LabVerdict::new(&loaded.lab.id.to_string(), &loaded.lab.checklist, &outcomes);
             checklist_ok &= verdict.passed();
             print!("{}", verdict.render());
         }
-        println!("results: {}", ResultsDir::new(&config.results_root, &config.run_id).dir.display());
+        println!(
+            "results: {}",
+            ResultsDir::new(&config.results_root, &config.run_id)
+                .dir
+                .display()
+        );
     }
     if conclusion.has_failed() || !checklist_ok {
         ExitCode::from(EXIT_FAILED)

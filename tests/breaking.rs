@@ -28,20 +28,31 @@ fn results() -> tempfile::TempDir {
 }
 
 fn only(outcomes: &[labcheck::report::Outcome], suffix: &str) -> String {
-    let o = outcomes.iter().find(|o| o.trial.ends_with(suffix)).unwrap_or_else(|| panic!("no trial {suffix}"));
+    let o = outcomes
+        .iter()
+        .find(|o| o.trial.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no trial {suffix}"));
     assert_eq!(o.status, Status::Failed, "{} should fail", o.trial);
     failures(o)
 }
 
 #[test]
 fn changed_prompt_fails_with_the_nearest_cassette_and_field() {
-    let (_tmp, lab) = broken_lab("lab.md", |t| t.replace("(RAG) trong 3 câu.", "(RAG) trong 5 câu."));
+    let (_tmp, lab) = broken_lab("lab.md", |t| {
+        t.replace("(RAG) trong 3 câu.", "(RAG) trong 5 câu.")
+    });
     let r = results();
     let outcomes = run(&config(&lab, r.path()), "::playground-t0.9-m500::");
     let why = only(&outcomes, "::playground-t0.9-m500::rust-sdk");
     assert!(why.contains("matched no cassette"), "{why}");
-    assert!(why.contains("/messages/0/content/0/text"), "the differing field is named: {why}");
-    assert!(why.contains("trong 3 câu") && why.contains("trong 5 câu"), "recorded and received values shown: {why}");
+    assert!(
+        why.contains("/messages/0/content/0/text"),
+        "the differing field is named: {why}"
+    );
+    assert!(
+        why.contains("trong 3 câu") && why.contains("trong 5 câu"),
+        "recorded and received values shown: {why}"
+    );
 }
 
 #[test]
@@ -50,8 +61,14 @@ fn removed_checklist_binding_is_a_spec_error_naming_the_item() {
     let plan = labcheck::runner::plan(&config(&lab, Path::new("unused")));
     assert_eq!(plan.broken.len(), 1, "the lab must not load");
     let why = &plan.broken[0].1;
-    assert!(why.contains("Streaming script in ra text từng phần"), "{why}");
-    assert!(why.contains("proves"), "the hint says how to bind it: {why}");
+    assert!(
+        why.contains("Streaming script in ra text từng phần"),
+        "{why}"
+    );
+    assert!(
+        why.contains("proves"),
+        "the hint says how to bind it: {why}"
+    );
 }
 
 #[test]
@@ -69,7 +86,10 @@ fn script_that_prints_the_text_without_calling_bedrock_fails() {
     let outcomes = run(&config(&lab, r.path()), "::python-invoke::");
     let why = only(&outcomes, "::python-invoke::boto3");
     assert!(why.contains("never called Bedrock"), "{why}");
-    assert!(!why.contains("stdout: expected to contain"), "the text itself was printed: {why}");
+    assert!(
+        !why.contains("stdout: expected to contain"),
+        "the text itself was printed: {why}"
+    );
 }
 
 #[test]

@@ -50,7 +50,9 @@ const PATTERNS: &[Pattern] = &[
                 "python" | "pip" => format!(
                     "a fresh Linux machine has no `{tool}` command, only `{tool}3`: write `{tool}3` in the page"
                 ),
-                other => format!("`{other}` is not installed under that name on a fresh Linux machine"),
+                other => {
+                    format!("`{other}` is not installed under that name on a fresh Linux machine")
+                }
             }
         },
     },
@@ -66,7 +68,11 @@ const PATTERNS: &[Pattern] = &[
 
 /// Explanations for every known pattern found in `stderr`, in a stable order.
 pub fn explain(stderr: &str) -> Vec<String> {
-    PATTERNS.iter().filter(|p| stderr.contains(p.needle)).map(|p| (p.explain)(stderr)).collect()
+    PATTERNS
+        .iter()
+        .filter(|p| stderr.contains(p.needle))
+        .map(|p| (p.explain)(stderr))
+        .collect()
 }
 
 #[cfg(test)]
@@ -76,19 +82,29 @@ mod tests {
     #[test]
     fn python_not_found_suggests_python3() {
         let got = explain("/tmp/x/.labcheck-step.sh: line 3: python: command not found\n");
-        assert_eq!(got, ["a fresh Linux machine has no `python` command, only `python3`: write `python3` in the page"]);
+        assert_eq!(
+            got,
+            [
+                "a fresh Linux machine has no `python` command, only `python3`: write `python3` in the page"
+            ]
+        );
     }
 
     #[test]
     fn other_tool_not_found_is_named() {
         let got = explain("bash: line 9: jq: command not found");
-        assert_eq!(got, ["`jq` is not installed under that name on a fresh Linux machine"]);
+        assert_eq!(
+            got,
+            ["`jq` is not installed under that name on a fresh Linux machine"]
+        );
     }
 
     #[test]
     fn cli_v2_base64_and_eol() {
         assert_eq!(explain("aws: [ERROR]: Invalid base64: \"{\n").len(), 1);
-        let eol = explain("An error occurred (ResourceNotFoundException) when calling the InvokeModel operation: This model version has reached the end of its life.");
+        let eol = explain(
+            "An error occurred (ResourceNotFoundException) when calling the InvokeModel operation: This model version has reached the end of its life.",
+        );
         assert!(eol[0].contains("end of life"), "{eol:?}");
     }
 

@@ -8,11 +8,19 @@ use super::Failure;
 use crate::spec::lab::FileExpect;
 
 /// Checks `pointer → value` pairs against `text` parsed as JSON.
-pub fn check_pointers(subject: &str, text: &str, want: &BTreeMap<String, serde_json::Value>, failures: &mut Vec<Failure>) {
+pub fn check_pointers(
+    subject: &str,
+    text: &str,
+    want: &BTreeMap<String, serde_json::Value>,
+    failures: &mut Vec<Failure>,
+) {
     let doc: serde_json::Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
-            failures.push(Failure::new(subject, format!("expected valid JSON, got a parse error: {e}")));
+            failures.push(Failure::new(
+                subject,
+                format!("expected valid JSON, got a parse error: {e}"),
+            ));
             return;
         }
     };
@@ -21,9 +29,15 @@ pub fn check_pointers(subject: &str, text: &str, want: &BTreeMap<String, serde_j
             Some(actual) if values_match(expected, actual) => {}
             Some(actual) => failures.push(Failure::new(
                 subject,
-                format!("at JSON pointer `{pointer}`: expected {expected}, got {}", short(actual)),
+                format!(
+                    "at JSON pointer `{pointer}`: expected {expected}, got {}",
+                    short(actual)
+                ),
             )),
-            None => failures.push(Failure::new(subject, format!("no value at JSON pointer `{pointer}`"))),
+            None => failures.push(Failure::new(
+                subject,
+                format!("no value at JSON pointer `{pointer}`"),
+            )),
         }
     }
 }
@@ -53,7 +67,11 @@ pub fn check_file(exp: &FileExpect, workspace: &Path, failures: &mut Vec<Failure
     let text = match std::fs::read_to_string(&full) {
         Ok(t) => t,
         Err(_) => {
-            failures.push(Failure::new(&subject, "the step did not create this file").hint("the lab says the step writes it; check the command's output file argument"));
+            failures.push(
+                Failure::new(&subject, "the step did not create this file").hint(
+                    "the lab says the step writes it; check the command's output file argument",
+                ),
+            );
             return;
         }
     };
@@ -62,7 +80,10 @@ pub fn check_file(exp: &FileExpect, workspace: &Path, failures: &mut Vec<Failure
     }
     for needle in &exp.contains {
         if !text.contains(needle.as_str()) {
-            failures.push(Failure::new(&subject, format!("expected to contain {needle:?}")));
+            failures.push(Failure::new(
+                &subject,
+                format!("expected to contain {needle:?}"),
+            ));
         }
     }
 }
@@ -75,17 +96,29 @@ mod tests {
     #[test]
     fn pointer_mismatch_names_pointer_and_values() {
         let mut f = Vec::new();
-        let want = BTreeMap::from([("/a/0".to_string(), json!("x")), ("/b".to_string(), json!("*"))]);
+        let want = BTreeMap::from([
+            ("/a/0".to_string(), json!("x")),
+            ("/b".to_string(), json!("*")),
+        ]);
         check_pointers("stdout", r#"{"a":["y"],"b":""}"#, &want, &mut f);
         assert_eq!(f.len(), 2);
-        assert!(f[0].message.contains("`/a/0`: expected \"x\", got \"y\""), "{}", f[0]);
+        assert!(
+            f[0].message.contains("`/a/0`: expected \"x\", got \"y\""),
+            "{}",
+            f[0]
+        );
         assert!(f[1].message.contains("`/b`"), "{}", f[1]);
     }
 
     #[test]
     fn invalid_json_is_reported() {
         let mut f = Vec::new();
-        check_pointers("output.json", "{nope", &BTreeMap::from([("/a".to_string(), json!(1))]), &mut f);
+        check_pointers(
+            "output.json",
+            "{nope",
+            &BTreeMap::from([("/a".to_string(), json!(1))]),
+            &mut f,
+        );
         assert!(f[0].message.contains("expected valid JSON"));
     }
 
@@ -93,7 +126,12 @@ mod tests {
     fn missing_file_has_a_hint() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut f = Vec::new();
-        let exp = FileExpect { path: "output.json".into(), is_json: true, json: BTreeMap::new(), contains: vec![] };
+        let exp = FileExpect {
+            path: "output.json".into(),
+            is_json: true,
+            json: BTreeMap::new(),
+            contains: vec![],
+        };
         check_file(&exp, dir.path(), &mut f);
         assert_eq!(f[0].message, "the step did not create this file");
     }

@@ -34,7 +34,11 @@ pub struct Failure {
 
 impl Failure {
     fn new(subject: impl Into<String>, message: impl Into<String>) -> Self {
-        Failure { subject: subject.into(), message: message.into(), hint: None }
+        Failure {
+            subject: subject.into(),
+            message: message.into(),
+            hint: None,
+        }
     }
     fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -69,21 +73,43 @@ pub fn check(exp: &Expectations, out: &StepOutput, ctx: &Context<'_>) -> Vec<Fai
     let mut failures = Vec::new();
     if out.timed_out {
         failures.push(
-            Failure::new("time limit", format!("the step did not finish within {:?}; the client hung or waited for input", ctx.timeout))
-                .hint("raise `timeout` for this step in lab.toml if it is legitimately slow"),
+            Failure::new(
+                "time limit",
+                format!(
+                    "the step did not finish within {:?}; the client hung or waited for input",
+                    ctx.timeout
+                ),
+            )
+            .hint("raise `timeout` for this step in lab.toml if it is legitimately slow"),
         );
         return failures;
     }
     for miss in ctx.misses {
         failures.push(
-            Failure::new("replay", format!("a request matched no cassette in {}\n{}", ctx.cassette_dir.display(), miss))
-                .hint("if the lab changed on purpose, re-record its cassettes with `labcheck record`"),
+            Failure::new(
+                "replay",
+                format!(
+                    "a request matched no cassette in {}\n{}",
+                    ctx.cassette_dir.display(),
+                    miss
+                ),
+            )
+            .hint("if the lab changed on purpose, re-record its cassettes with `labcheck record`"),
         );
     }
     let expected_code = exp.exit_code.unwrap_or(0);
     if out.exit_code != Some(expected_code) {
-        let got = out.exit_code.map_or_else(|| "killed by a signal".to_string(), |c| format!("exit code {c}"));
-        let mut failure = Failure::new("exit code", format!("expected {expected_code}, got {got}{}", tail("stderr", &out.stderr)));
+        let got = out.exit_code.map_or_else(
+            || "killed by a signal".to_string(),
+            |c| format!("exit code {c}"),
+        );
+        let mut failure = Failure::new(
+            "exit code",
+            format!(
+                "expected {expected_code}, got {got}{}",
+                tail("stderr", &out.stderr)
+            ),
+        );
         let explanations = explain(&out.stderr);
         if !explanations.is_empty() {
             failure = failure.hint(explanations.join("; "));
@@ -95,12 +121,12 @@ pub fn check(exp: &Expectations, out: &StepOutput, ctx: &Context<'_>) -> Vec<Fai
     for file in &exp.files {
         json::check_file(file, ctx.workspace, &mut failures);
     }
-    if let Some(inc) = &exp.incremental {
-        if let Err(why) = judge_pieces(&out.pieces, inc.min_pieces, stream_span(ctx)) {
-            failures.push(Failure::new("incremental output", why).hint(
-                "print each delta as it arrives (`print(text, end='', flush=True)`) instead of collecting the answer first",
-            ));
-        }
+    if let Some(inc) = &exp.incremental
+        && let Err(why) = judge_pieces(&out.pieces, inc.min_pieces, stream_span(ctx))
+    {
+        failures.push(Failure::new("incremental output", why).hint(
+            "print each delta as it arrives (`print(text, end='', flush=True)`) instead of collecting the answer first",
+        ));
     }
     check_tokens(exp, out, ctx.pair, &mut failures);
     check_served(exp, ctx, &mut failures);
@@ -112,7 +138,13 @@ fn stream_span(ctx: &Context<'_>) -> Option<std::time::Duration> {
     ctx.served
         .iter()
         .filter(|s| s.frames_sent.len() >= 2)
-        .filter_map(|s| Some(s.frames_sent.last()?.duration_since(*s.frames_sent.first()?)))
+        .filter_map(|s| {
+            Some(
+                s.frames_sent
+                    .last()?
+                    .duration_since(*s.frames_sent.first()?),
+            )
+        })
         .max()
 }
 
@@ -123,25 +155,43 @@ fn tail(name: &str, text: &str) -> String {
     }
     let lines: Vec<&str> = text.lines().collect();
     let start = lines.len().saturating_sub(12);
-    format!("\n  {name} (last lines):\n    {}", lines[start..].join("\n    "))
+    format!(
+        "\n  {name} (last lines):\n    {}",
+        lines[start..].join("\n    ")
+    )
 }
 
 fn check_text(subject: &str, exp: &TextExpect, actual: &str, failures: &mut Vec<Failure>) {
     for needle in &exp.contains {
         if !predicate::str::contains(needle.as_str()).eval(actual) {
-            failures.push(Failure::new(subject, format!("expected to contain {needle:?}{}", tail(subject, actual))));
+            failures.push(Failure::new(
+                subject,
+                format!("expected to contain {needle:?}{}", tail(subject, actual)),
+            ));
         }
     }
     for needle in &exp.not_contains {
         if predicate::str::contains(needle.as_str()).eval(actual) {
-            failures.push(Failure::new(subject, format!("expected not to contain {needle:?}{}", tail(subject, actual))));
+            failures.push(Failure::new(
+                subject,
+                format!(
+                    "expected not to contain {needle:?}{}",
+                    tail(subject, actual)
+                ),
+            ));
         }
     }
     for pattern in &exp.matches {
         match predicate::str::is_match(pattern.as_str()) {
             Ok(p) if p.eval(actual) => {}
-            Ok(_) => failures.push(Failure::new(subject, format!("expected to match /{pattern}/{}", tail(subject, actual)))),
-            Err(e) => failures.push(Failure::new(subject, format!("invalid regex /{pattern}/: {e}"))),
+            Ok(_) => failures.push(Failure::new(
+                subject,
+                format!("expected to match /{pattern}/{}", tail(subject, actual)),
+            )),
+            Err(e) => failures.push(Failure::new(
+                subject,
+                format!("invalid regex /{pattern}/: {e}"),
+            )),
         }
     }
     if !exp.json.is_empty() {
@@ -149,29 +199,45 @@ fn check_text(subject: &str, exp: &TextExpect, actual: &str, failures: &mut Vec<
     }
 }
 
-fn check_tokens(exp: &Expectations, out: &StepOutput, pair: Option<ParamPair>, failures: &mut Vec<Failure>) {
+fn check_tokens(
+    exp: &Expectations,
+    out: &StepOutput,
+    pair: Option<ParamPair>,
+    failures: &mut Vec<Failure>,
+) {
     // A playground pair's max tokens bounds the answer as tightly as the lab's own limit.
     let pair_limit = pair.map(|p| p.max_tokens.max(0) as u32);
     let limit = match (exp.max_output_tokens, pair_limit) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    if let (Some(limit), Some(used)) = (limit, out.output_tokens) {
-        if used > limit {
-            failures.push(Failure::new("output tokens", format!("the model reported {used} output tokens, above the limit {limit}")));
-        }
+    if let (Some(limit), Some(used)) = (limit, out.output_tokens)
+        && used > limit
+    {
+        failures.push(Failure::new(
+            "output tokens",
+            format!("the model reported {used} output tokens, above the limit {limit}"),
+        ));
     }
     let mut reasons = exp.stop_reasons.clone();
     if reasons.is_empty() && pair.is_some() {
-        reasons = vec!["end_turn".into(), "max_tokens".into(), "stop_sequence".into()];
+        reasons = vec![
+            "end_turn".into(),
+            "max_tokens".into(),
+            "stop_sequence".into(),
+        ];
     }
     if !reasons.is_empty() {
         match &out.stop_reason {
             Some(r) if reasons.contains(r) => {}
-            Some(r) => failures.push(Failure::new("stop reason", format!("expected one of {reasons:?}, got {r:?}"))),
-            None if out.exit_code == Some(0) => {
-                failures.push(Failure::new("stop reason", format!("expected one of {reasons:?}, the response had none")))
-            }
+            Some(r) => failures.push(Failure::new(
+                "stop reason",
+                format!("expected one of {reasons:?}, got {r:?}"),
+            )),
+            None if out.exit_code == Some(0) => failures.push(Failure::new(
+                "stop reason",
+                format!("expected one of {reasons:?}, the response had none"),
+            )),
             None => {}
         }
     }
@@ -181,9 +247,15 @@ fn check_served(exp: &Expectations, ctx: &Context<'_>, failures: &mut Vec<Failur
     let prefix = ctx.client.user_agent_prefix();
     for want in &exp.served {
         let matching = |s: &&ServedRequest| {
-            s.operation.is_some_and(|op| op.as_str() == want.operation) && want.model.as_ref().is_none_or(|m| &s.model_id == m)
+            s.operation.is_some_and(|op| op.as_str() == want.operation)
+                && want.model.as_ref().is_none_or(|m| &s.model_id == m)
         };
-        let by_client = ctx.served.iter().filter(matching).filter(|s| s.user_agent.starts_with(prefix)).count();
+        let by_client = ctx
+            .served
+            .iter()
+            .filter(matching)
+            .filter(|s| s.user_agent.starts_with(prefix))
+            .count();
         if by_client == want.count {
             continue;
         }
@@ -192,10 +264,21 @@ fn check_served(exp: &Expectations, ctx: &Context<'_>, failures: &mut Vec<Failur
             Some(m) => format!("{} for `{m}`", want.operation),
             None => want.operation.clone(),
         };
-        let mut message = format!("expected {} {what} request(s) from {} (User-Agent `{prefix}…`), the replay server served {by_client}", want.count, ctx.client);
+        let mut message = format!(
+            "expected {} {what} request(s) from {} (User-Agent `{prefix}…`), the replay server served {by_client}",
+            want.count, ctx.client
+        );
         if by_anyone > by_client {
-            let agents: Vec<&str> = ctx.served.iter().filter(matching).map(|s| s.user_agent.as_str()).collect();
-            message.push_str(&format!(" (and {} to other clients: {agents:?})", by_anyone - by_client));
+            let agents: Vec<&str> = ctx
+                .served
+                .iter()
+                .filter(matching)
+                .map(|s| s.user_agent.as_str())
+                .collect();
+            message.push_str(&format!(
+                " (and {} to other clients: {agents:?})",
+                by_anyone - by_client
+            ));
         }
         let hint = if ctx.served.is_empty() {
             "the step never called Bedrock: printing the expected text is not enough, the program must call the API"

@@ -45,14 +45,28 @@ impl LabVerdict {
         let items = checklist
             .iter()
             .map(|item| {
-                let relevant: Vec<&Outcome> =
-                    outcomes.iter().filter(|o| o.lab == lab && o.proves.contains(&item.index)).collect();
-                let proven_by: Vec<String> =
-                    relevant.iter().filter(|o| o.status == Status::Passed).map(|o| o.trial.clone()).collect();
+                let relevant: Vec<&Outcome> = outcomes
+                    .iter()
+                    .filter(|o| o.lab == lab && o.proves.contains(&item.index))
+                    .collect();
+                let proven_by: Vec<String> = relevant
+                    .iter()
+                    .filter(|o| o.status == Status::Passed)
+                    .map(|o| o.trial.clone())
+                    .collect();
                 let failed_by: Vec<(String, String)> = relevant
                     .iter()
                     .filter(|o| o.status == Status::Failed)
-                    .map(|o| (o.trial.clone(), o.failures.first().and_then(|f| f.lines().next()).unwrap_or("failed").to_string()))
+                    .map(|o| {
+                        (
+                            o.trial.clone(),
+                            o.failures
+                                .first()
+                                .and_then(|f| f.lines().next())
+                                .unwrap_or("failed")
+                                .to_string(),
+                        )
+                    })
                     .collect();
                 let state = if relevant.is_empty() {
                     ItemState::NotJudged
@@ -71,15 +85,24 @@ impl LabVerdict {
                 }
             })
             .collect();
-        LabVerdict { lab: lab.to_string(), items }
+        LabVerdict {
+            lab: lab.to_string(),
+            items,
+        }
     }
 
     pub fn ticked(&self) -> usize {
-        self.items.iter().filter(|i| i.state == ItemState::Ticked).count()
+        self.items
+            .iter()
+            .filter(|i| i.state == ItemState::Ticked)
+            .count()
     }
 
     pub fn not_judged(&self) -> usize {
-        self.items.iter().filter(|i| i.state == ItemState::NotJudged).count()
+        self.items
+            .iter()
+            .filter(|i| i.state == ItemState::NotJudged)
+            .count()
     }
 
     /// The run fails when an item it judged is unticked.
@@ -117,7 +140,10 @@ impl LabVerdict {
                 let _ = writeln!(out, "        FAILED {trial}: {why}");
             }
             if item.state == ItemState::NotJudged {
-                let _ = writeln!(out, "        not judged: no selected trial proves this item");
+                let _ = writeln!(
+                    out,
+                    "        not judged: no selected trial proves this item"
+                );
             }
         }
         out.push_str(&self.score_line());
@@ -132,7 +158,11 @@ mod tests {
     use crate::report::outcome::OUTCOME_VERSION;
 
     fn item(index: usize, text: &str) -> ChecklistItem {
-        ChecklistItem { index, text: text.into(), line: 10 + index }
+        ChecklistItem {
+            index,
+            text: text.into(),
+            line: 10 + index,
+        }
     }
 
     fn outcome(trial: &str, proves: &[usize], status: Status) -> Outcome {
@@ -146,7 +176,11 @@ mod tests {
             proves: proves.to_vec(),
             status,
             emulated: false,
-            failures: if status == Status::Failed { vec!["exit code: expected 0, got exit code 1\nmore".into()] } else { vec![] },
+            failures: if status == Status::Failed {
+                vec!["exit code: expected 0, got exit code 1\nmore".into()]
+            } else {
+                vec![]
+            },
             duration_ms: 1,
         }
     }
@@ -160,10 +194,21 @@ mod tests {
             outcome("lab::two::y", &[2], Status::Failed),
         ];
         let v = LabVerdict::new("lab", &checklist, &outcomes);
-        assert_eq!(v.items.iter().map(|i| i.state).collect::<Vec<_>>(), [ItemState::Ticked, ItemState::Unticked, ItemState::NotJudged]);
+        assert_eq!(
+            v.items.iter().map(|i| i.state).collect::<Vec<_>>(),
+            [ItemState::Ticked, ItemState::Unticked, ItemState::NotJudged]
+        );
         assert!(!v.passed());
-        assert_eq!(v.score_line(), "lab  1/3  (1 not judged: no selected trial proves them)");
-        assert!(v.render().contains("FAILED lab::two::y: exit code: expected 0, got exit code 1\n"), "{}", v.render());
+        assert_eq!(
+            v.score_line(),
+            "lab  1/3  (1 not judged: no selected trial proves them)"
+        );
+        assert!(
+            v.render()
+                .contains("FAILED lab::two::y: exit code: expected 0, got exit code 1\n"),
+            "{}",
+            v.render()
+        );
     }
 
     #[test]

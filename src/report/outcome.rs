@@ -38,11 +38,20 @@ pub struct Outcome {
 #[non_exhaustive]
 pub enum ResultsError {
     #[error("cannot write results under `{path}`: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot read results under `{path}`: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("corrupt outcome file `{path}`: {source}")]
-    Corrupt { path: PathBuf, source: serde_json::Error },
+    Corrupt {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
 }
 
 /// The results directory of one run.
@@ -53,13 +62,21 @@ pub struct ResultsDir {
 
 impl ResultsDir {
     pub fn new(root: &Path, run_id: &str) -> ResultsDir {
-        ResultsDir { dir: root.join(run_id) }
+        ResultsDir {
+            dir: root.join(run_id),
+        }
     }
 
     fn file_name(trial: &str) -> String {
         let safe: String = trial
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         format!("{safe}.json")
     }
@@ -67,7 +84,10 @@ impl ResultsDir {
     /// Writes one outcome atomically (temp file + rename), so a reader never
     /// sees half a file even when trials of one run finish in parallel.
     pub fn write(&self, outcome: &Outcome) -> Result<PathBuf, ResultsError> {
-        let err = |source| ResultsError::Write { path: self.dir.clone(), source };
+        let err = |source| ResultsError::Write {
+            path: self.dir.clone(),
+            source,
+        };
         std::fs::create_dir_all(&self.dir).map_err(err)?;
         let path = self.dir.join(Self::file_name(&outcome.trial));
         let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(err)?;
@@ -78,15 +98,30 @@ impl ResultsDir {
 
     /// Reads every outcome of this run, sorted by trial name.
     pub fn read_all(&self) -> Result<Vec<Outcome>, ResultsError> {
-        let entries = std::fs::read_dir(&self.dir).map_err(|source| ResultsError::Read { path: self.dir.clone(), source })?;
+        let entries = std::fs::read_dir(&self.dir).map_err(|source| ResultsError::Read {
+            path: self.dir.clone(),
+            source,
+        })?;
         let mut outcomes = Vec::new();
         for entry in entries {
-            let path = entry.map_err(|source| ResultsError::Read { path: self.dir.clone(), source })?.path();
+            let path = entry
+                .map_err(|source| ResultsError::Read {
+                    path: self.dir.clone(),
+                    source,
+                })?
+                .path();
             if path.extension().and_then(|e| e.to_str()) != Some("json") {
                 continue;
             }
-            let text = std::fs::read_to_string(&path).map_err(|source| ResultsError::Read { path: path.clone(), source })?;
-            let outcome: Outcome = serde_json::from_str(&text).map_err(|source| ResultsError::Corrupt { path: path.clone(), source })?;
+            let text = std::fs::read_to_string(&path).map_err(|source| ResultsError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let outcome: Outcome =
+                serde_json::from_str(&text).map_err(|source| ResultsError::Corrupt {
+                    path: path.clone(),
+                    source,
+                })?;
             outcomes.push(outcome);
         }
         outcomes.sort_by(|a, b| a.trial.cmp(&b.trial));
@@ -119,11 +154,18 @@ mod tests {
         let root = tempfile::tempdir().expect("tempdir");
         let run = ResultsDir::new(root.path(), "r1");
         let other = ResultsDir::new(root.path(), "r0");
-        run.write(&outcome("lab::b::boto3", Status::Failed)).expect("write");
-        run.write(&outcome("lab::a::boto3", Status::Passed)).expect("write");
-        other.write(&outcome("lab::stale::boto3", Status::Passed)).expect("write");
+        run.write(&outcome("lab::b::boto3", Status::Failed))
+            .expect("write");
+        run.write(&outcome("lab::a::boto3", Status::Passed))
+            .expect("write");
+        other
+            .write(&outcome("lab::stale::boto3", Status::Passed))
+            .expect("write");
         let read = run.read_all().expect("read");
-        assert_eq!(read.iter().map(|o| o.trial.as_str()).collect::<Vec<_>>(), ["lab::a::boto3", "lab::b::boto3"]);
+        assert_eq!(
+            read.iter().map(|o| o.trial.as_str()).collect::<Vec<_>>(),
+            ["lab::a::boto3", "lab::b::boto3"]
+        );
         assert_eq!(read[1].status, Status::Failed);
     }
 

@@ -38,7 +38,8 @@ impl ChildEnv {
         let aws_dir = home.join(".aws");
         let mut path_dirs: Vec<PathBuf> = self.client_bin.iter().cloned().collect();
         path_dirs.extend(SYSTEM_PATH.iter().map(PathBuf::from));
-        let path = std::env::join_paths(&path_dirs).unwrap_or_else(|_| OsString::from("/usr/bin:/bin"));
+        let path =
+            std::env::join_paths(&path_dirs).unwrap_or_else(|_| OsString::from("/usr/bin:/bin"));
         let s = |v: &str| OsString::from(v);
         let p = |v: &Path| v.as_os_str().to_owned();
         vec![
@@ -56,7 +57,10 @@ impl ChildEnv {
             // One attempt: a replay miss must fail at once, not after retries with backoff.
             ("AWS_MAX_ATTEMPTS".into(), s("1")),
             ("AWS_CONFIG_FILE".into(), p(&aws_dir.join("config"))),
-            ("AWS_SHARED_CREDENTIALS_FILE".into(), p(&aws_dir.join("credentials"))),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE".into(),
+                p(&aws_dir.join("credentials")),
+            ),
             // CLI v2 pipes output through `less` on a terminal; never on a trial.
             ("AWS_PAGER".into(), s("")),
         ]
@@ -82,24 +86,38 @@ mod tests {
     }
 
     fn get(vars: &[(String, OsString)], name: &str) -> Option<String> {
-        vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.to_string_lossy().into_owned())
+        vars.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.to_string_lossy().into_owned())
     }
 
     #[test]
     fn client_bin_comes_first_and_user_dirs_are_absent() {
         let vars = env().vars();
-        assert_eq!(get(&vars, "PATH").as_deref(), Some("/cache/aws-cli-v2/bin:/usr/bin:/bin"));
+        assert_eq!(
+            get(&vars, "PATH").as_deref(),
+            Some("/cache/aws-cli-v2/bin:/usr/bin:/bin")
+        );
     }
 
     #[test]
     fn both_region_variables_and_no_imds() {
         let vars = env().vars();
         assert_eq!(get(&vars, "AWS_REGION").as_deref(), Some("us-east-1"));
-        assert_eq!(get(&vars, "AWS_DEFAULT_REGION").as_deref(), Some("us-east-1"));
-        assert_eq!(get(&vars, "AWS_EC2_METADATA_DISABLED").as_deref(), Some("true"));
+        assert_eq!(
+            get(&vars, "AWS_DEFAULT_REGION").as_deref(),
+            Some("us-east-1")
+        );
+        assert_eq!(
+            get(&vars, "AWS_EC2_METADATA_DISABLED").as_deref(),
+            Some("true")
+        );
         assert_eq!(get(&vars, "AWS_MAX_ATTEMPTS").as_deref(), Some("1"));
         assert_eq!(get(&vars, "HOME").as_deref(), Some("/tmp/ws/.home"));
-        assert_eq!(get(&vars, "AWS_CONFIG_FILE").as_deref(), Some("/tmp/ws/.home/.aws/config"));
+        assert_eq!(
+            get(&vars, "AWS_CONFIG_FILE").as_deref(),
+            Some("/tmp/ws/.home/.aws/config")
+        );
         assert!(get(&vars, "AWS_PROFILE").is_none());
         assert!(get(&vars, "AWS_BEARER_TOKEN_BEDROCK").is_none());
     }

@@ -25,15 +25,26 @@ pub use process::Piece;
 #[non_exhaustive]
 pub enum StepError {
     #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
     #[error("could not start `{program}`: {source}")]
-    Spawn { program: String, source: std::io::Error },
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Client(#[from] clients::ClientsError),
-    #[error("step source `{path}` is missing from the workspace (hint: the student must create it as the lab says)")]
+    #[error(
+        "step source `{path}` is missing from the workspace (hint: the student must create it as the lab says)"
+    )]
     MissingWorkspaceFile { path: PathBuf },
     #[error("step kind `{kind}` cannot run under client `{client}`")]
-    WrongClient { kind: &'static str, client: ClientId },
+    WrongClient {
+        kind: &'static str,
+        client: ClientId,
+    },
 }
 
 /// What a step showed: a process's exit and output, or an SDK call's result
@@ -100,7 +111,12 @@ pub fn run(inv: &Invocation<'_>) -> Result<StepOutput, StepError> {
             Ok(process::run_bash(&text, line, &env, inv.timeout)?.into())
         }
         StepKind::Sdk { call } => sdk::run(call, inv.endpoint, inv.region, inv.timeout),
-        StepKind::Playground { model, prompt, system, .. } => {
+        StepKind::Playground {
+            model,
+            prompt,
+            system,
+            ..
+        } => {
             let pair = inv.pair.unwrap_or(ParamPair::DEFAULTS[0]);
             let request = ConverseRequest {
                 model: model.clone(),
@@ -118,7 +134,10 @@ pub fn run(inv: &Invocation<'_>) -> Result<StepOutput, StepError> {
 /// The child environment for a process step, with its client provisioned.
 fn child_env(inv: &Invocation<'_>) -> Result<ChildEnv, StepError> {
     if inv.client == ClientId::RustSdk {
-        return Err(StepError::WrongClient { kind: inv.kind.name(), client: inv.client });
+        return Err(StepError::WrongClient {
+            kind: inv.kind.name(),
+            client: inv.client,
+        });
     }
     let provisioned = clients::ensure(inv.client, inv.progress)?;
     let env = ChildEnv {
@@ -127,12 +146,18 @@ fn child_env(inv: &Invocation<'_>) -> Result<ChildEnv, StepError> {
         region: inv.region.to_string(),
         client_bin: Some(provisioned.bin_dir),
     };
-    env.prepare().map_err(|e| StepError::Io { what: "preparing the workspace".into(), source: e })?;
+    env.prepare().map_err(|e| StepError::Io {
+        what: "preparing the workspace".into(),
+        source: e,
+    })?;
     Ok(env)
 }
 
 /// A program's text and the lab.md line its first line is on (0 if none).
-fn program_text(source: &ProgramSource, workspace: &std::path::Path) -> Result<(String, usize), StepError> {
+fn program_text(
+    source: &ProgramSource,
+    workspace: &std::path::Path,
+) -> Result<(String, usize), StepError> {
     match source {
         // The block's text starts on the line after its opening fence.
         ProgramSource::Block { text, line, .. } => Ok((text.clone(), line + 1)),

@@ -13,8 +13,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::env::ChildEnv;
 use super::StepError;
+use super::env::ChildEnv;
 
 /// A piece of stdout as it arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,34 +41,57 @@ pub struct ProcessOutput {
 /// following the page stops at the first command that fails.
 fn preamble(first_line: usize) -> String {
     // LINENO counts from the script's first line; the block's first line is
-    // script line 3.
+    // script line PREAMBLE_LINES + 1.
     let place = if first_line == 0 {
-        "command line $((LINENO - 2))".to_string()
+        format!("command line $(($2 - {PREAMBLE_LINES}))")
     } else {
-        format!("lab.md line $((LINENO + {}))", first_line as i64 - 3)
+        format!(
+            "lab.md line $(($2 + {}))",
+            first_line as i64 - PREAMBLE_LINES as i64 - 1
+        )
     };
+    // Only the first line of a multi-line command is shown: the rest (a JSON
+    // body, say) would push the client's own error out of the stderr tail.
     format!(
-        "set -eE -o pipefail\ntrap 'rc=$?; echo \"labcheck: {place}: \\`$BASH_COMMAND\\` exited with status $rc\" >&2' ERR\n"
+        r#"set -eE -o pipefail
+__labcheck_err() {{ local first="${{3%%$'\n'*}}"; [ "$first" = "$3" ] || first="$first …"; echo "labcheck: {place}: \`$first\` exited with status $1" >&2; }}
+trap '__labcheck_err $? $LINENO "$BASH_COMMAND"' ERR
+"#
     )
 }
 
+/// Lines [`preamble`] puts before the block.
+const PREAMBLE_LINES: usize = 3;
+
 /// Writes `script` (a lab block whose first line is lab.md line `first_line`,
 /// or 0 when it is not from the page) into the workspace and runs it with bash.
-pub fn run_bash(script: &str, first_line: usize, env: &ChildEnv, timeout: Duration) -> Result<ProcessOutput, StepError> {
+pub fn run_bash(
+    script: &str,
+    first_line: usize,
+    env: &ChildEnv,
+    timeout: Duration,
+) -> Result<ProcessOutput, StepError> {
     let path = env.workspace.join(".labcheck-step.sh");
     let mut text = preamble(first_line);
     text.push_str(script);
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    std::fs::write(&path, text).map_err(|e| StepError::Io { what: format!("writing {}", path.display()), source: e })?;
+    std::fs::write(&path, text).map_err(|e| StepError::Io {
+        what: format!("writing {}", path.display()),
+        source: e,
+    })?;
     let mut cmd = Command::new("/bin/bash");
     cmd.arg(&path);
     run(cmd, env, timeout)
 }
 
 /// Runs `cmd` in the trial environment, bounded by `timeout`.
-pub fn run(mut cmd: Command, env: &ChildEnv, timeout: Duration) -> Result<ProcessOutput, StepError> {
+pub fn run(
+    mut cmd: Command,
+    env: &ChildEnv,
+    timeout: Duration,
+) -> Result<ProcessOutput, StepError> {
     cmd.current_dir(&env.workspace)
         .env_clear()
         .envs(env.vars())
@@ -78,7 +101,10 @@ pub fn run(mut cmd: Command, env: &ChildEnv, timeout: Duration) -> Result<Proces
         // Own process group, so the time limit kills bash and everything it started.
         .process_group(0);
     let started = Instant::now();
-    let mut child = cmd.spawn().map_err(|e| StepError::Spawn { program: format!("{:?}", cmd.get_program()), source: e })?;
+    let mut child = cmd.spawn().map_err(|e| StepError::Spawn {
+        program: format!("{:?}", cmd.get_program()),
+        source: e,
+    })?;
     let pid = child.id() as i32;
 
     let (tx, rx) = mpsc::channel::<(Duration, Vec<u8>)>();
@@ -118,7 +144,10 @@ pub fn run(mut cmd: Command, env: &ChildEnv, timeout: Duration) -> Result<Proces
         }
         match rx.recv_timeout(deadline - now) {
             Ok((at, bytes)) => {
-                pieces.push(Piece { at, bytes: bytes.len() });
+                pieces.push(Piece {
+                    at,
+                    bytes: bytes.len(),
+                });
                 stdout_bytes.extend_from_slice(&bytes);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -134,10 +163,16 @@ pub fn run(mut cmd: Command, env: &ChildEnv, timeout: Duration) -> Result<Proces
             libc::killpg(pid, libc::SIGKILL);
         }
     }
-    let status = child.wait().map_err(|e| StepError::Io { what: "waiting for the step's process".into(), source: e })?;
+    let status = child.wait().map_err(|e| StepError::Io {
+        what: "waiting for the step's process".into(),
+        source: e,
+    })?;
     // After the kill the pipe closes; drain what is left.
     while let Ok((at, bytes)) = rx.try_recv() {
-        pieces.push(Piece { at, bytes: bytes.len() });
+        pieces.push(Piece {
+            at,
+            bytes: bytes.len(),
+        });
         stdout_bytes.extend_from_slice(&bytes);
     }
     let _joined = stdout_reader.join();
@@ -156,9 +191,15 @@ pub fn run(mut cmd: Command, env: &ChildEnv, timeout: Duration) -> Result<Proces
 pub fn write_file(workspace: &Path, rel: &Path, contents: &str) -> Result<(), StepError> {
     let path = workspace.join(rel);
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| StepError::Io { what: format!("creating {}", parent.display()), source: e })?;
+        std::fs::create_dir_all(parent).map_err(|e| StepError::Io {
+            what: format!("creating {}", parent.display()),
+            source: e,
+        })?;
     }
-    std::fs::write(&path, contents).map_err(|e| StepError::Io { what: format!("writing {}", path.display()), source: e })
+    std::fs::write(&path, contents).map_err(|e| StepError::Io {
+        what: format!("writing {}", path.display()),
+        source: e,
+    })
 }
 
 #[cfg(test)]
@@ -166,25 +207,68 @@ mod tests {
     use super::*;
 
     fn env(dir: &Path) -> ChildEnv {
-        ChildEnv { workspace: dir.to_path_buf(), endpoint: "http://127.0.0.1:9".into(), region: "us-east-1".into(), client_bin: None }
+        ChildEnv {
+            workspace: dir.to_path_buf(),
+            endpoint: "http://127.0.0.1:9".into(),
+            region: "us-east-1".into(),
+            client_bin: None,
+        }
     }
 
     #[test]
     fn failing_command_is_reported_with_its_lab_md_line() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let out = run_bash("echo one\nfalse\necho never\n", 40, &env(dir.path()), Duration::from_secs(10)).expect("run");
+        let out = run_bash(
+            "echo one\nfalse\necho never\n",
+            40,
+            &env(dir.path()),
+            Duration::from_secs(10),
+        )
+        .expect("run");
         assert_eq!(out.exit_code, Some(1));
         assert_eq!(out.stdout, "one\n");
-        assert!(out.stderr.contains("labcheck: lab.md line 41: `false` exited with status 1"), "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("labcheck: lab.md line 41: `false` exited with status 1"),
+            "{}",
+            out.stderr
+        );
+    }
+
+    #[test]
+    fn multi_line_command_is_shown_by_its_first_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = run_bash(
+            "echo ok\nfalse '{\n  \"json\": 1\n}'\n",
+            0,
+            &env(dir.path()),
+            Duration::from_secs(10),
+        )
+        .expect("run");
+        assert!(
+            out.stderr.contains("`false '{ …` exited with status 1"),
+            "{}",
+            out.stderr
+        );
     }
 
     #[test]
     fn time_limit_kills_the_whole_group() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let out = run_bash("echo started\nsleep 30 | cat\n", 1, &env(dir.path()), Duration::from_millis(300)).expect("run");
+        let out = run_bash(
+            "echo started\nsleep 30 | cat\n",
+            1,
+            &env(dir.path()),
+            Duration::from_millis(300),
+        )
+        .expect("run");
         assert!(out.timed_out);
         assert_eq!(out.exit_code, None);
-        assert!(out.elapsed < Duration::from_secs(10), "took {:?}", out.elapsed);
+        assert!(
+            out.elapsed < Duration::from_secs(10),
+            "took {:?}",
+            out.elapsed
+        );
         assert_eq!(out.stdout, "started\n");
     }
 
@@ -195,7 +279,10 @@ mod tests {
         let script = "for i in 1 2 3; do printf 'p%s ' $i; sleep 0.1; done\n";
         let out = run_bash(script, 1, &env(dir.path()), Duration::from_secs(10)).expect("run");
         assert_eq!(out.stdout, "p1 p2 p3 ");
-        assert_eq!(out.pieces.iter().map(|p| p.bytes).sum::<usize>(), out.stdout.len());
+        assert_eq!(
+            out.pieces.iter().map(|p| p.bytes).sum::<usize>(),
+            out.stdout.len()
+        );
         assert!(out.pieces.len() >= 3, "{:?}", out.pieces);
         assert!(out.pieces.windows(2).all(|w| w[0].at <= w[1].at));
     }

@@ -6,13 +6,13 @@
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_bedrockruntime::Client;
 use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ContentBlockDelta, ConversationRole, ConverseOutput as ConverseOutputKind, ConverseStreamOutput,
-    InferenceConfiguration, Message, ResponseStream, SystemContentBlock,
+    ContentBlock, ContentBlockDelta, ConversationRole, ConverseOutput as ConverseOutputKind,
+    ConverseStreamOutput, InferenceConfiguration, Message, ResponseStream, SystemContentBlock,
 };
-use aws_sdk_bedrockruntime::Client;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::env::{DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY};
@@ -26,33 +26,67 @@ pub fn client(endpoint: &str, region: &str) -> Client {
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new(region.to_string()))
-        .credentials_provider(Credentials::new(DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, None, None, "labcheck"))
-        .retry_config(aws_sdk_bedrockruntime::config::retry::RetryConfig::standard().with_max_attempts(1))
+        .credentials_provider(Credentials::new(
+            DUMMY_ACCESS_KEY_ID,
+            DUMMY_SECRET_ACCESS_KEY,
+            None,
+            None,
+            "labcheck",
+        ))
+        .retry_config(
+            aws_sdk_bedrockruntime::config::retry::RetryConfig::standard().with_max_attempts(1),
+        )
         .build();
     Client::from_conf(config)
 }
 
 /// Runs one SDK call on a runtime of its own, bounded by `timeout`.
-pub fn run(call: &SdkCall, endpoint: &str, region: &str, timeout: Duration) -> Result<StepOutput, StepError> {
+pub fn run(
+    call: &SdkCall,
+    endpoint: &str,
+    region: &str,
+    timeout: Duration,
+) -> Result<StepOutput, StepError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| StepError::Io { what: "starting a tokio runtime".into(), source: e })?;
+        .map_err(|e| StepError::Io {
+            what: "starting a tokio runtime".into(),
+            source: e,
+        })?;
     let client = client(endpoint, region);
     let started = Instant::now();
-    let result = runtime.block_on(async { tokio::time::timeout(timeout, perform(&client, call, started)).await });
+    let result = runtime
+        .block_on(async { tokio::time::timeout(timeout, perform(&client, call, started)).await });
     let mut out = match result {
         Ok(Ok(out)) => out,
-        Ok(Err(message)) => StepOutput { exit_code: Some(1), stderr: message, ..StepOutput::default() },
-        Err(_elapsed) => StepOutput { timed_out: true, ..StepOutput::default() },
+        Ok(Err(message)) => StepOutput {
+            exit_code: Some(1),
+            stderr: message,
+            ..StepOutput::default()
+        },
+        Err(_elapsed) => StepOutput {
+            timed_out: true,
+            ..StepOutput::default()
+        },
     };
     out.elapsed = started.elapsed();
     Ok(out)
 }
 
 /// Converse with one parameter pair, for playground emulation.
-pub fn converse_once(request: &ConverseRequest, endpoint: &str, region: &str, timeout: Duration) -> Result<StepOutput, StepError> {
-    run(&SdkCall::Converse(request.clone()), endpoint, region, timeout)
+pub fn converse_once(
+    request: &ConverseRequest,
+    endpoint: &str,
+    region: &str,
+    timeout: Duration,
+) -> Result<StepOutput, StepError> {
+    run(
+        &SdkCall::Converse(request.clone()),
+        endpoint,
+        region,
+        timeout,
+    )
 }
 
 fn error_text(err: impl std::error::Error) -> String {
@@ -91,19 +125,28 @@ async fn perform(client: &Client, call: &SdkCall, started: Instant) -> Result<St
                 .send()
                 .await
                 .map_err(error_text)?;
-            let mut out = StepOutput { exit_code: Some(0), ..StepOutput::default() };
+            let mut out = StepOutput {
+                exit_code: Some(0),
+                ..StepOutput::default()
+            };
             while let Some(event) = resp.body.recv().await.map_err(error_text)? {
                 let ResponseStream::Chunk(part) = event else {
                     out.events.push("unknown".into());
                     continue;
                 };
-                let bytes = part.bytes().map(|b| b.as_ref().to_vec()).unwrap_or_default();
-                let chunk: serde_json::Value =
-                    serde_json::from_slice(&bytes).map_err(|e| format!("a stream chunk is not JSON: {e}"))?;
+                let bytes = part
+                    .bytes()
+                    .map(|b| b.as_ref().to_vec())
+                    .unwrap_or_default();
+                let chunk: serde_json::Value = serde_json::from_slice(&bytes)
+                    .map_err(|e| format!("a stream chunk is not JSON: {e}"))?;
                 out.events.push(chunk_type(&chunk));
                 let piece = ModelText::from_chunk(&chunk);
                 if !piece.text.is_empty() {
-                    out.pieces.push(Piece { at: started.elapsed(), bytes: piece.text.len() });
+                    out.pieces.push(Piece {
+                        at: started.elapsed(),
+                        bytes: piece.text.len(),
+                    });
                     out.stdout.push_str(&piece.text);
                 }
                 out.stop_reason = piece.stop_reason.or(out.stop_reason.take());
@@ -112,7 +155,10 @@ async fn perform(client: &Client, call: &SdkCall, started: Instant) -> Result<St
             Ok(out)
         }
         SdkCall::Converse(req) => {
-            let resp = converse_builder(client, req)?.send().await.map_err(error_text)?;
+            let resp = converse_builder(client, req)?
+                .send()
+                .await
+                .map_err(error_text)?;
             let mut text = String::new();
             if let Some(ConverseOutputKind::Message(message)) = resp.output() {
                 for block in message.content() {
@@ -131,7 +177,10 @@ async fn perform(client: &Client, call: &SdkCall, started: Instant) -> Result<St
         }
         SdkCall::ConverseStream(req) => {
             let r = req;
-            let mut builder = client.converse_stream().model_id(&r.model).messages(user_message(&r.prompt)?);
+            let mut builder = client
+                .converse_stream()
+                .model_id(&r.model)
+                .messages(user_message(&r.prompt)?);
             if let Some(system) = &r.system {
                 builder = builder.system(SystemContentBlock::Text(system.clone()));
             }
@@ -139,14 +188,20 @@ async fn perform(client: &Client, call: &SdkCall, started: Instant) -> Result<St
                 builder = builder.inference_config(config);
             }
             let mut resp = builder.send().await.map_err(error_text)?;
-            let mut out = StepOutput { exit_code: Some(0), ..StepOutput::default() };
+            let mut out = StepOutput {
+                exit_code: Some(0),
+                ..StepOutput::default()
+            };
             while let Some(event) = resp.stream.recv().await.map_err(error_text)? {
                 let name = match &event {
                     ConverseStreamOutput::MessageStart(_) => "messageStart",
                     ConverseStreamOutput::ContentBlockStart(_) => "contentBlockStart",
                     ConverseStreamOutput::ContentBlockDelta(delta) => {
                         if let Some(ContentBlockDelta::Text(t)) = delta.delta() {
-                            out.pieces.push(Piece { at: started.elapsed(), bytes: t.len() });
+                            out.pieces.push(Piece {
+                                at: started.elapsed(),
+                                bytes: t.len(),
+                            });
                             out.stdout.push_str(t);
                         }
                         "contentBlockDelta"
@@ -194,7 +249,10 @@ fn converse_builder(
     client: &Client,
     r: &ConverseRequest,
 ) -> Result<aws_sdk_bedrockruntime::operation::converse::builders::ConverseFluentBuilder, String> {
-    let mut builder = client.converse().model_id(&r.model).messages(user_message(&r.prompt)?);
+    let mut builder = client
+        .converse()
+        .model_id(&r.model)
+        .messages(user_message(&r.prompt)?);
     if let Some(system) = &r.system {
         builder = builder.system(SystemContentBlock::Text(system.clone()));
     }
@@ -219,15 +277,36 @@ impl ModelText {
         let u32_at = |p: &str| v.pointer(p).and_then(|x| x.as_u64()).map(|n| n as u32);
         if let Some(blocks) = v.get("content").and_then(|c| c.as_array()) {
             // Claude Messages API.
-            let text = blocks.iter().filter_map(|b| b.get("text").and_then(|t| t.as_str())).collect();
-            return ModelText { text, stop_reason: str_at("/stop_reason"), output_tokens: u32_at("/usage/output_tokens") };
+            let text = blocks
+                .iter()
+                .filter_map(|b| b.get("text").and_then(|t| t.as_str()))
+                .collect();
+            return ModelText {
+                text,
+                stop_reason: str_at("/stop_reason"),
+                output_tokens: u32_at("/usage/output_tokens"),
+            };
         }
         if let Some(text) = str_at("/generation") {
-            return ModelText { text, stop_reason: str_at("/stop_reason"), output_tokens: u32_at("/generation_token_count") };
+            return ModelText {
+                text,
+                stop_reason: str_at("/stop_reason"),
+                output_tokens: u32_at("/generation_token_count"),
+            };
         }
-        if let Some(blocks) = v.pointer("/output/message/content").and_then(|c| c.as_array()) {
-            let text = blocks.iter().filter_map(|b| b.get("text").and_then(|t| t.as_str())).collect();
-            return ModelText { text, stop_reason: str_at("/stopReason"), output_tokens: u32_at("/usage/outputTokens") };
+        if let Some(blocks) = v
+            .pointer("/output/message/content")
+            .and_then(|c| c.as_array())
+        {
+            let text = blocks
+                .iter()
+                .filter_map(|b| b.get("text").and_then(|t| t.as_str()))
+                .collect();
+            return ModelText {
+                text,
+                stop_reason: str_at("/stopReason"),
+                output_tokens: u32_at("/usage/outputTokens"),
+            };
         }
         ModelText::default()
     }
@@ -236,7 +315,10 @@ impl ModelText {
         let str_at = |p: &str| v.pointer(p).and_then(|x| x.as_str()).map(str::to_string);
         let u32_at = |p: &str| v.pointer(p).and_then(|x| x.as_u64()).map(|n| n as u32);
         match v.get("type").and_then(|t| t.as_str()) {
-            Some("content_block_delta") => ModelText { text: str_at("/delta/text").unwrap_or_default(), ..Default::default() },
+            Some("content_block_delta") => ModelText {
+                text: str_at("/delta/text").unwrap_or_default(),
+                ..Default::default()
+            },
             Some("message_delta") => ModelText {
                 stop_reason: str_at("/delta/stop_reason"),
                 output_tokens: u32_at("/usage/output_tokens"),
@@ -276,7 +358,11 @@ mod tests {
         let body = json!({"content":[{"type":"text","text":"Hi"},{"type":"text","text":" there"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":2}});
         assert_eq!(
             ModelText::from_body(&body),
-            ModelText { text: "Hi there".into(), stop_reason: Some("end_turn".into()), output_tokens: Some(2) }
+            ModelText {
+                text: "Hi there".into(),
+                stop_reason: Some("end_turn".into()),
+                output_tokens: Some(2)
+            }
         );
     }
 

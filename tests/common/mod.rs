@@ -27,12 +27,26 @@ pub fn config(lab: &Path, results: &Path) -> RunConfig {
 /// outcomes sorted by trial name. Panics if a lab fails to load.
 pub fn run(config: &RunConfig, filter: &str) -> Vec<Outcome> {
     let plan = runner::plan(config);
-    assert!(plan.broken.is_empty(), "lab failed to load: {:?}", plan.broken);
-    let trials: Vec<_> = plan.trials.iter().filter(|t| t.name.contains(filter)).collect();
+    assert!(
+        plan.broken.is_empty(),
+        "lab failed to load: {:?}",
+        plan.broken
+    );
+    let trials: Vec<_> = plan
+        .trials
+        .iter()
+        .filter(|t| t.name.contains(filter))
+        .collect();
     assert!(!trials.is_empty(), "no trial matches {filter:?}");
     let mut outcomes: Vec<Outcome> = std::thread::scope(|s| {
-        let handles: Vec<_> = trials.iter().map(|t| s.spawn(|| runner::run_trial(t, config))).collect();
-        handles.into_iter().map(|h| h.join().expect("trial thread")).collect()
+        let handles: Vec<_> = trials
+            .iter()
+            .map(|t| s.spawn(|| runner::run_trial(t, config)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("trial thread"))
+            .collect()
     });
     outcomes.sort_by(|a, b| a.trial.cmp(&b.trial));
     outcomes
