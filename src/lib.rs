@@ -22,6 +22,7 @@
 pub mod cassette;
 pub mod clients;
 pub mod content;
+pub mod endpoint;
 pub mod expect;
 pub mod ids;
 pub mod mode;

@@ -50,7 +50,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             page,
             test_args,
         } => {
-            labcheck::mode::Mode::from_env()?;
+            let mode = labcheck::mode::Mode::from_env()?;
             if !(speed >= 0.0 && speed.is_finite()) {
                 bail!("--speed must be a number >= 0, got {speed}");
             }
@@ -61,6 +61,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 speed,
                 print_checklist: true,
                 page_override: page,
+                mode,
             };
             let args = libtest_mimic::Arguments::from_iter(
                 std::iter::once("labcheck".to_string()).chain(test_args),
@@ -75,6 +76,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 speed: 0.0,
                 print_checklist: false,
                 page_override: None,
+                mode: labcheck::mode::Mode::Replay,
             };
             let plan = runner::plan(&config);
             for (dir, error) in &plan.broken {

@@ -19,7 +19,6 @@ use crate::cassette::CassetteSet;
 use crate::clients::{self, StderrProgress};
 use crate::expect;
 use crate::ids::ClientId;
-use crate::replay::{ReplayOptions, ReplayServer};
 use crate::report::outcome::OUTCOME_VERSION;
 use crate::report::{LabVerdict, Outcome, ResultsDir, Status};
 use crate::spec::lab::{Lab, ParamPair, StepKind};
@@ -42,6 +41,8 @@ pub struct RunConfig {
     pub speed: f64,
     /// Print the checklist at the end (off under nextest's process-per-test).
     pub print_checklist: bool,
+    /// replay (default), record or live; see [`crate::mode`].
+    pub mode: crate::mode::Mode,
     /// Replace each lab's page (to run a lab.toml against another version of its page).
     pub page_override: Option<PathBuf>,
 }
@@ -68,7 +69,7 @@ impl RunConfig {
     /// The configuration `cargo test` uses: every lab under `<root>/labs`,
     /// results under the cargo target dir.
     pub fn for_cargo_test(root: &Path) -> Result<RunConfig, ConfigError> {
-        crate::mode::Mode::from_env()?;
+        let mode = crate::mode::Mode::from_env()?;
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join("target"));
@@ -79,6 +80,7 @@ impl RunConfig {
             speed: speed_from_env()?,
             print_checklist: std::env::var_os("NEXTEST_RUN_ID").is_none(),
             page_override: None,
+            mode,
         })
     }
 }
@@ -233,10 +235,8 @@ pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
 
 #[derive(Debug, thiserror::Error)]
 enum TrialError {
-    #[error("the lab's cassettes could not be loaded: {0}")]
-    Cassettes(String),
     #[error(transparent)]
-    Replay(#[from] crate::replay::ReplayError),
+    Endpoint(#[from] crate::endpoint::EndpointError),
     #[error(transparent)]
     Step(#[from] steps::StepError),
     #[error("cannot create the trial workspace: {0}")]
@@ -246,13 +246,7 @@ enum TrialError {
 fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, TrialError> {
     let lab = &def.lab.lab;
     let step = &lab.steps[def.step];
-    let set = def.lab.cassettes.clone().map_err(TrialError::Cassettes)?;
-    let options = ReplayOptions {
-        port: 0,
-        speed: config.speed,
-        label: lab.cassettes.display().to_string(),
-    };
-    let server = ReplayServer::start_blocking(set, options)?;
+    let server = crate::endpoint::start(config.mode, lab, &def.lab.cassettes, config.speed)?;
     let workspace = tempfile::Builder::new()
         .prefix("labcheck-trial-")
         .tempdir()
@@ -271,7 +265,7 @@ fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, T
     let output = steps::run(&invocation)?;
     let served = server.served();
     let misses = server.misses();
-    server.shutdown();
+    server.finish()?;
     let ctx = expect::Context {
         client: def.client,
         served: &served,

@@ -20,6 +20,7 @@ pub fn config(lab: &Path, results: &Path) -> RunConfig {
         speed: 1.0,
         print_checklist: false,
         page_override: None,
+        mode: labcheck::mode::Mode::Replay,
     }
 }
 
