@@ -17,10 +17,10 @@ use crate::ids::Operation;
 
 const PADDING: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
-/// One pre-encoded frame and when it is due, measured from the response start.
+/// One pre-encoded frame and its delay after the previous frame.
 #[derive(Debug, Clone)]
 pub(crate) struct Frame {
-    pub(crate) due: Duration,
+    pub(crate) delay: Duration,
     pub(crate) bytes: Bytes,
 }
 
@@ -78,14 +78,12 @@ fn padding(seq: usize) -> &'static str {
     &PADDING[..len]
 }
 
-/// Encode a whole stream, turning per-frame delays into cumulative due times.
+/// Encode a whole stream, each frame with its delay after the previous one.
 pub(crate) fn encode_stream(op: Operation, events: &[StreamEvent]) -> Result<Arc<[Frame]>, String> {
-    let mut due = Duration::ZERO;
     let mut frames = Vec::with_capacity(events.len());
     for (seq, ev) in events.iter().enumerate() {
-        due += Duration::from_millis(ev.delay_ms);
         frames.push(Frame {
-            due,
+            delay: Duration::from_millis(ev.delay_ms),
             bytes: encode_event(op, ev, seq)?,
         });
     }
@@ -96,16 +94,18 @@ pub(crate) fn encode_stream(op: Operation, events: &[StreamEvent]) -> Result<Arc
 /// after taking it (it has been written and flushed by then).
 pub(crate) type OnSent = Box<dyn Fn(usize, Instant) + Send + Sync>;
 
-/// The frames as a body stream: frame `i` is released at `start + due * speed`
-/// (no waiting at speed 0), so delays are measured from the response start and
-/// do not drift.
+/// The frames as a body stream: frame `i` is released `delay_i * speed` after
+/// frame `i - 1` was (no waiting at speed 0). Each gap is measured from the
+/// previous release rather than from the response start: a timer that fires a
+/// millisecond late then delays the rest of the stream by that millisecond
+/// instead of squeezing the next gap, so no gap is ever shorter than recorded.
 pub(crate) fn frame_stream(
     frames: Arc<[Frame]>,
     speed: f64,
     on_sent: OnSent,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
     let start = tokio::time::Instant::now();
-    futures_util::stream::unfold(0usize, move |i| {
+    futures_util::stream::unfold((0usize, start), move |(i, previous)| {
         let frames = Arc::clone(&frames);
         let now = Instant::now();
         if i > 0 {
@@ -113,10 +113,12 @@ pub(crate) fn frame_stream(
         }
         async move {
             let frame = frames.get(i)?;
-            if speed > 0.0 && !frame.due.is_zero() {
-                tokio::time::sleep_until(start + frame.due.mul_f64(speed)).await;
+            let mut released = previous;
+            if speed > 0.0 && !frame.delay.is_zero() {
+                tokio::time::sleep_until(previous + frame.delay.mul_f64(speed)).await;
+                released = tokio::time::Instant::now();
             }
-            Some((Ok(frame.bytes.clone()), i + 1))
+            Some((Ok(frame.bytes.clone()), (i + 1, released)))
         }
     })
 }

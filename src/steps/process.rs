@@ -34,6 +34,8 @@ pub struct ProcessOutput {
     pub pieces: Vec<Piece>,
     pub timed_out: bool,
     pub elapsed: Duration,
+    /// When the child was spawned: `Piece::at` counts from here.
+    pub started: Option<Instant>,
 }
 
 /// The preamble put before a lab's block: report the failing line, in lab.md
@@ -184,6 +186,7 @@ pub fn run(
         pieces,
         timed_out,
         elapsed: started.elapsed(),
+        started: Some(started),
     })
 }
 
