@@ -274,6 +274,7 @@ fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, T
         workspace: workspace.path(),
         timeout: step.timeout,
         cassette_dir: &lab.cassettes,
+        lab_dir: &lab.dir,
     };
     Ok(expect::check(&step.expect, &output, &ctx))
 }

@@ -13,8 +13,10 @@ const SEED: &str = "labs/4.1-invoke-fm-via-bedrock";
 /// A private copy of the seed lab, with `edit` applied to one of its files.
 fn broken_lab(file: &str, edit: impl FnOnce(String) -> String) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let lab = tmp.path().join("4.1-invoke-fm-via-bedrock");
+    // The same layout as the repository: labs/<id> beside snapshots/.
+    let lab = tmp.path().join(SEED);
     copy_dir(&repo().join(SEED), &lab);
+    copy_dir(&repo().join("snapshots"), &tmp.path().join("snapshots"));
     let path = lab.join(file);
     let text = std::fs::read_to_string(&path).expect("read");
     let edited = edit(text.clone());
@@ -118,4 +120,20 @@ fn stream_served_without_delays_fails_the_incremental_check() {
     let outcomes = run(&config(&lab, r.path()), "::sdk-invoke-stream::");
     let why = only(&outcomes, "::sdk-invoke-stream::rust-sdk");
     assert!(why.contains("incremental output"), "{why}");
+}
+
+#[test]
+fn output_that_differs_from_its_snapshot_fails_with_the_diff() {
+    let (tmp, lab) = broken_lab("cassettes/converse.json", |t| {
+        t.replace(
+            "không cần huấn luyện lại mô hình.",
+            "không cần huấn luyện lại mô hình!",
+        )
+    });
+    let r = results();
+    let outcomes = run(&config(&lab, r.path()), "::sdk-converse::");
+    let why = only(&outcomes, "::sdk-converse::rust-sdk");
+    assert!(why.contains("snapshot `4.1-sdk-converse`"), "{why}");
+    assert!(why.contains("cargo insta review"), "{why}");
+    drop(tmp);
 }

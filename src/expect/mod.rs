@@ -9,6 +9,7 @@
 mod diagnose;
 mod incremental;
 mod json;
+pub mod snapshot;
 
 use std::fmt;
 use std::path::Path;
@@ -64,8 +65,9 @@ pub struct Context<'a> {
     pub pair: Option<ParamPair>,
     pub workspace: &'a Path,
     pub timeout: std::time::Duration,
-    /// Which tail of output to show in messages.
     pub cassette_dir: &'a Path,
+    /// The lab's directory (its snapshots live in `<repo>/snapshots`).
+    pub lab_dir: &'a Path,
 }
 
 /// Checks `out` against `exp`; empty means the trial passed.
@@ -127,6 +129,14 @@ pub fn check(exp: &Expectations, out: &StepOutput, ctx: &Context<'_>) -> Vec<Fai
         failures.push(Failure::new("incremental output", why).hint(
             "print each delta as it arrives (`print(text, end='', flush=True)`) instead of collecting the answer first",
         ));
+    }
+    if let Some(name) = &exp.snapshot {
+        if let Err(why) = snapshot::check(name, &out.stdout, &snapshot::snapshots_dir(ctx.lab_dir))
+        {
+            failures.push(Failure::new("snapshot", why).hint(
+                "review with `cargo insta review`, or accept the new output with INSTA_UPDATE=always",
+            ));
+        }
     }
     check_tokens(exp, out, ctx.pair, &mut failures);
     check_served(exp, ctx, &mut failures);
