@@ -27,6 +27,8 @@ use crate::steps::{self, Invocation};
 
 /// Exit code of a run with failed trials or unticked checklist items (as `cargo test`).
 pub const EXIT_FAILED: u8 = 101;
+/// Exit code when a lab could not be loaded (invalid lab.toml or page).
+pub const EXIT_CONFIG: u8 = 2;
 
 /// How a run is set up; read once at the edge (env and flags), passed down.
 #[derive(Debug, Clone)]
@@ -382,6 +384,9 @@ pub fn harness(args: &Arguments, config: RunConfig) -> ExitCode {
                 .dir
                 .display()
         );
+    }
+    if !plan.broken.is_empty() {
+        return ExitCode::from(EXIT_CONFIG);
     }
     if conclusion.has_failed() || !checklist_ok {
         ExitCode::from(EXIT_FAILED)

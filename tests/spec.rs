@@ -12,10 +12,57 @@ use labcheck::spec::{self, ProgramSource, SdkCall, StepKind};
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Expected {
+    /// `spec` (default): `lab.toml`/`lab.md` fail to load; `cassettes`: the
+    /// lab loads and its cassette directory does not.
+    #[serde(default)]
+    stage: Option<String>,
     kind: String,
     file: String,
+    /// 0 when the error has no position (a missing directory).
+    #[serde(default)]
     line: usize,
+    #[serde(default)]
     column: usize,
+}
+
+/// Loads the lab, then its cassettes; the first error as (kind, file, line,
+/// column, actionable, rendered message). A spec error is actionable when it
+/// carries a hint; a cassette error when its message names the file.
+type Found = (&'static str, PathBuf, usize, usize, bool, String);
+
+fn first_error(dir: &Path, stage: Option<&str>) -> Result<Found, String> {
+    let lab = match spec::load_lab(dir) {
+        Err(e) => {
+            return Ok((
+                e.kind(),
+                e.file().to_path_buf(),
+                e.line(),
+                e.column(),
+                !e.hint().is_empty(),
+                e.to_string(),
+            ));
+        }
+        Ok(lab) => lab,
+    };
+    if stage != Some("cassettes") {
+        return Err("loaded without error".into());
+    }
+    match labcheck::cassette::CassetteSet::load_dir(&lab.cassettes) {
+        Ok(_) => Err("cassettes loaded without error".into()),
+        Err(e) => {
+            let (line, column) = e.position().unwrap_or((0, 0));
+            let message = e.to_string();
+            let names_file = message.contains(&e.file().display().to_string());
+            Ok((
+                e.kind(),
+                e.file().to_path_buf(),
+                line,
+                column,
+                names_file,
+                message,
+            ))
+        }
+    }
 }
 
 fn bad_cases() -> Vec<PathBuf> {
@@ -47,24 +94,20 @@ fn bad_fixtures_fail_with_the_expected_error() {
         let text = std::fs::read_to_string(dir.join("expected.toml"))
             .expect("every bad fixture has expected.toml");
         let expected: Expected = toml::from_str(&text).expect("valid expected.toml");
-        let result = std::panic::catch_unwind(|| spec::load_lab(dir));
-        let err = match result {
+        let stage = expected.stage.as_deref();
+        let result = std::panic::catch_unwind(|| first_error(dir, stage));
+        let (kind, file, line, column, actionable, message) = match result {
             Err(_) => {
                 failures.push(format!("{name}: panicked"));
                 continue;
             }
-            Ok(Ok(_)) => {
-                failures.push(format!("{name}: loaded without error"));
+            Ok(Err(why)) => {
+                failures.push(format!("{name}: {why}"));
                 continue;
             }
-            Ok(Err(e)) => e,
+            Ok(Ok(found)) => found,
         };
-        let got = (
-            err.kind(),
-            err.file().to_path_buf(),
-            err.line(),
-            err.column(),
-        );
+        let got = (kind, file, line, column);
         let want = (
             expected.kind.as_str(),
             dir.join(&expected.file),
@@ -72,10 +115,15 @@ fn bad_fixtures_fail_with_the_expected_error() {
             expected.column,
         );
         if got != want {
-            failures.push(format!("{name}: got {got:?}, expected {want:?}\n    {err}"));
+            failures.push(format!(
+                "{name}: got {got:?}, expected {want:?}\n    {message}"
+            ));
         }
-        assert!(!err.hint().is_empty(), "{name}: every error carries a hint");
-        rendered.push((name, err.to_string()));
+        assert!(
+            actionable,
+            "{name}: every error carries a hint or names its file:\n{message}"
+        );
+        rendered.push((name, message));
     }
     assert!(
         failures.is_empty(),

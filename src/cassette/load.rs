@@ -8,6 +8,7 @@ use aws_smithy_types::date_time::{DateTime, Format};
 use serde_json::Value;
 
 use super::error::CassetteError;
+use super::locate::locate;
 use super::model::{Cassette, Interaction, RecordedResponse};
 use crate::ids::{ClientId, Operation};
 
@@ -46,11 +47,16 @@ pub fn parse_cassette(path: &Path, bytes: &[u8]) -> Result<Cassette, CassetteErr
         column: e.column(),
         message: e.to_string(),
     })?;
-    let invalid = |json_path: &str, expected: String, hint: Option<&str>| CassetteError::Invalid {
-        path: path.to_path_buf(),
-        json_path: json_path.to_string(),
-        expected,
-        hint: hint.map(str::to_string),
+    let invalid = |json_path: &str, expected: String, hint: Option<&str>| {
+        let (line, column) = locate(&String::from_utf8_lossy(bytes), json_path).unwrap_or((1, 1));
+        CassetteError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            column,
+            json_path: json_path.to_string(),
+            expected,
+            hint: hint.map(str::to_string),
+        }
     };
     // Check the version first: a future format may not fit the v1 structs.
     match value.get("version") {

@@ -65,6 +65,7 @@
 
 mod error;
 mod load;
+mod locate;
 pub mod matching;
 mod model;
 

@@ -1,0 +1,130 @@
+//! The `labcheck` binary end to end: listing, exit codes, `serve` readiness.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use assert_cmd::prelude::*;
+use predicates::prelude::*;
+
+fn labcheck() -> Command {
+    let mut cmd = Command::cargo_bin("labcheck").expect("binary built");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd.env_remove("LABCHECK_MODE");
+    cmd
+}
+
+#[test]
+fn list_names_every_trial_of_the_seed_lab() {
+    let out = labcheck()
+        .args(["list", "labs/4.1-invoke-fm-via-bedrock"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).expect("utf-8");
+    let names: Vec<&str> = stdout.lines().collect();
+    assert_eq!(names.len(), 12, "{stdout}");
+    for pair in ["t0.1-m100", "t0.1-m500", "t0.9-m100", "t0.9-m500"] {
+        assert!(
+            names.contains(
+                &format!("4.1-invoke-fm-via-bedrock::playground-{pair}::rust-sdk").as_str()
+            )
+        );
+    }
+    assert!(names.contains(&"4.1-invoke-fm-via-bedrock::cli-invoke::aws-cli-v2"));
+}
+
+#[test]
+fn an_invalid_lab_exits_2_naming_file_line_and_column() {
+    labcheck()
+        .args(["run", "tests/fixtures/bad/unknown-key-step", "--speed", "0"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("lab.toml:"));
+}
+
+#[test]
+fn a_bad_mode_is_refused_with_the_variable_named() {
+    labcheck()
+        .args(["run", "labs/4.1-invoke-fm-via-bedrock"])
+        .env("LABCHECK_MODE", "replya")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "invalid value for env var `LABCHECK_MODE`: `replya`",
+        ));
+}
+
+#[test]
+fn a_filtered_run_passes_and_says_what_it_did_not_judge() {
+    let results = tempfile::tempdir().expect("tempdir");
+    labcheck()
+        .args(["run", "labs/4.1-invoke-fm-via-bedrock", "--results-dir"])
+        .arg(results.path())
+        .args(["--", "sdk-invoke::"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "[x] 3. Python script in ra text response",
+        ))
+        .stdout(predicate::str::contains(
+            "4.1-invoke-fm-via-bedrock  1/4  (3 not judged",
+        ));
+}
+
+#[test]
+fn serve_prints_its_endpoint_when_ready_and_answers_the_sdk() {
+    let mut child = labcheck()
+        .args(["serve", "labs/4.1-invoke-fm-via-bedrock", "--speed", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    // The first line is printed once the socket is bound: the readiness signal.
+    let first = lines.next().expect("a line").expect("utf-8");
+    let endpoint = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no endpoint in {first:?}"))
+        .to_string();
+    // The set-up block ends with the cmd.exe lines; read up to its last line.
+    let mut rest = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("utf-8");
+        let last = line == "set AWS_BEARER_TOKEN_BEDROCK=";
+        rest.push(line);
+        if last || rest.len() > 100 {
+            break;
+        }
+    }
+    let text = rest.join("\n");
+    for needle in [
+        format!("export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={endpoint}"),
+        "export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1".to_string(),
+        "unset AWS_PROFILE AWS_SESSION_TOKEN AWS_BEARER_TOKEN_BEDROCK".to_string(),
+        format!("$env:AWS_ENDPOINT_URL_BEDROCK_RUNTIME = \"{endpoint}\""),
+        format!("set AWS_ENDPOINT_URL_BEDROCK_RUNTIME={endpoint}"),
+    ] {
+        assert!(text.contains(&needle), "missing {needle:?} in\n{text}");
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = labcheck::steps::sdk::client(&endpoint, "us-east-1");
+    let body = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":256,"temperature":0.7,"messages":[{"role":"user","content":"Explain RAG in 3 sentences."}]}"#;
+    let result = runtime.block_on(
+        client
+            .invoke_model()
+            .model_id("us.anthropic.claude-sonnet-4-6")
+            .content_type("application/json")
+            .body(aws_sdk_bedrockruntime::primitives::Blob::new(body))
+            .send(),
+    );
+    child.kill().expect("stop serve");
+    let _ = child.wait();
+    let out = result.expect("the served endpoint answers");
+    let json: serde_json::Value = serde_json::from_slice(out.body().as_ref()).expect("JSON body");
+    assert_eq!(json["type"], "message");
+}
