@@ -130,13 +130,12 @@ pub fn check(exp: &Expectations, out: &StepOutput, ctx: &Context<'_>) -> Vec<Fai
             "print each delta as it arrives (`print(text, end='', flush=True)`) instead of collecting the answer first",
         ));
     }
-    if let Some(name) = &exp.snapshot {
-        if let Err(why) = snapshot::check(name, &out.stdout, &snapshot::snapshots_dir(ctx.lab_dir))
-        {
-            failures.push(Failure::new("snapshot", why).hint(
-                "review with `cargo insta review`, or accept the new output with INSTA_UPDATE=always",
-            ));
-        }
+    if let Some(name) = &exp.snapshot
+        && let Err(why) = snapshot::check(name, &out.stdout, &snapshot::snapshots_dir(ctx.lab_dir))
+    {
+        failures.push(Failure::new("snapshot", why).hint(
+            "review with `cargo insta review`, or accept the new output with INSTA_UPDATE=always",
+        ));
     }
     check_tokens(exp, out, ctx.pair, &mut failures);
     check_served(exp, ctx, &mut failures);
