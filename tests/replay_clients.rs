@@ -65,12 +65,10 @@ fn run_python(
 
 fn recorded_text(interaction: &str) -> String {
     let set = CassetteSet::load_dir(repo().join(LAB).join("cassettes")).expect("load");
-    let found = set
-        .interactions()
+    set.interactions()
         .find(|(_, _, i)| i.name == interaction)
         .map(|(_, _, i)| serde_json::to_string(&i.response).expect("json"))
-        .expect("interaction exists");
-    found
+        .expect("interaction exists")
 }
 
 #[test]
