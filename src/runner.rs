@@ -45,6 +45,8 @@ pub struct RunConfig {
     pub mode: crate::mode::Mode,
     /// Replace each lab's page (to run a lab.toml against another version of its page).
     pub page_override: Option<PathBuf>,
+    /// Record and live modes: upstream, record mode, credentials, token budget.
+    pub proxy: crate::record::ProxySettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +60,8 @@ pub enum ConfigError {
     },
     #[error(transparent)]
     Mode(#[from] crate::mode::ModeError),
+    #[error(transparent)]
+    Proxy(#[from] crate::record::RecordError),
     #[error("cannot list labs in `{path}`: {source}")]
     LabsDir {
         path: PathBuf,
@@ -81,6 +85,7 @@ impl RunConfig {
             print_checklist: std::env::var_os("NEXTEST_RUN_ID").is_none(),
             page_override: None,
             mode,
+            proxy: crate::record::ProxySettings::from_env()?,
         })
     }
 }
@@ -246,7 +251,13 @@ enum TrialError {
 fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, TrialError> {
     let lab = &def.lab.lab;
     let step = &lab.steps[def.step];
-    let server = crate::endpoint::start(config.mode, lab, &def.lab.cassettes, config.speed)?;
+    let server = crate::endpoint::start(
+        config.mode,
+        lab,
+        &def.lab.cassettes,
+        config.speed,
+        &config.proxy,
+    )?;
     let workspace = tempfile::Builder::new()
         .prefix("labcheck-trial-")
         .tempdir()
@@ -381,6 +392,9 @@ pub fn harness(args: &Arguments, config: RunConfig) -> ExitCode {
                 .dir
                 .display()
         );
+    }
+    if config.mode == crate::mode::Mode::Live {
+        eprint!("{}", config.proxy.budget.render());
     }
     if conclusion.has_failed() || !checklist_ok {
         ExitCode::from(EXIT_FAILED)

@@ -26,7 +26,7 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
 }
 
 /// Split `/model/{id}/{suffix}` into the decoded model id and operation.
-fn parse_path(path: &str) -> Option<(String, Operation)> {
+pub(crate) fn parse_path(path: &str) -> Option<(String, Operation)> {
     let rest = path.strip_prefix("/model/")?;
     let (raw_id, suffix) = rest.rsplit_once('/')?;
     let op = Operation::ALL
