@@ -4,7 +4,7 @@
 
 use crate::cassette::CassetteSet;
 use crate::mode::Mode;
-use crate::record::{ProxyRole, ProxySettings, RecordError, RecordingProxy};
+use crate::record::{ProxyRole, ProxySettings, ProxyTarget, RecordError, RecordingProxy};
 use crate::replay::{MissReport, ReplayError, ReplayOptions, ReplayServer, ServedRequest};
 use crate::spec::lab::Lab;
 
@@ -102,13 +102,20 @@ pub fn start(
             let existing = CassetteSet::load_dir(&lab.cassettes)
                 .map_err(|e| EndpointError::Cassettes(e.to_string()))?;
             let role = ProxyRole::Record(proxy.record_mode);
-            let proxy = RecordingProxy::start_blocking(role, lab, existing, speed, proxy)?;
+            let proxy = RecordingProxy::start_blocking(
+                role,
+                &ProxyTarget::of(lab)?,
+                existing,
+                speed,
+                proxy,
+            )?;
             Ok(Box::new(ProxyEndpoint { mode, proxy }))
         }
         Mode::Live => {
+            let target = ProxyTarget::of(lab)?;
             let proxy = RecordingProxy::start_blocking(
                 ProxyRole::Live,
-                lab,
+                &target,
                 CassetteSet::default(),
                 speed,
                 proxy,

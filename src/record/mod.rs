@@ -26,8 +26,8 @@ use std::sync::Arc;
 
 pub use aws_credential_types::Credentials;
 pub use budget::Budget;
-pub use proxy::RecordingProxy;
-pub use upstream::Upstream;
+pub use proxy::{ProxyTarget, RecordingProxy};
+pub use upstream::{Upstream, signed_request};
 
 /// Which requests are sent upstream, like vcrpy's record modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -15,6 +15,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt as _;
 use http_body_util::{BodyExt, Full};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tokio::sync::oneshot;
@@ -78,9 +79,36 @@ pub struct RecordingProxy {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// What a proxy needs to know about the lab it serves.
+#[derive(Debug, Clone)]
+pub struct ProxyTarget {
+    /// Lab id, for progress lines and the token count.
+    pub lab: String,
+    pub region: String,
+    /// Where recordings are written (and matches replayed from).
+    pub cassettes: std::path::PathBuf,
+    /// Extra scrub patterns (a lab's `scrub.txt`).
+    pub extra_patterns: Vec<String>,
+    /// The lab's `max_age` (`new_episodes` re-records older matches).
+    pub max_age: Option<Duration>,
+}
+
+impl ProxyTarget {
+    /// The target for `lab`, reading its `scrub.txt` if it has one.
+    pub fn of(lab: &Lab) -> Result<ProxyTarget, RecordError> {
+        Ok(ProxyTarget {
+            lab: lab.id.to_string(),
+            region: lab.region.clone(),
+            cassettes: lab.cassettes.clone(),
+            extra_patterns: extra_patterns(&lab.dir)?,
+            max_age: lab.max_age,
+        })
+    }
+}
+
 /// Extra scrub patterns of a lab: `<lab>/scrub.txt`, one regex a line, `#` comments.
-fn extra_patterns(lab: &Lab) -> Result<Vec<String>, RecordError> {
-    let path = lab.dir.join("scrub.txt");
+fn extra_patterns(dir: &std::path::Path) -> Result<Vec<String>, RecordError> {
+    let path = dir.join("scrub.txt");
     match std::fs::read_to_string(&path) {
         Ok(text) => Ok(text
             .lines()
@@ -98,13 +126,13 @@ impl RecordingProxy {
     /// returns once the port is bound. `existing` are the lab's cassettes.
     pub fn start_blocking(
         role: ProxyRole,
-        lab: &Lab,
+        lab: &ProxyTarget,
         existing: CassetteSet,
         speed: f64,
         settings: &ProxySettings,
     ) -> Result<RecordingProxy, RecordError> {
         let upstream = Upstream::new(settings.upstream.as_deref(), &lab.region)?;
-        let extra = extra_patterns(lab)?;
+        let extra = &lab.extra_patterns;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("labcheck-proxy")
@@ -118,7 +146,7 @@ impl RecordingProxy {
                 creds.secret_access_key().to_string(),
             ];
             known.extend(creds.session_token().map(str::to_string));
-            let scrubber = Scrubber::new(&known, &extra)?;
+            let scrubber = Scrubber::new(&known, extra)?;
             let replay = match role {
                 ProxyRole::Record(RecordMode::Once | RecordMode::NewEpisodes)
                     if !existing.is_empty() =>
@@ -137,7 +165,7 @@ impl RecordingProxy {
                 .map_err(RecordError::Start)?;
             let shared = Arc::new(Shared {
                 role,
-                lab: lab.id.to_string(),
+                lab: lab.lab.clone(),
                 region: lab.region.clone(),
                 store: Store {
                     dir: lab.cassettes.clone(),
@@ -171,6 +199,10 @@ impl RecordingProxy {
             .name("labcheck-proxy-main".into())
             .spawn(move || {
                 rt.block_on(async move {
+                    // Nagle would hold back small stream frames behind delayed ACKs.
+                    let listener = listener.tap_io(|tcp| {
+                        let _ = tcp.set_nodelay(true);
+                    });
                     let _ = axum::serve(listener, app)
                         .with_graceful_shutdown(async {
                             let _ = rx.await;

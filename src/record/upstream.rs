@@ -88,7 +88,7 @@ pub(crate) async fn credentials(
 
 /// The upstream request for a client's `path_and_query` and `body`: client
 /// headers filtered, then SigV4-signed for `bedrock` in `region`.
-pub(crate) fn signed_request(
+pub fn signed_request(
     upstream: &Upstream,
     path_and_query: &str,
     headers: &http::HeaderMap,

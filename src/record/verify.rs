@@ -17,6 +17,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt as _;
 use http_body_util::Full;
 use tokio::sync::oneshot;
 
@@ -86,6 +87,10 @@ impl VerifyingUpstream {
             .name("labcheck-upstream-main".into())
             .spawn(move || {
                 rt.block_on(async move {
+                    // Nagle would hold back small stream frames behind delayed ACKs.
+                    let listener = listener.tap_io(|tcp| {
+                        let _ = tcp.set_nodelay(true);
+                    });
                     let _ = axum::serve(listener, app)
                         .with_graceful_shutdown(async {
                             let _ = rx.await;
