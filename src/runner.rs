@@ -286,6 +286,17 @@ fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, T
         timeout: step.timeout,
         cassette_dir: &lab.cassettes,
     };
+    if config.mode == crate::mode::Mode::Live {
+        let (live, skipped) = step.expect.for_live();
+        if !skipped.is_empty() {
+            eprintln!(
+                "labcheck: {}: skipped in live mode (replay_only, exact model text): {}",
+                def.name,
+                skipped.join(", ")
+            );
+        }
+        return Ok(expect::check(&live, &output, &ctx));
+    }
     Ok(expect::check(&step.expect, &output, &ctx))
 }
 

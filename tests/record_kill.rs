@@ -16,7 +16,13 @@ const RUNS: u32 = 20;
 
 #[test]
 fn sigkill_at_random_moments_never_leaves_a_torn_cassette() {
-    let creds = Credentials::new("AKIATESTKILLRECORD00", "killTestSecret0000000000000000000000000", None, None, "t");
+    let creds = Credentials::new(
+        "AKIATESTKILLRECORD00",
+        "killTestSecret0000000000000000000000000",
+        None,
+        None,
+        "t",
+    );
     let set = CassetteSet::load_dir(repo().join(SEED).join("cassettes")).expect("seed");
     let up = VerifyingUpstream::start_blocking(set, creds.clone(), "us-east-1", 1.0).expect("up");
     let tmp = tempfile::tempdir().expect("tmp");
@@ -50,7 +56,10 @@ fn sigkill_at_random_moments_never_leaves_a_torn_cassette() {
             .env_remove("AWS_SESSION_TOKEN")
             .env_remove("AWS_PROFILE")
             .env("AWS_CONFIG_FILE", tmp.path().join("no-config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", tmp.path().join("no-credentials"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                tmp.path().join("no-credentials"),
+            )
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -66,7 +75,10 @@ fn sigkill_at_random_moments_never_leaves_a_torn_cassette() {
             written_runs += 1;
         }
     }
-    assert!(written_runs > 0, "no run got far enough to write: the kills tested nothing");
+    assert!(
+        written_runs > 0,
+        "no run got far enough to write: the kills tested nothing"
+    );
     let stray: Vec<_> = std::fs::read_dir(&cassettes)
         .expect("list")
         .filter_map(|e| e.ok())

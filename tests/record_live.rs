@@ -1,6 +1,7 @@
 //! Live mode against a local upstream: refused without `LABCHECK_LIVE=1`;
 //! with it, trials go through the metering proxy, which writes nothing and
-//! refuses the request that would exceed `LABCHECK_MAX_TOKENS`.
+//! refuses the request that would exceed `LABCHECK_MAX_TOKENS`; `replay_only`
+//! expectations are skipped.
 
 mod common;
 
@@ -49,12 +50,47 @@ fn dir_bytes(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn the_budget_refuses_the_request_that_would_exceed_it_and_nothing_is_written() {
-    let creds = Credentials::new("AKIATESTLIVEMETER000", "liveTestSecret000000000000000000000000000", None, None, "t");
-    let set = CassetteSet::load_dir(repo().join(SEED).join("cassettes")).expect("seed");
-    let up = VerifyingUpstream::start_blocking(set, creds.clone(), "us-east-1", 0.0).expect("up");
+    let creds = Credentials::new(
+        "AKIATESTLIVEMETER000",
+        "liveTestSecret000000000000000000000000000",
+        None,
+        None,
+        "t",
+    );
+    // Live models answer in other words: the upstream's text differs from the
+    // committed cassettes, so only a `replay_only` stdout check can pass.
+    let seed = CassetteSet::load_dir(repo().join(SEED).join("cassettes")).expect("seed");
+    let mut files = seed.files().to_vec();
+    for f in &mut files {
+        for it in &mut f.cassette.interactions {
+            if let Some(text) = it
+                .response
+                .body
+                .as_mut()
+                .and_then(|b| b.pointer_mut("/content/0/text"))
+            {
+                *text = "Another wording of the answer.".into();
+            }
+        }
+    }
+    let up = VerifyingUpstream::start_blocking(
+        CassetteSet::from_files(files),
+        creds.clone(),
+        "us-east-1",
+        0.0,
+    )
+    .expect("up");
     let tmp = tempfile::tempdir().expect("tmp");
     let lab = tmp.path().join("4.1-invoke-fm-via-bedrock");
     copy_dir(&repo().join(SEED), &lab);
+    let toml = std::fs::read_to_string(lab.join("lab.toml")).expect("lab.toml");
+    let exact = "stdout = { contains = [\"Retrieval Augmented Generation (RAG) is a technique\"] }\nmax_output_tokens = 256";
+    assert!(toml.contains(exact));
+    std::fs::write(
+        lab.join("lab.toml"),
+        toml.replace(exact, &format!("{exact}\nreplay_only = [\"stdout\"]")),
+    )
+    .expect("write");
     let before = dir_bytes(&lab.join("cassettes"));
     let results = tempfile::tempdir().expect("results");
     let mut cfg = config(&lab, results.path());
@@ -77,6 +113,7 @@ fn the_budget_refuses_the_request_that_would_exceed_it_and_nothing_is_written() 
             .unwrap_or_else(|| panic!("no trial {name}"));
         runner::run_trial(def, &cfg)
     };
+    // Passes although the text differs: its stdout check is replay-only.
     let first = trial("::sdk-invoke::");
     assert_eq!(first.status, Status::Passed, "{}", failures(&first));
     assert_eq!(budget.total(), 133);
@@ -89,6 +126,16 @@ fn the_budget_refuses_the_request_that_would_exceed_it_and_nothing_is_written() 
     );
     assert_eq!(budget.total(), 133, "the refused request spent nothing");
     assert_eq!(up.verified(), 1, "the refused request never went upstream");
-    assert!(budget.render().contains("4.1-invoke-fm-via-bedrock 14 in + 119 out"), "{}", budget.render());
-    assert_eq!(dir_bytes(&lab.join("cassettes")), before, "live mode writes nothing");
+    assert!(
+        budget
+            .render()
+            .contains("4.1-invoke-fm-via-bedrock 14 in + 119 out"),
+        "{}",
+        budget.render()
+    );
+    assert_eq!(
+        dir_bytes(&lab.join("cassettes")),
+        before,
+        "live mode writes nothing"
+    );
 }

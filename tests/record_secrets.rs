@@ -143,7 +143,10 @@ fn planted_secrets_are_nowhere_under_the_cassette_dir() {
         assert!(!text.contains(&b64), "base64 of {secret} on disk");
         for i in 0..=secret.len() - 8 {
             let piece = &secret[i..i + 8];
-            assert!(!text.contains(piece), "`{piece}` of {secret} on disk:\n{text}");
+            assert!(
+                !text.contains(piece),
+                "`{piece}` of {secret} on disk:\n{text}"
+            );
         }
     }
     let percent = "arn%3Aaws%3Abedrock%3Aus-east-1%3A987654321098";
