@@ -92,6 +92,11 @@ fn planted_secrets_are_nowhere_under_the_cassette_dir() {
         .build();
     let client = aws_sdk_bedrockruntime::Client::from_conf(conf);
     let rt = tokio::runtime::Runtime::new().expect("rt");
+    let hello = || {
+        Blob::new(
+            r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}"#,
+        )
+    };
     let (text, streamed) = rt.block_on(async {
         let out = client
             .invoke_model()
@@ -123,6 +128,13 @@ fn planted_secrets_are_nowhere_under_the_cassette_dir() {
                 ));
             }
         }
+        client
+            .invoke_model()
+            .model_id(arn())
+            .body(hello())
+            .send()
+            .await
+            .expect("plain invoke through the proxy");
         (text, streamed)
     });
     let errors = proxy.shutdown();
@@ -130,10 +142,10 @@ fn planted_secrets_are_nowhere_under_the_cassette_dir() {
     // The client got the real answer, secrets and all: only disk is scrubbed.
     assert!(text.contains(ACCESS) && text.contains(SECRET), "{text}");
     assert!(streamed.contains(&ACCESS[..9]), "{streamed}");
-    assert_eq!(up.verified(), 2, "{:?}", up.rejected());
+    assert_eq!(up.verified(), 3, "{:?}", up.rejected());
 
     let recorded = CassetteSet::load_dir(dir.path()).expect("recordings load");
-    assert_eq!(recorded.len(), 2);
+    assert_eq!(recorded.len(), 3);
     let bytes = all_bytes(dir.path());
     let text = String::from_utf8_lossy(&bytes);
     for secret in [ACCESS, SECRET, TOKEN, ACCOUNT, EXTRA] {
@@ -154,5 +166,44 @@ fn planted_secrets_are_nowhere_under_the_cassette_dir() {
     assert!(
         text.contains("arn:aws:bedrock:us-east-1:000000000000:inference-profile/"),
         "the model id keeps its shape: {text}"
+    );
+}
+
+#[test]
+fn replay_matches_a_scrubbed_arn_recording_with_the_real_account_in_the_path() {
+    let creds = Credentials::new(ACCESS, SECRET, Some(TOKEN.into()), None, "planted");
+    // What a recording of `invoke-arn-only` holds: the account id scrubbed.
+    let fixture =
+        std::fs::read_to_string(repo().join("tests/fixtures/record/planted/planted.json"))
+            .expect("fixture")
+            .replace(ACCOUNT, "000000000000");
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("scrubbed.json"), fixture).expect("write");
+    let set = CassetteSet::load_dir(dir.path()).expect("loads");
+    let server =
+        labcheck::replay::ReplayServer::start_blocking(set, Default::default()).expect("replay");
+    let conf = aws_sdk_bedrockruntime::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_bedrockruntime::config::Region::new("us-east-1"))
+        .endpoint_url(server.endpoint())
+        .credentials_provider(creds)
+        .build();
+    let client = aws_sdk_bedrockruntime::Client::from_conf(conf);
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    let out = rt
+        .block_on(
+            client
+                .invoke_model()
+                .model_id(arn())
+                .body(Blob::new(
+                    r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}"#,
+                ))
+                .send(),
+        )
+        .expect("the real-account ARN matches the scrubbed recording");
+    assert!(String::from_utf8_lossy(out.body().as_ref()).contains("Hi there."));
+    assert!(
+        server.served()[0].model_id.contains(ACCOUNT),
+        "the log keeps what the client sent"
     );
 }

@@ -104,15 +104,17 @@ impl Scrubber {
 
     /// Byte ranges of `text` to redact, with their replacement, sorted and disjoint.
     fn spans(&self, text: &str) -> Vec<(usize, usize, &'static str)> {
+        // Patterns first: on an equal span their replacement wins, so a value
+        // both known and recognisable is redacted as replay redacts it.
         let mut spans = Vec::new();
+        for (re, with) in &self.patterns {
+            spans.extend(re.find_iter(text).map(|m| (m.start(), m.end(), *with)));
+        }
         for k in &self.known {
             spans.extend(
                 text.match_indices(k.as_str())
                     .map(|(i, m)| (i, i + m.len(), REDACTED)),
             );
-        }
-        for (re, with) in &self.patterns {
-            spans.extend(re.find_iter(text).map(|m| (m.start(), m.end(), *with)));
         }
         spans.extend(account_ids(text).into_iter().map(|(s, e)| (s, e, ACCOUNT)));
         spans.sort_by_key(|&(s, e, _)| (s, std::cmp::Reverse(e)));
@@ -137,6 +139,34 @@ impl Scrubber {
         }
         out.push_str(&text[at..]);
         out
+    }
+
+    /// The built-in rules only (no known secrets, no extra patterns): what
+    /// replay applies to incoming requests before matching.
+    pub fn builtin() -> &'static Scrubber {
+        static BUILTIN: std::sync::LazyLock<Scrubber> = std::sync::LazyLock::new(|| {
+            Scrubber::new::<&str>(&[], &[]).unwrap_or(Scrubber {
+                known: Vec::new(),
+                patterns: Vec::new(),
+            })
+        });
+        &BUILTIN
+    }
+
+    /// A request body redacted for matching: `None` when nothing in it needs
+    /// redacting (the common case, no copy), else the scrubbed bytes.
+    pub fn request_body(&self, body: &[u8]) -> Option<Vec<u8>> {
+        let text = String::from_utf8_lossy(body);
+        if self.spans(&text).is_empty() {
+            return None;
+        }
+        match serde_json::from_slice::<Value>(body) {
+            Ok(mut v) => {
+                self.value(&mut v);
+                serde_json::to_vec(&v).ok()
+            }
+            Err(_) => Some(self.text(&text).into_bytes()),
+        }
     }
 
     /// A model id as taken from the path: decoded, scrubbed (an

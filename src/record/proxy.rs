@@ -17,7 +17,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt as _;
 use http_body_util::{BodyExt, Full};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tokio::sync::oneshot;
 
 use super::capture::Capture;
@@ -29,12 +28,6 @@ use crate::cassette::{CassetteSet, Interaction, Match, ReceivedBody, RecordedReq
 use crate::ids::Operation;
 use crate::replay::{ReplayOptions, ReplayServer, ServedRequest};
 use crate::spec::lab::Lab;
-
-const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 struct Shared {
     role: ProxyRole,
@@ -336,29 +329,38 @@ async fn handle(
         });
         s.len() - 1
     };
-    // Record modes replay what matches, unless the match is stale (new_episodes).
+    // Record modes replay what matches (as sent, or as scrubbed), unless the
+    // match is stale (new_episodes); the replay server matches both ways too.
+    let hit = || {
+        let raw = st
+            .existing
+            .find(op, method.as_str(), &model_id, &ReceivedBody::parse(&body));
+        match raw {
+            Match::Hit(at) => Some(at),
+            Match::Miss(_) => match st.existing.find(
+                op,
+                method.as_str(),
+                &model,
+                &ReceivedBody::parse(&match_bytes),
+            ) {
+                Match::Hit(at) => Some(at),
+                Match::Miss(_) => None,
+            },
+        }
+    };
     if let (ProxyRole::Record(mode), Some(replay)) = (st.role, &st.replay)
-        && let Match::Hit(at) = st.existing.find(
-            op,
-            method.as_str(),
-            &model,
-            &ReceivedBody::parse(&match_bytes),
-        )
+        && let Some(at) = hit()
     {
         let file = &st.existing.files()[at.file];
         if !(mode == RecordMode::NewEpisodes && stale(&file.cassette.meta.recorded_at, st.max_age))
         {
-            let path = format!(
-                "/model/{}/{}",
-                utf8_percent_encode(&model, PATH_SEGMENT),
-                op.path_suffix()
-            );
+            let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
             let req = http::Request::builder()
                 .method("POST")
                 .uri(format!("{}{path}", replay.endpoint()))
                 .header(header::AUTHORIZATION, "Bearer labcheck-record")
                 .header(header::CONTENT_TYPE, "application/json")
-                .body(Full::new(Bytes::from(match_bytes)));
+                .body(Full::new(body.clone()));
             let name = st.existing.interaction(at).name.clone();
             let fname = file.name.clone();
             st.served_mut(slot, |e| {
