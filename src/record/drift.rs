@@ -41,8 +41,8 @@ fn stop_reason(it: &Interaction) -> Option<String> {
         r.stream
             .iter()
             .flatten()
-            .filter_map(|e| from(&e.payload))
-            .last()
+            .rev()
+            .find_map(|e| from(&e.payload))
     })
 }
 

@@ -16,6 +16,7 @@
 pub mod budget;
 mod capture;
 pub mod drift;
+mod handler;
 mod proxy;
 pub mod store;
 mod upstream;
