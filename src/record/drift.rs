@@ -13,8 +13,8 @@ use crate::cassette::{CassetteSet, Interaction, Match, ReceivedBody};
 
 /// Token counts may move this much (fraction) before they count as drift.
 pub const TOKEN_BAND: f64 = 0.5;
-/// Stream durations may move this much (fraction, plus 250 ms) before they count.
-pub const LATENCY_BAND: f64 = 1.0;
+/// Stream durations may grow or shrink by this factor (plus 250 ms) before they count.
+pub const LATENCY_FACTOR: f64 = 2.0;
 
 /// What one comparison found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,8 +125,8 @@ pub fn compare(old: &Interaction, new: &Interaction) -> Vec<String> {
         ));
     }
     if let (Some(a), Some(b)) = (latency(old), latency(new)) {
-        let limit = a.mul_f64(LATENCY_BAND) + Duration::from_millis(250);
-        if b.abs_diff(a) > limit {
+        let slack = Duration::from_millis(250);
+        if b > a.mul_f64(LATENCY_FACTOR) + slack || b.mul_f64(LATENCY_FACTOR) + slack < a {
             changes.push(format!(
                 "stream duration {} ms -> {} ms",
                 a.as_millis(),
