@@ -90,7 +90,7 @@ impl Store {
     /// Adds `it` (already scrubbed). With `replace`, an existing interaction
     /// for the same request is removed first (from whichever file holds it);
     /// without, an existing one is kept and nothing is written.
-    pub fn save(&self, mut it: Interaction, replace: bool) -> Result<Saved, RecordError> {
+    pub fn save(&self, it: Interaction, replace: bool) -> Result<Saved, RecordError> {
         let _lock = DirLock::acquire(&self.dir)?;
         let set = CassetteSet::load_dir(&self.dir)?;
         let op = it.request.operation;
@@ -112,7 +112,6 @@ impl Store {
             }
             return self.save_unlocked(it, op);
         }
-        it.name = String::new();
         self.save_unlocked(it, op)
     }
 
@@ -160,4 +159,66 @@ pub fn now_rfc3339() -> String {
     DateTime::from_secs(secs)
         .fmt(Format::DateTime)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn seed_invoke() -> Interaction {
+        let set = CassetteSet::load_dir(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/4.1-invoke-fm-via-bedrock/cassettes"),
+        )
+        .expect("seed");
+        set.interactions()
+            .find(|(_, _, i)| i.request.operation == Operation::InvokeModel)
+            .map(|(_, _, i)| i.clone())
+            .expect("an invoke")
+    }
+
+    #[test]
+    fn once_keeps_an_equal_request_and_all_replaces_it_next_to_other_provenance() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store {
+            dir: dir.path().to_path_buf(),
+            source: Source::Proxied,
+            upstream: Some("http://127.0.0.1:9".into()),
+            region: "us-east-1".into(),
+        };
+        let it = seed_invoke();
+        let first = store.save(it.clone(), false).expect("save");
+        let path = dir.path().join("invoke.json");
+        assert_eq!(first, Saved::Written(path.clone()));
+        assert_eq!(
+            store.save(it.clone(), false).expect("again"),
+            Saved::AlreadyThere(path.clone())
+        );
+        let mut changed = it.clone();
+        changed.response.status = 400;
+        changed
+            .response
+            .headers
+            .insert("x-amzn-errortype".into(), "ValidationException".into());
+        assert_eq!(
+            store.save(changed, true).expect("replace"),
+            Saved::Written(path.clone())
+        );
+        let set = CassetteSet::load_dir(dir.path()).expect("load");
+        assert_eq!(set.len(), 1);
+        assert_eq!(set.files()[0].cassette.interactions[0].response.status, 400);
+        assert_eq!(set.files()[0].cassette.meta.source, Source::Proxied);
+        // A file of other provenance is never relabelled: the new data goes beside it.
+        let authored = Store {
+            source: Source::Recorded,
+            upstream: None,
+            ..store.clone()
+        };
+        let mut other = it;
+        other.request.model_id = "another-model".into();
+        assert_eq!(
+            authored.save(other, false).expect("beside"),
+            Saved::Written(dir.path().join("invoke.recorded.json"))
+        );
+    }
 }

@@ -72,16 +72,30 @@ pub(crate) async fn credentials(
     match source {
         super::CredentialSource::Static(c) => Ok(c.clone()),
         super::CredentialSource::DefaultChain => {
+            // Resolved once per process (the chain reads process-wide state:
+            // env, profile, SSO cache), reused while more than 5 min from expiry.
+            static CACHE: std::sync::Mutex<Option<Credentials>> = std::sync::Mutex::new(None);
+            let fresh = |c: &Credentials| {
+                c.expiry()
+                    .is_none_or(|t| t > SystemTime::now() + std::time::Duration::from_secs(300))
+            };
+            if let Some(c) = CACHE.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+                && fresh(c)
+            {
+                return Ok(c.clone());
+            }
             let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .load()
                 .await;
             let provider = config
                 .credentials_provider()
                 .ok_or_else(|| RecordError::Credentials("no provider configured".into()))?;
-            provider
+            let creds = provider
                 .provide_credentials()
                 .await
-                .map_err(|e| RecordError::Credentials(e.to_string()))
+                .map_err(|e| RecordError::Credentials(e.to_string()))?;
+            *CACHE.lock().unwrap_or_else(|p| p.into_inner()) = Some(creds.clone());
+            Ok(creds)
         }
     }
 }
