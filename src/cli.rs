@@ -64,6 +64,28 @@ pub enum Command {
         /// Lab directories whose checklists to print; default: every lab under ./labs.
         labs: Vec<PathBuf>,
     },
+    /// Record a lab's cassettes from real Bedrock (or `LABCHECK_UPSTREAM`) through
+    /// a re-signing, scrubbing proxy. `LABCHECK_RECORD=once|new_episodes|all`.
+    Record {
+        /// The lab directory.
+        lab: PathBuf,
+        #[arg(long, default_value = "target/labcheck/results")]
+        results_dir: PathBuf,
+        /// libtest arguments after `--`: a filter, `--exact`, `--test-threads N`…
+        #[arg(last = true)]
+        test_args: Vec<String>,
+    },
+    /// Record a lab afresh into a scratch copy and print what changed against
+    /// its committed cassettes (and which are older than its `max_age`).
+    Drift {
+        /// The lab directory.
+        lab: PathBuf,
+        #[arg(long, default_value = "target/labcheck/results")]
+        results_dir: PathBuf,
+        /// libtest arguments after `--`, e.g. a filter.
+        #[arg(last = true)]
+        test_args: Vec<String>,
+    },
     /// Manage the provisioned clients (AWS CLI v1/v2, python + boto3).
     Clients {
         #[command(subcommand)]

@@ -4,6 +4,7 @@
 
 use crate::cassette::CassetteSet;
 use crate::mode::Mode;
+use crate::record::{ProxyRole, ProxySettings, ProxyTarget, RecordError, RecordingProxy};
 use crate::replay::{MissReport, ReplayError, ReplayOptions, ReplayServer, ServedRequest};
 use crate::spec::lab::Lab;
 
@@ -28,6 +29,10 @@ pub enum EndpointError {
     Replay(#[from] ReplayError),
     #[error("mode `{0}` has no endpoint in this build")]
     Unavailable(Mode),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error("the {mode} proxy reported: {}", .errors.join("; "))]
+    Proxy { mode: Mode, errors: Vec<String> },
 }
 
 impl TrialEndpoint for ReplayServer {
@@ -46,15 +51,77 @@ impl TrialEndpoint for ReplayServer {
     }
 }
 
-/// Starts the endpoint one trial of `lab` uses in `mode`.
+/// A record or live proxy as a trial endpoint; `finish` fails the trial if
+/// something could not be forwarded or written.
+struct ProxyEndpoint {
+    mode: Mode,
+    proxy: RecordingProxy,
+}
+
+impl TrialEndpoint for ProxyEndpoint {
+    fn endpoint(&self) -> String {
+        self.proxy.endpoint()
+    }
+    fn served(&self) -> Vec<ServedRequest> {
+        self.proxy.served()
+    }
+    fn misses(&self) -> Vec<MissReport> {
+        Vec::new()
+    }
+    fn finish(self: Box<Self>) -> Result<(), EndpointError> {
+        let errors = self.proxy.shutdown();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(EndpointError::Proxy {
+                mode: self.mode,
+                errors,
+            })
+        }
+    }
+}
+
+/// Starts the endpoint one trial of `lab` uses in `mode`; `proxy` configures
+/// record and live modes (ignored in replay).
 pub fn start(
     mode: Mode,
     lab: &Lab,
     cassettes: &Result<CassetteSet, String>,
     speed: f64,
+    proxy: &ProxySettings,
 ) -> Result<Box<dyn TrialEndpoint>, EndpointError> {
     match mode {
-        Mode::Record | Mode::Live => Err(EndpointError::Unavailable(mode)),
+        Mode::Record => {
+            // What is on disk now (parallel trials may have added to it).
+            std::fs::create_dir_all(&lab.cassettes).map_err(|e| {
+                EndpointError::Cassettes(format!(
+                    "cannot create `{}`: {e}",
+                    lab.cassettes.display()
+                ))
+            })?;
+            let existing = CassetteSet::load_dir(&lab.cassettes)
+                .map_err(|e| EndpointError::Cassettes(e.to_string()))?;
+            let role = ProxyRole::Record(proxy.record_mode);
+            let proxy = RecordingProxy::start_blocking(
+                role,
+                &ProxyTarget::of(lab)?,
+                existing,
+                speed,
+                proxy,
+            )?;
+            Ok(Box::new(ProxyEndpoint { mode, proxy }))
+        }
+        Mode::Live => {
+            let target = ProxyTarget::of(lab)?;
+            let proxy = RecordingProxy::start_blocking(
+                ProxyRole::Live,
+                &target,
+                CassetteSet::default(),
+                speed,
+                proxy,
+            )?;
+            Ok(Box::new(ProxyEndpoint { mode, proxy }))
+        }
         Mode::Replay => {
             let set = cassettes.clone().map_err(EndpointError::Cassettes)?;
             let options = ReplayOptions {

@@ -12,6 +12,7 @@
 //! - [`content`]: `lab.md` read into headings, code blocks and checklist items;
 //! - [`cassette`]: the fixture format, loading and request matching;
 //! - [`replay`]: the local Bedrock Runtime impersonator;
+//! - [`record`]: record and live modes (re-signing proxy, scrubbing, budget, drift);
 //! - [`clients`]: provisioning the real clients at pinned versions;
 //! - [`steps`]: running one step with one client;
 //! - [`expect`]: checking what a step showed;
@@ -26,6 +27,7 @@ pub mod endpoint;
 pub mod expect;
 pub mod ids;
 pub mod mode;
+pub mod record;
 pub mod replay;
 pub mod report;
 pub mod runner;

@@ -62,6 +62,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 print_checklist: true,
                 page_override: page,
                 mode,
+                proxy: labcheck::record::ProxySettings::from_env()?,
             };
             let args = libtest_mimic::Arguments::from_iter(
                 std::iter::once("labcheck".to_string()).chain(test_args),
@@ -77,6 +78,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 print_checklist: false,
                 page_override: None,
                 mode: labcheck::mode::Mode::Replay,
+                proxy: Default::default(),
             };
             let plan = runner::plan(&config);
             for (dir, error) in &plan.broken {
@@ -102,6 +104,16 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             results_dir,
             labs,
         } => report(run_id, &results_dir, labs_or_default(labs)?),
+        Command::Record {
+            lab,
+            results_dir,
+            test_args,
+        } => record(&lab, results_dir, test_args),
+        Command::Drift {
+            lab,
+            results_dir,
+            test_args,
+        } => drift(&lab, results_dir, test_args),
         Command::Clients { action } => match action {
             ClientsAction::Install => {
                 clients::ensure_all(&StderrProgress)?;
@@ -221,4 +233,89 @@ fn newest_run(results_root: &Path) -> Result<String> {
     newest
         .map(|(_, n)| n)
         .context("no runs recorded yet (hint: run `labcheck run` or `cargo test` first)")
+}
+
+/// The run configuration of `record` and `drift`: record mode, settings from env.
+fn record_config(lab: PathBuf, results_dir: PathBuf) -> Result<RunConfig> {
+    Ok(RunConfig {
+        labs: vec![lab],
+        results_root: results_dir,
+        run_id: runner::run_id_from_env(),
+        speed: 1.0,
+        print_checklist: true,
+        page_override: None,
+        mode: labcheck::mode::Mode::Record,
+        proxy: labcheck::record::ProxySettings::from_env()?,
+    })
+}
+
+fn libtest_args(test_args: Vec<String>) -> libtest_mimic::Arguments {
+    libtest_mimic::Arguments::from_iter(std::iter::once("labcheck".to_string()).chain(test_args))
+}
+
+fn record(lab: &Path, results_dir: PathBuf, test_args: Vec<String>) -> Result<ExitCode> {
+    let spec = spec::load_lab(lab).with_context(|| format!("loading {}", lab.display()))?;
+    let config = record_config(lab.to_path_buf(), results_dir)?;
+    eprintln!(
+        "labcheck record: {} -> {} (mode {}, upstream {})",
+        spec.id,
+        spec.cassettes.display(),
+        config.proxy.record_mode,
+        config.proxy.upstream.as_deref().unwrap_or("real Bedrock")
+    );
+    Ok(runner::harness(&libtest_args(test_args), config))
+}
+
+fn drift(lab: &Path, results_dir: PathBuf, test_args: Vec<String>) -> Result<ExitCode> {
+    let spec = spec::load_lab(lab).with_context(|| format!("loading {}", lab.display()))?;
+    let committed = CassetteSet::load_dir(&spec.cassettes)
+        .with_context(|| format!("loading {}", spec.cassettes.display()))?;
+    // A scratch copy of the lab whose cassette dir starts empty.
+    let scratch = tempfile::tempdir()?;
+    let copy = scratch.path().join(spec.id.to_string());
+    copy_tree(&spec.dir, &copy, &spec.cassettes)?;
+    let fresh_dir = copy.join(
+        spec.cassettes
+            .strip_prefix(&spec.dir)
+            .unwrap_or(Path::new("cassettes")),
+    );
+    std::fs::create_dir_all(&fresh_dir)?;
+    let mut config = record_config(copy, results_dir)?;
+    config.proxy.record_mode = labcheck::record::RecordMode::All;
+    config.print_checklist = false;
+    let code = runner::harness(&libtest_args(test_args), config);
+    let fresh = CassetteSet::load_dir(&fresh_dir)?;
+    let drifts = labcheck::record::drift::compare_sets(&committed, &fresh);
+    let old = spec.max_age.map_or_else(Vec::new, |max| {
+        labcheck::record::drift::too_old(&committed, max, std::time::SystemTime::now())
+    });
+    print!(
+        "{}",
+        labcheck::record::drift::render(&drifts, &old, spec.max_age)
+    );
+    let drifted = drifts.iter().any(|d| !d.changes.is_empty()) || !old.is_empty();
+    Ok(if drifted {
+        ExitCode::from(runner::EXIT_FAILED)
+    } else {
+        code
+    })
+}
+
+/// Copies `from` to `to`, leaving out `skip` (the committed cassettes).
+fn copy_tree(from: &Path, to: &Path, skip: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let path = entry.path();
+        if path == skip {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&path, &target, skip)?;
+        } else {
+            std::fs::copy(&path, &target)?;
+        }
+    }
+    Ok(())
 }

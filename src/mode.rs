@@ -1,5 +1,5 @@
 //! The run mode, chosen by one env var (`LABCHECK_MODE`) and read once at the
-//! edge: `replay` (default, offline), `record`, `live`.
+//! edge: `replay` (default, offline), `record`, `live` (with `LABCHECK_LIVE=1`).
 
 use std::fmt;
 
@@ -25,6 +25,10 @@ pub enum ModeError {
         "`LABCHECK_MODE={0}` is not available in this version of labcheck: only `replay` runs (hint: unset LABCHECK_MODE)"
     )]
     Unavailable(Mode),
+    #[error(
+        "`LABCHECK_MODE=live` calls real Amazon Bedrock and spends tokens, so it needs an explicit opt-in (hint: set `LABCHECK_LIVE=1`, and a budget with `LABCHECK_MAX_TOKENS`)"
+    )]
+    LiveNotEnabled,
 }
 
 impl fmt::Display for Mode {
@@ -48,13 +52,18 @@ impl Mode {
         }
     }
 
-    /// The mode a run uses, from `LABCHECK_MODE`; modes this build cannot run
-    /// are refused rather than silently replayed.
+    /// The mode a run uses, from `LABCHECK_MODE`; `live` also needs
+    /// `LABCHECK_LIVE=1`, else it is refused rather than silently replayed.
     pub fn from_env() -> Result<Mode, ModeError> {
-        let mode = Mode::parse(&std::env::var("LABCHECK_MODE").unwrap_or_default())?;
-        match mode {
-            Mode::Replay => Ok(mode),
-            other => Err(ModeError::Unavailable(other)),
+        let var = |name| std::env::var(name).unwrap_or_default();
+        Mode::resolve(&var("LABCHECK_MODE"), &var("LABCHECK_LIVE"))
+    }
+
+    /// [`Mode::from_env`] on given values of `LABCHECK_MODE` and `LABCHECK_LIVE`.
+    pub fn resolve(mode: &str, live: &str) -> Result<Mode, ModeError> {
+        match Mode::parse(mode)? {
+            Mode::Live if live != "1" => Err(ModeError::LiveNotEnabled),
+            m => Ok(m),
         }
     }
 }
@@ -71,5 +80,15 @@ mod tests {
             Mode::parse("Replay").expect_err("case matters").to_string(),
             "invalid value for env var `LABCHECK_MODE`: `Replay` (hint: one of `replay`, `record`, `live`)"
         );
+    }
+
+    #[test]
+    fn live_needs_the_opt_in_and_says_which_variable() {
+        assert_eq!(Mode::resolve("record", ""), Ok(Mode::Record));
+        assert_eq!(Mode::resolve("live", "1"), Ok(Mode::Live));
+        for no in ["", "0", "yes"] {
+            let e = Mode::resolve("live", no).expect_err("refused");
+            assert!(e.to_string().contains("LABCHECK_LIVE=1"), "{e}");
+        }
     }
 }

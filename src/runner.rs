@@ -47,6 +47,8 @@ pub struct RunConfig {
     pub mode: crate::mode::Mode,
     /// Replace each lab's page (to run a lab.toml against another version of its page).
     pub page_override: Option<PathBuf>,
+    /// Record and live modes: upstream, record mode, credentials, token budget.
+    pub proxy: crate::record::ProxySettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +62,8 @@ pub enum ConfigError {
     },
     #[error(transparent)]
     Mode(#[from] crate::mode::ModeError),
+    #[error(transparent)]
+    Proxy(#[from] crate::record::RecordError),
     #[error("cannot list labs in `{path}`: {source}")]
     LabsDir {
         path: PathBuf,
@@ -83,6 +87,7 @@ impl RunConfig {
             print_checklist: std::env::var_os("NEXTEST_RUN_ID").is_none(),
             page_override: None,
             mode,
+            proxy: crate::record::ProxySettings::from_env()?,
         })
     }
 }
@@ -248,7 +253,13 @@ enum TrialError {
 fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, TrialError> {
     let lab = &def.lab.lab;
     let step = &lab.steps[def.step];
-    let server = crate::endpoint::start(config.mode, lab, &def.lab.cassettes, config.speed)?;
+    let server = crate::endpoint::start(
+        config.mode,
+        lab,
+        &def.lab.cassettes,
+        config.speed,
+        &config.proxy,
+    )?;
     let workspace = tempfile::Builder::new()
         .prefix("labcheck-trial-")
         .tempdir()
@@ -278,6 +289,17 @@ fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, T
         cassette_dir: &lab.cassettes,
         lab_dir: &lab.dir,
     };
+    if config.mode == crate::mode::Mode::Live {
+        let (live, skipped) = step.expect.for_live();
+        if !skipped.is_empty() {
+            eprintln!(
+                "labcheck: {}: skipped in live mode (replay_only, exact model text): {}",
+                def.name,
+                skipped.join(", ")
+            );
+        }
+        return Ok(expect::check(&live, &output, &ctx));
+    }
     Ok(expect::check(&step.expect, &output, &ctx))
 }
 
@@ -384,6 +406,9 @@ pub fn harness(args: &Arguments, config: RunConfig) -> ExitCode {
                 .dir
                 .display()
         );
+    }
+    if config.mode == crate::mode::Mode::Live {
+        eprint!("{}", config.proxy.budget.render());
     }
     if !plan.broken.is_empty() {
         return ExitCode::from(EXIT_CONFIG);

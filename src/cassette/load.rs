@@ -102,6 +102,23 @@ fn validate(c: &Cassette) -> Result<(), Problem> {
             Some("e.g. `2026-11-26T00:00:00Z`"),
         ));
     }
+    match (c.meta.source, &c.meta.upstream) {
+        (super::model::Source::Proxied, None) => {
+            return Err((
+                "meta.upstream".into(),
+                "missing field, expected the upstream a `proxied` cassette came from".into(),
+                Some("e.g. `http://127.0.0.1:8080`"),
+            ));
+        }
+        (super::model::Source::Authored | super::model::Source::Recorded, Some(u)) => {
+            return Err((
+                "meta.upstream".into(),
+                format!("`{u}` on a cassette that is not `proxied`, expected no upstream"),
+                Some("a recording from an upstream other than AWS says `\"source\": \"proxied\"`"),
+            ));
+        }
+        _ => {}
+    }
     if c.meta.client != "any" && c.meta.client.parse::<ClientId>().is_err() {
         return Err((
             "meta.client".into(),

@@ -38,8 +38,10 @@
 //! }
 //! ```
 //!
-//! - `meta.source` is `authored` (written by hand to the protocol) or
-//!   `recorded` (captured from real Bedrock, never anything else);
+//! - `meta.source` is `authored` (written by hand to the protocol),
+//!   `recorded` (captured from real Bedrock, never anything else) or
+//!   `proxied` (captured through `labcheck record` from another upstream,
+//!   named in `meta.upstream`, which only `proxied` has);
 //!   `recorded_at` is RFC 3339 UTC; `client` is `any` or a client id.
 //! - `request.operation` is `InvokeModel`, `InvokeModelWithResponseStream`,
 //!   `Converse` or `ConverseStream`; `method` is `POST`; `model_id` is decoded
@@ -68,6 +70,7 @@ mod load;
 mod locate;
 pub mod matching;
 mod model;
+pub mod scrub;
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -213,6 +216,10 @@ impl Cassette {
         tmp.write_all(&json).map_err(err)?;
         tmp.as_file().sync_all().map_err(err)?;
         tmp.persist(path).map_err(|e| err(e.error))?;
+        // The rename is durable only once the directory entry is.
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(err)?;
         Ok(())
     }
 }

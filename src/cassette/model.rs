@@ -26,7 +26,7 @@ pub struct Cassette {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Meta {
-    /// `authored` by hand to the protocol, or `recorded` from real Bedrock.
+    /// `authored` by hand, `recorded` from real Bedrock, or `proxied` from another upstream.
     pub source: Source,
     /// The model the interactions talk to (informative).
     pub model: String,
@@ -39,6 +39,10 @@ pub struct Meta {
     /// Free text: why this exists, sources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The upstream a `proxied` cassette was recorded from (required there,
+    /// absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
 }
 
 /// Where a cassette's data came from.
@@ -49,6 +53,9 @@ pub enum Source {
     Authored,
     /// Captured from real Amazon Bedrock.
     Recorded,
+    /// Captured through the recording proxy from an upstream that is not AWS
+    /// (named in `meta.upstream`): never labelled as AWS data.
+    Proxied,
 }
 
 /// One named request/response pair.

@@ -27,6 +27,7 @@
 mod error;
 mod prepared;
 mod routes;
+pub(crate) use routes::parse_path;
 pub mod stream;
 
 use std::net::SocketAddr;

@@ -70,6 +70,7 @@ pub(crate) fn expectations(
         max_output_tokens: raw.max_output_tokens,
         stop_reasons: raw.stop_reasons.clone(),
         snapshot: raw.snapshot.clone(),
+        replay_only: raw.replay_only.clone(),
     })
 }
 

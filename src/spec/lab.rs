@@ -198,6 +198,54 @@ pub struct Expectations {
     pub stop_reasons: Vec<String>,
     /// Name of an insta snapshot (under `snapshots/`) of stdout / the model text.
     pub snapshot: Option<String>,
+    /// Expectations that depend on exact model text: skipped in live mode.
+    pub replay_only: Vec<ReplayOnly>,
+}
+
+/// An expectation key of `replay_only`: one that depends on exact model text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayOnly {
+    Stdout,
+    Stderr,
+    Files,
+    Snapshot,
+    MaxOutputTokens,
+    StopReasons,
+}
+
+impl ReplayOnly {
+    /// The key as written in `lab.toml`.
+    pub fn key(self) -> &'static str {
+        match self {
+            ReplayOnly::Stdout => "stdout",
+            ReplayOnly::Stderr => "stderr",
+            ReplayOnly::Files => "files",
+            ReplayOnly::Snapshot => "snapshot",
+            ReplayOnly::MaxOutputTokens => "max_output_tokens",
+            ReplayOnly::StopReasons => "stop_reasons",
+        }
+    }
+}
+
+impl Expectations {
+    /// The expectations live mode checks: the `replay_only` ones removed.
+    /// Returns them with the keys that were skipped.
+    pub fn for_live(&self) -> (Expectations, Vec<&'static str>) {
+        let mut e = self.clone();
+        for key in &self.replay_only {
+            match key {
+                ReplayOnly::Stdout => e.stdout = TextExpect::default(),
+                ReplayOnly::Stderr => e.stderr = TextExpect::default(),
+                ReplayOnly::Files => e.files.clear(),
+                ReplayOnly::Snapshot => e.snapshot = None,
+                ReplayOnly::MaxOutputTokens => e.max_output_tokens = None,
+                ReplayOnly::StopReasons => e.stop_reasons.clear(),
+            }
+        }
+        e.replay_only.clear();
+        (e, self.replay_only.iter().map(|k| k.key()).collect())
+    }
 }
 
 #[derive(Debug, Clone, Default)]

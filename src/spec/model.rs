@@ -214,6 +214,10 @@ pub struct RawExpect {
     pub stop_reasons: Vec<String>,
     /// Name of an insta snapshot of stdout under `snapshots/`.
     pub snapshot: Option<String>,
+    /// Expectations on exact model text: checked in replay and record, skipped
+    /// (with a visible reason) in live mode.
+    #[serde(default)]
+    pub replay_only: Vec<crate::spec::lab::ReplayOnly>,
 }
 
 /// Checks on a text stream.

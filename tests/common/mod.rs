@@ -21,6 +21,7 @@ pub fn config(lab: &Path, results: &Path) -> RunConfig {
         print_checklist: false,
         page_override: None,
         mode: labcheck::mode::Mode::Replay,
+        proxy: Default::default(),
     }
 }
 

@@ -1,0 +1,173 @@
+//! The token budget of a live run (`LABCHECK_MAX_TOKENS`): tokens spent per
+//! lab, and the check that refuses a request once it would exceed the budget.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+/// Tokens spent so far, per lab, against one maximum for the whole run.
+#[derive(Debug)]
+pub struct Budget {
+    max: u64,
+    spent: Mutex<BTreeMap<String, Tokens>>,
+}
+
+/// Input and output tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tokens {
+    pub input: u64,
+    pub output: u64,
+}
+
+impl Tokens {
+    pub fn total(self) -> u64 {
+        self.input + self.output
+    }
+}
+
+impl Budget {
+    pub fn new(max: u64) -> Budget {
+        Budget {
+            max,
+            spent: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The run's maximum.
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
+    /// Tokens spent across all labs.
+    pub fn total(&self) -> u64 {
+        self.per_lab().values().map(|t| t.total()).sum()
+    }
+
+    /// Tokens spent per lab id.
+    pub fn per_lab(&self) -> BTreeMap<String, Tokens> {
+        self.spent.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// `Err(message)` if a request that may produce `requested` output tokens
+    /// (plus at least one input token) would exceed the budget.
+    pub fn admit(&self, requested: u64) -> Result<(), String> {
+        let spent = self.total();
+        if spent + requested.max(1) > self.max {
+            return Err(format!(
+                "labcheck live: token budget exhausted: {spent} of LABCHECK_MAX_TOKENS={} spent, this request may use up to {requested} more (hint: raise LABCHECK_MAX_TOKENS)",
+                self.max
+            ));
+        }
+        Ok(())
+    }
+
+    /// Adds what a response used to `lab`'s count.
+    pub fn spend(&self, lab: &str, used: Tokens) {
+        let mut spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
+        let t = spent.entry(lab.to_string()).or_default();
+        t.input += used.input;
+        t.output += used.output;
+    }
+
+    /// One line per lab: `tokens spent: <lab> <in> in + <out> out`.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (lab, t) in self.per_lab() {
+            out.push_str(&format!(
+                "tokens spent: {lab} {} in + {} out = {} (budget {})\n",
+                t.input,
+                t.output,
+                t.total(),
+                self.max
+            ));
+        }
+        out
+    }
+}
+
+/// The most output tokens a request body asks for (`max_tokens`,
+/// `inferenceConfig.maxTokens`, `max_gen_len`, …); 0 if it says nothing.
+pub fn requested_tokens(body: &Value) -> u64 {
+    let candidates = [
+        "/max_tokens",
+        "/inferenceConfig/maxTokens",
+        "/max_gen_len",
+        "/textGenerationConfig/maxTokenCount",
+        "/max_tokens_to_sample",
+    ];
+    candidates
+        .iter()
+        .filter_map(|p| body.pointer(p).and_then(Value::as_u64))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Usage in a response body or stream payload: Converse `usage`, the invoke
+/// stream's `amazon-bedrock-invocationMetrics`, or Anthropic `usage`.
+pub fn usage_in(value: &Value) -> Option<Tokens> {
+    let pick = |v: &Value, i: &str, o: &str| {
+        let input = v.get(i).and_then(Value::as_u64);
+        let output = v.get(o).and_then(Value::as_u64);
+        (input.is_some() || output.is_some()).then(|| Tokens {
+            input: input.unwrap_or(0),
+            output: output.unwrap_or(0),
+        })
+    };
+    if let Some(m) = value.get("amazon-bedrock-invocationMetrics") {
+        return pick(m, "inputTokenCount", "outputTokenCount");
+    }
+    if let Some(u) = value.get("usage") {
+        return pick(u, "inputTokens", "outputTokens")
+            .or_else(|| pick(u, "input_tokens", "output_tokens"));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn admit_refuses_once_the_next_request_would_exceed_and_names_the_variable() {
+        let b = Budget::new(100);
+        assert!(b.admit(64).is_ok());
+        b.spend(
+            "lab",
+            Tokens {
+                input: 10,
+                output: 30,
+            },
+        );
+        assert!(b.admit(60).is_ok());
+        let e = b.admit(61).expect_err("over");
+        assert!(e.contains("LABCHECK_MAX_TOKENS=100"), "{e}");
+        assert_eq!(b.total(), 40);
+    }
+
+    #[test]
+    fn usage_shapes() {
+        assert_eq!(
+            usage_in(&json!({"usage": {"inputTokens": 3, "outputTokens": 4}})),
+            Some(Tokens {
+                input: 3,
+                output: 4
+            })
+        );
+        assert_eq!(
+            usage_in(
+                &json!({"amazon-bedrock-invocationMetrics": {"inputTokenCount": 5, "outputTokenCount": 6}})
+            ),
+            Some(Tokens {
+                input: 5,
+                output: 6
+            })
+        );
+        assert_eq!(usage_in(&json!({"type": "x"})), None);
+        assert_eq!(
+            requested_tokens(&json!({"inferenceConfig": {"maxTokens": 500}})),
+            500
+        );
+    }
+}

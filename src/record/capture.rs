@@ -1,0 +1,247 @@
+//! Capturing an upstream answer while it is forwarded: the body bytes, or the
+//! event-stream frames decoded as they complete with the delay since the
+//! previous one, turned into a cassette response (unscrubbed) and the token
+//! usage it reports.
+
+use std::time::Instant;
+
+use aws_smithy_eventstream::frame::read_message_from;
+use aws_smithy_types::event_stream::Message;
+use bytes::{Buf, BytesMut};
+use serde_json::Value;
+
+use super::budget::{Tokens, usage_in};
+use crate::cassette::{RecordedResponse, StreamEvent};
+use crate::ids::Operation;
+
+/// One answer being captured.
+pub(crate) struct Capture {
+    op: Operation,
+    status: u16,
+    headers: Vec<(String, String)>,
+    streaming: bool,
+    buf: BytesMut,
+    body: Vec<u8>,
+    events: Vec<StreamEvent>,
+    last: Instant,
+    /// Set when the stream could not be decoded; the answer is then not recorded.
+    pub(crate) broken: Option<String>,
+}
+
+impl Capture {
+    pub(crate) fn new(
+        op: Operation,
+        status: u16,
+        headers: Vec<(String, String)>,
+        started: Instant,
+    ) -> Capture {
+        let streaming = headers.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("content-type") && v.contains("vnd.amazon.eventstream")
+        });
+        Capture {
+            op,
+            status,
+            headers,
+            streaming,
+            buf: BytesMut::new(),
+            body: Vec::new(),
+            events: Vec::new(),
+            last: started,
+            broken: None,
+        }
+    }
+
+    /// Feed bytes that arrived at `now`.
+    pub(crate) fn push(&mut self, chunk: &[u8], now: Instant) {
+        if !self.streaming {
+            self.body.extend_from_slice(chunk);
+            return;
+        }
+        self.buf.extend_from_slice(chunk);
+        while self.buf.len() >= 4 {
+            let total = (&self.buf[..4]).get_u32() as usize;
+            if total < 16 {
+                self.broken = Some(format!("event-stream frame of length {total}"));
+                self.buf.clear();
+                return;
+            }
+            if self.buf.len() < total {
+                break;
+            }
+            let frame = self.buf.split_to(total).freeze();
+            match read_message_from(frame)
+                .map_err(|e| e.to_string())
+                .and_then(|m| event(self.op, &m))
+            {
+                Ok(mut ev) => {
+                    ev.delay_ms = now.saturating_duration_since(self.last).as_millis() as u64;
+                    self.last = now;
+                    self.events.push(ev);
+                }
+                Err(e) => self.broken = Some(e),
+            }
+        }
+    }
+
+    /// Tokens the answer reports: the token-count headers, else usage in the
+    /// body or stream payloads.
+    pub(crate) fn usage(&self) -> Tokens {
+        let header = |name: &str| {
+            self.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.parse::<u64>().ok())
+        };
+        if let (Some(i), Some(o)) = (
+            header("x-amzn-bedrock-input-token-count"),
+            header("x-amzn-bedrock-output-token-count"),
+        ) {
+            return Tokens {
+                input: i,
+                output: o,
+            };
+        }
+        let mut total = Tokens::default();
+        let body: Option<Value> = serde_json::from_slice(&self.body).ok();
+        for v in body.iter().chain(self.events.iter().map(|e| &e.payload)) {
+            if let Some(t) = usage_in(v) {
+                total.input += t.input;
+                total.output += t.output;
+            }
+        }
+        total
+    }
+
+    pub(crate) fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Whether the answer names its error code (`x-amzn-errortype`).
+    pub(crate) fn response_has_errortype(&self) -> bool {
+        self.headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("x-amzn-errortype"))
+    }
+
+    /// The response as a cassette would hold it (not yet scrubbed).
+    pub(crate) fn response(self) -> RecordedResponse {
+        let headers = self
+            .headers
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        if self.streaming {
+            return RecordedResponse {
+                status: self.status,
+                headers,
+                body: None,
+                stream: Some(self.events),
+            };
+        }
+        let body = serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into_owned()));
+        RecordedResponse {
+            status: self.status,
+            headers,
+            body: Some(body),
+            stream: None,
+        }
+    }
+}
+
+fn header<'a>(m: &'a Message, name: &str) -> Option<&'a str> {
+    m.headers()
+        .iter()
+        .find(|h| h.name().as_str() == name)
+        .and_then(|h| h.value().as_string().ok())
+        .map(|s| s.as_str())
+}
+
+/// One decoded frame as a cassette stream event (delay filled in by the caller).
+fn event(op: Operation, m: &Message) -> Result<StreamEvent, String> {
+    let payload: Value = serde_json::from_slice(m.payload())
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(m.payload()).into_owned()));
+    let (event, exception, payload) = match header(m, ":message-type") {
+        Some("exception") | Some("error") => {
+            let name = header(m, ":exception-type")
+                .or_else(|| header(m, ":error-code"))
+                .unwrap_or("internalServerException");
+            (None, Some(name.to_string()), payload)
+        }
+        _ => {
+            let name = header(m, ":event-type")
+                .ok_or("event-stream frame without `:event-type`")?
+                .to_string();
+            let payload = match payload {
+                Value::Object(mut map) => {
+                    map.remove("p");
+                    if op == Operation::InvokeModelWithResponseStream
+                        && let Some(Value::String(b64)) = map.get("bytes")
+                    {
+                        let raw = aws_smithy_types::base64::decode(b64)
+                            .map_err(|e| format!("invalid base64 in `bytes`: {e}"))?;
+                        serde_json::from_slice(&raw).unwrap_or_else(|_| {
+                            Value::String(String::from_utf8_lossy(&raw).into_owned())
+                        })
+                    } else {
+                        Value::Object(map)
+                    }
+                }
+                other => other,
+            };
+            (Some(name), None, payload)
+        }
+    };
+    Ok(StreamEvent {
+        delay_ms: 0,
+        event,
+        exception,
+        payload,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::stream::encode_event;
+    use serde_json::json;
+    use std::time::Duration;
+
+    #[test]
+    fn frames_split_across_chunks_decode_with_their_delays() {
+        let ev = |payload: Value| StreamEvent {
+            delay_ms: 0,
+            event: Some("chunk".into()),
+            exception: None,
+            payload,
+        };
+        let op = Operation::InvokeModelWithResponseStream;
+        let a = encode_event(op, &ev(json!({"type": "message_start"})), 0).expect("a");
+        let b = encode_event(
+            op,
+            &ev(json!({"type": "content_block_delta", "delta": {"text": "Hi"}})),
+            1,
+        )
+        .expect("b");
+        let t0 = Instant::now();
+        let headers = vec![(
+            "Content-Type".into(),
+            "application/vnd.amazon.eventstream".into(),
+        )];
+        let mut c = Capture::new(op, 200, headers, t0);
+        c.push(&a[..10], t0 + Duration::from_millis(5));
+        c.push(&a[10..], t0 + Duration::from_millis(40));
+        let mut rest = b.to_vec();
+        rest.truncate(b.len() - 1);
+        c.push(&rest, t0 + Duration::from_millis(50));
+        c.push(&b[b.len() - 1..], t0 + Duration::from_millis(100));
+        assert!(c.broken.is_none(), "{:?}", c.broken);
+        let stream = c.response().stream.expect("stream");
+        assert_eq!(stream.len(), 2);
+        assert_eq!((stream[0].delay_ms, stream[1].delay_ms), (40, 60));
+        assert_eq!(
+            stream[1].payload,
+            json!({"type": "content_block_delta", "delta": {"text": "Hi"}})
+        );
+    }
+}

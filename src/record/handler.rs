@@ -1,0 +1,374 @@
+//! Handling one proxied request: parsed like replay parses it, answered from
+//! the lab's cassettes when they match (record modes `once`/`new_episodes`),
+//! else re-signed and forwarded upstream; the answer is streamed back chunk by
+//! chunk as it arrives while it is captured (record) or metered (live).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, Full};
+
+use super::capture::Capture;
+use super::proxy::Shared;
+use super::store::Saved;
+use super::upstream;
+use super::{ProxyRole, RecordMode, budget};
+use crate::cassette::scrub::Scrubber;
+use crate::cassette::{Interaction, Match, ReceivedBody, RecordedRequest};
+use crate::ids::Operation;
+use crate::replay::ServedRequest;
+
+/// A Bedrock-shaped, non-retryable error answer.
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "message": message }).to_string();
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{code}:http://internal.amazon.com/coral/com.amazon.bedrock/"
+    )) {
+        h.insert("x-amzn-errortype", v);
+    }
+    resp
+}
+
+/// The request body scrubbed as a cassette stores it, and as matching sees it.
+fn scrubbed_body(scrubber: &Scrubber, body: &[u8]) -> (Option<serde_json::Value>, Vec<u8>) {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return (None, Vec::new());
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut v) => {
+            scrubber.value(&mut v);
+            let bytes = serde_json::to_vec(&v).unwrap_or_default();
+            (Some(v), bytes)
+        }
+        Err(_) => {
+            let text = scrubber.text(&String::from_utf8_lossy(body));
+            let bytes = text.clone().into_bytes();
+            (Some(serde_json::Value::String(text)), bytes)
+        }
+    }
+}
+
+pub(super) async fn handle(
+    State(st): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let arrived = Instant::now();
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    let Some((model_id, op)) = crate::replay::parse_path(uri.path()) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            "labcheck proxy forwards the four Bedrock Runtime model operations only",
+        );
+    };
+    let model = st.scrubber.text(&model_id);
+    let (stored_body, match_bytes) = scrubbed_body(&st.scrubber, &body);
+    let slot = {
+        let mut s = st.served.lock().unwrap_or_else(|p| p.into_inner());
+        s.push(ServedRequest {
+            operation: Some(op),
+            model_id: model.clone(),
+            user_agent,
+            received_at: SystemTime::now(),
+            arrived,
+            interaction: None,
+            cassette: None,
+            status: 0,
+            frames_sent: Vec::new(),
+        });
+        s.len() - 1
+    };
+    // Record modes replay what matches (as sent, or as scrubbed), unless the
+    // match is stale (new_episodes); the replay server matches both ways too.
+    let hit = || {
+        let raw = st
+            .existing
+            .find(op, method.as_str(), &model_id, &ReceivedBody::parse(&body));
+        match raw {
+            Match::Hit(at) => Some(at),
+            Match::Miss(_) => match st.existing.find(
+                op,
+                method.as_str(),
+                &model,
+                &ReceivedBody::parse(&match_bytes),
+            ) {
+                Match::Hit(at) => Some(at),
+                Match::Miss(_) => None,
+            },
+        }
+    };
+    if let (ProxyRole::Record(mode), Some(replay)) = (st.role, &st.replay)
+        && let Some(at) = hit()
+    {
+        let file = &st.existing.files()[at.file];
+        if !(mode == RecordMode::NewEpisodes && stale(&file.cassette.meta.recorded_at, st.max_age))
+        {
+            let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+            let req = http::Request::builder()
+                .method("POST")
+                .uri(format!("{}{path}", replay.endpoint()))
+                .header(header::AUTHORIZATION, "Bearer labcheck-record")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Full::new(body.clone()));
+            let name = st.existing.interaction(at).name.clone();
+            let fname = file.name.clone();
+            st.served_mut(slot, |e| {
+                e.interaction = Some(name);
+                e.cassette = Some(fname);
+            });
+            return match req {
+                Ok(req) => forward(st, req, slot, op, None).await,
+                Err(e) => error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalServerException",
+                    &e.to_string(),
+                ),
+            };
+        }
+    }
+    let recorded = RecordedRequest {
+        operation: op,
+        method: method.to_string(),
+        model_id: model,
+        headers: st.scrubber.headers(
+            headers
+                .iter()
+                .filter(|(k, _)| {
+                    matches!(k.as_str(), "content-type" | "accept")
+                        || k.as_str().starts_with("x-amzn-bedrock-")
+                })
+                .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v))),
+        ),
+        body: stored_body,
+    };
+    if st.role == ProxyRole::Live {
+        let want = serde_json::from_slice(&body).map_or(0, |v| budget::requested_tokens(&v));
+        if let Err(message) = st.settings.budget.admit(want) {
+            st.served_mut(slot, |e| e.status = 400);
+            return error(StatusCode::BAD_REQUEST, "ValidationException", &message);
+        }
+    }
+    let path_and_query = uri
+        .path_and_query()
+        .map_or(uri.path(), |p| p.as_str())
+        .to_string();
+    let req = upstream::signed_request(
+        &st.upstream,
+        &path_and_query,
+        &headers,
+        body,
+        &st.creds,
+        &st.region,
+    );
+    match req {
+        Ok(req) => forward(Arc::clone(&st), req, slot, op, Some(recorded)).await,
+        Err(e) => {
+            st.error(format!("cannot sign the request: {e}"));
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerException",
+                &format!("labcheck proxy cannot sign the request: {e}"),
+            )
+        }
+    }
+}
+
+fn stale(recorded_at: &str, max_age: Option<Duration>) -> bool {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    let (Some(max), Ok(at)) = (max_age, DateTime::from_str(recorded_at, Format::DateTime)) else {
+        return false;
+    };
+    SystemTime::try_from(at)
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .is_some_and(|age| age > max)
+}
+
+/// Sends `req`, streams the answer back as it arrives and, at its end,
+/// records (`recorded` is the scrubbed request) or meters it.
+async fn forward(
+    st: Arc<Shared>,
+    req: http::Request<Full<Bytes>>,
+    slot: usize,
+    op: Operation,
+    recorded: Option<RecordedRequest>,
+) -> Response {
+    let resp = match st.client.request(req).await {
+        Ok(r) => r,
+        Err(e) => {
+            st.error(format!("upstream `{}` failed: {e}", st.upstream.base));
+            st.served_mut(slot, |e| e.status = 502);
+            return error(
+                StatusCode::BAD_GATEWAY,
+                "InternalServerException",
+                &format!(
+                    "labcheck proxy: upstream `{}` failed: {e}",
+                    st.upstream.base
+                ),
+            );
+        }
+    };
+    let started = Instant::now();
+    let status = resp.status();
+    st.served_mut(slot, |e| e.status = status.as_u16());
+    let (parts, incoming) = resp.into_parts();
+    let header_pairs: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_string(), v.to_string()))
+        })
+        .collect();
+    let capture = recorded.map(|r| (r, Capture::new(op, status.as_u16(), header_pairs, started)));
+    let state = (incoming, capture, st, false);
+    let stream =
+        futures_util::stream::unfold(state, move |(mut body, mut capture, st, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                match body.frame().await {
+                    Some(Ok(frame)) => {
+                        let Ok(data) = frame.into_data() else {
+                            continue;
+                        };
+                        let now = Instant::now();
+                        if let Some((_, c)) = capture.as_mut() {
+                            c.push(&data, now);
+                        }
+                        st.served_mut(slot, |e| e.frames_sent.push(now));
+                        return Some((Ok::<Bytes, Infallible>(data), (body, capture, st, false)));
+                    }
+                    Some(Err(e)) => {
+                        st.error(format!("upstream answer broke off: {e}"));
+                        return None;
+                    }
+                    None => {
+                        if let Some((req, c)) = capture.take() {
+                            finish(&st, req, c).await;
+                        }
+                        return None;
+                    }
+                }
+            }
+        });
+    let mut out = Response::new(Body::from_stream(stream));
+    *out.status_mut() = status;
+    for (k, v) in &parts.headers {
+        if !matches!(
+            k.as_str(),
+            "content-length" | "transfer-encoding" | "connection" | "keep-alive"
+        ) {
+            out.headers_mut().append(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
+/// The end of a forwarded answer: meter it (live) or scrub and write it (record).
+async fn finish(st: &Arc<Shared>, request: RecordedRequest, c: Capture) {
+    if st.role == ProxyRole::Live {
+        st.settings.budget.spend(&st.lab, c.usage());
+        return;
+    }
+    let ProxyRole::Record(mode) = st.role else {
+        return;
+    };
+    if let Some(why) = &c.broken {
+        st.error(format!(
+            "not recorded: {} answer could not be decoded: {why}",
+            request.operation
+        ));
+        return;
+    }
+    let status = c.status();
+    if matches!(status, 401 | 403 | 429)
+        || status >= 500
+        || (status >= 400 && !c.response_has_errortype())
+    {
+        st.error(format!(
+            "not recorded: {} answered {status} (auth, throttling or server errors are not kept)",
+            request.operation
+        ));
+        return;
+    }
+    let mut response = c.response();
+    response.headers = st.scrubber.headers(
+        response
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    if let Some(b) = response.body.as_mut() {
+        st.scrubber.value(b);
+    }
+    if let Some(events) = response.stream.as_mut() {
+        let mut payloads: Vec<serde_json::Value> = events
+            .iter_mut()
+            .map(|e| std::mem::take(&mut e.payload))
+            .collect();
+        st.scrubber.values(&mut payloads);
+        for (e, p) in events.iter_mut().zip(payloads) {
+            e.payload = p;
+        }
+    }
+    let frames = response.stream.as_ref().map_or(0, Vec::len);
+    let it = Interaction {
+        name: String::new(),
+        request,
+        response,
+    };
+    let summary = format!(
+        "{} `{}` -> {status}",
+        it.request.operation, it.request.model_id
+    );
+    let store = st.store.clone();
+    let replace = mode != RecordMode::Once;
+    let saved = tokio::task::spawn_blocking(move || store.save(it, replace)).await;
+    match saved {
+        Ok(Ok(Saved::Written(path))) => {
+            if st.settings.progress {
+                eprintln!(
+                    "labcheck record: {}: {summary}{} -> {}",
+                    st.lab,
+                    if frames > 0 {
+                        format!(", {frames} frames")
+                    } else {
+                        String::new()
+                    },
+                    path.display()
+                );
+            }
+        }
+        Ok(Ok(Saved::AlreadyThere(path))) => {
+            if st.settings.progress {
+                eprintln!(
+                    "labcheck record: {}: {summary}: already in {}",
+                    st.lab,
+                    path.display()
+                );
+            }
+        }
+        Ok(Err(e)) => st.error(format!("cannot write the cassette: {e}")),
+        Err(e) => st.error(format!("cannot write the cassette: {e}")),
+    }
+}

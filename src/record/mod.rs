@@ -1,0 +1,182 @@
+//! Record and live modes: a local proxy between a trial's clients and an
+//! upstream Bedrock Runtime (real AWS, or any URL in `LABCHECK_UPSTREAM`).
+//!
+//! The proxy takes a client's request exactly as the replay server does
+//! (operation and decoded model id from the raw path), re-signs it with the
+//! author's credentials (aws-config default chain, or given ones) using
+//! SigV4 for service `bedrock`, forwards it, and streams the answer back as it
+//! arrives. In [`ProxyRole::Record`] it captures each answer (event-stream
+//! frames decoded, with their real delays), scrubs it
+//! ([`crate::cassette::scrub`]) and writes it atomically under a lock on the
+//! cassette dir ([`store`]). In [`ProxyRole::Live`] it writes nothing and
+//! meters tokens against a [`budget::Budget`]. [`drift`] compares a fresh
+//! recording with committed cassettes; [`verify`] is a SigV4-verifying local
+//! upstream for tests.
+
+pub mod budget;
+mod capture;
+pub mod drift;
+mod handler;
+mod proxy;
+pub mod store;
+mod upstream;
+pub mod verify;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use aws_credential_types::Credentials;
+pub use budget::Budget;
+pub use proxy::{ProxyTarget, RecordingProxy};
+pub use upstream::{Upstream, signed_request};
+
+/// Which requests are sent upstream, like vcrpy's record modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecordMode {
+    /// Replay what matches; record a request only if its cassette file
+    /// (one per operation) does not exist yet, else refuse it like replay.
+    #[default]
+    Once,
+    /// Replay what matches; record every request that matches nothing.
+    NewEpisodes,
+    /// Record everything, replacing interactions the new ones match.
+    All,
+}
+
+impl RecordMode {
+    /// Parses a `LABCHECK_RECORD` value (empty = `once`).
+    pub fn parse(value: &str) -> Result<RecordMode, RecordError> {
+        match value {
+            "" | "once" => Ok(RecordMode::Once),
+            "new_episodes" => Ok(RecordMode::NewEpisodes),
+            "all" => Ok(RecordMode::All),
+            other => Err(RecordError::BadEnv {
+                var: "LABCHECK_RECORD",
+                value: other.into(),
+                hint: "one of `once`, `new_episodes`, `all`",
+            }),
+        }
+    }
+}
+
+impl fmt::Display for RecordMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RecordMode::Once => "once",
+            RecordMode::NewEpisodes => "new_episodes",
+            RecordMode::All => "all",
+        })
+    }
+}
+
+/// Where the proxy's signing credentials come from.
+#[derive(Debug, Clone, Default)]
+pub enum CredentialSource {
+    /// The aws-config default chain (env, profile, SSO, …), resolved at start.
+    #[default]
+    DefaultChain,
+    /// Fixed credentials (tests, or an author's explicit choice).
+    Static(Credentials),
+}
+
+/// Default token budget of a live run (`LABCHECK_MAX_TOKENS`).
+pub const DEFAULT_MAX_TOKENS: u64 = 20_000;
+
+/// Everything record and live modes need beyond the lab; read once at the edge.
+#[derive(Debug, Clone)]
+pub struct ProxySettings {
+    /// `LABCHECK_UPSTREAM`, else `https://bedrock-runtime.<region>.amazonaws.com`.
+    pub upstream: Option<String>,
+    /// `LABCHECK_RECORD`.
+    pub record_mode: RecordMode,
+    pub credentials: CredentialSource,
+    /// Token budget shared by every trial of the run (`LABCHECK_MAX_TOKENS`).
+    pub budget: Arc<Budget>,
+    /// Print a line per recorded interaction on stderr.
+    pub progress: bool,
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        Self {
+            upstream: None,
+            record_mode: RecordMode::Once,
+            credentials: CredentialSource::DefaultChain,
+            budget: Arc::new(Budget::new(DEFAULT_MAX_TOKENS)),
+            progress: true,
+        }
+    }
+}
+
+impl ProxySettings {
+    /// From `LABCHECK_UPSTREAM`, `LABCHECK_RECORD` and `LABCHECK_MAX_TOKENS`.
+    pub fn from_env() -> Result<ProxySettings, RecordError> {
+        let var = |name| std::env::var(name).unwrap_or_default();
+        let upstream = Some(var("LABCHECK_UPSTREAM")).filter(|u| !u.is_empty());
+        let max = var("LABCHECK_MAX_TOKENS");
+        let max_tokens = if max.is_empty() {
+            DEFAULT_MAX_TOKENS
+        } else {
+            max.parse().map_err(|_| RecordError::BadEnv {
+                var: "LABCHECK_MAX_TOKENS",
+                value: max.clone(),
+                hint: "a whole number of tokens, e.g. `20000`",
+            })?
+        };
+        Ok(ProxySettings {
+            upstream,
+            record_mode: RecordMode::parse(&var("LABCHECK_RECORD"))?,
+            budget: Arc::new(Budget::new(max_tokens)),
+            ..ProxySettings::default()
+        })
+    }
+}
+
+/// What the proxy does with the answers it forwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyRole {
+    /// Capture, scrub and write cassettes.
+    Record(RecordMode),
+    /// Write nothing; meter tokens against the budget.
+    Live,
+}
+
+/// Errors starting a proxy or writing what it recorded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    #[error("invalid value for env var `{var}`: `{value}` (hint: {hint})")]
+    BadEnv {
+        var: &'static str,
+        value: String,
+        hint: &'static str,
+    },
+    #[error(
+        "invalid upstream URL `{0}` (hint: e.g. `https://bedrock-runtime.us-east-1.amazonaws.com`)"
+    )]
+    Upstream(String),
+    #[error(
+        "no AWS credentials for recording: {0} (hint: set AWS_PROFILE, run `aws sso login`, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+    )]
+    Credentials(String),
+    #[error(transparent)]
+    Scrub(#[from] crate::cassette::scrub::ScrubPatternError),
+    #[error("cannot read `{path}`: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot lock cassette dir `{path}`: {source}")]
+    Lock {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Cassette(#[from] crate::cassette::CassetteError),
+    #[error(transparent)]
+    Replay(#[from] crate::replay::ReplayError),
+    #[error("cannot start the proxy: {0}")]
+    Start(#[source] std::io::Error),
+}

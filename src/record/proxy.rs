@@ -1,0 +1,249 @@
+//! The proxy server's lifecycle: one per trial on `127.0.0.1:0`, on its own
+//! runtime thread, with the state its handler ([`super::handler`]) shares:
+//! credentials resolved once, the scrubber, the store, the lab's cassettes
+//! (and a replay server for the ones that match), the served log.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_credential_types::Credentials;
+use axum::Router;
+use axum::serve::ListenerExt as _;
+use tokio::sync::oneshot;
+
+use super::store::Store;
+use super::upstream::{self, HttpClient, Upstream};
+use super::{ProxyRole, ProxySettings, RecordError, RecordMode};
+use crate::cassette::scrub::Scrubber;
+use crate::cassette::{CassetteSet, Source};
+use crate::replay::{ReplayOptions, ReplayServer, ServedRequest};
+use crate::spec::lab::Lab;
+
+pub(super) struct Shared {
+    pub(super) role: ProxyRole,
+    pub(super) lab: String,
+    pub(super) region: String,
+    pub(super) upstream: Upstream,
+    pub(super) creds: Credentials,
+    pub(super) client: HttpClient,
+    pub(super) scrubber: Scrubber,
+    pub(super) store: Store,
+    pub(super) existing: CassetteSet,
+    pub(super) replay: Option<ReplayServer>,
+    pub(super) max_age: Option<Duration>,
+    pub(super) settings: ProxySettings,
+    pub(super) served: Mutex<Vec<ServedRequest>>,
+    pub(super) errors: Mutex<Vec<String>>,
+}
+
+impl Shared {
+    pub(super) fn served_mut(&self, slot: usize, f: impl FnOnce(&mut ServedRequest)) {
+        let mut s = self.served.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = s.get_mut(slot) {
+            f(e);
+        }
+    }
+    pub(super) fn error(&self, e: String) {
+        if self.settings.progress {
+            eprintln!("labcheck record: {}: {e}", self.lab);
+        }
+        self.errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(e);
+    }
+}
+
+/// A running record or live proxy.
+pub struct RecordingProxy {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What a proxy needs to know about the lab it serves.
+#[derive(Debug, Clone)]
+pub struct ProxyTarget {
+    /// Lab id, for progress lines and the token count.
+    pub lab: String,
+    pub region: String,
+    /// Where recordings are written (and matches replayed from).
+    pub cassettes: std::path::PathBuf,
+    /// Extra scrub patterns (a lab's `scrub.txt`).
+    pub extra_patterns: Vec<String>,
+    /// The lab's `max_age` (`new_episodes` re-records older matches).
+    pub max_age: Option<Duration>,
+}
+
+impl ProxyTarget {
+    /// The target for `lab`, reading its `scrub.txt` if it has one.
+    pub fn of(lab: &Lab) -> Result<ProxyTarget, RecordError> {
+        Ok(ProxyTarget {
+            lab: lab.id.to_string(),
+            region: lab.region.clone(),
+            cassettes: lab.cassettes.clone(),
+            extra_patterns: extra_patterns(&lab.dir)?,
+            max_age: lab.max_age,
+        })
+    }
+}
+
+/// Extra scrub patterns of a lab: `<lab>/scrub.txt`, one regex a line, `#` comments.
+fn extra_patterns(dir: &std::path::Path) -> Result<Vec<String>, RecordError> {
+    let path = dir.join("scrub.txt");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(source) => Err(RecordError::Read { path, source }),
+    }
+}
+
+impl RecordingProxy {
+    /// Starts a proxy for one trial of `lab` on its own runtime thread;
+    /// returns once the port is bound. `existing` are the lab's cassettes.
+    pub fn start_blocking(
+        role: ProxyRole,
+        lab: &ProxyTarget,
+        existing: CassetteSet,
+        speed: f64,
+        settings: &ProxySettings,
+    ) -> Result<RecordingProxy, RecordError> {
+        let upstream = Upstream::new(settings.upstream.as_deref(), &lab.region)?;
+        let extra = &lab.extra_patterns;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("labcheck-proxy")
+            .enable_all()
+            .build()
+            .map_err(RecordError::Start)?;
+        let (listener, shared) = rt.block_on(async {
+            let creds = upstream::credentials(&settings.credentials).await?;
+            let mut known: Vec<String> = vec![
+                creds.access_key_id().to_string(),
+                creds.secret_access_key().to_string(),
+            ];
+            known.extend(creds.session_token().map(str::to_string));
+            let scrubber = Scrubber::new(&known, extra)?;
+            let replay = match role {
+                ProxyRole::Record(RecordMode::Once | RecordMode::NewEpisodes)
+                    if !existing.is_empty() =>
+                {
+                    let opts = ReplayOptions {
+                        port: 0,
+                        speed,
+                        label: lab.cassettes.display().to_string(),
+                    };
+                    Some(ReplayServer::start(existing.clone(), opts).await?)
+                }
+                _ => None,
+            };
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .map_err(RecordError::Start)?;
+            let shared = Arc::new(Shared {
+                role,
+                lab: lab.lab.clone(),
+                region: lab.region.clone(),
+                store: Store {
+                    dir: lab.cassettes.clone(),
+                    source: if upstream.is_aws {
+                        Source::Recorded
+                    } else {
+                        Source::Proxied
+                    },
+                    upstream: (!upstream.is_aws).then(|| upstream.base.clone()),
+                    region: lab.region.clone(),
+                },
+                upstream,
+                creds,
+                client: upstream::client()?,
+                scrubber,
+                existing,
+                replay,
+                max_age: lab.max_age,
+                settings: settings.clone(),
+                served: Mutex::new(Vec::new()),
+                errors: Mutex::new(Vec::new()),
+            });
+            Ok::<_, RecordError>((listener, shared))
+        })?;
+        let addr = listener.local_addr().map_err(RecordError::Start)?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = Router::new()
+            .fallback(super::handler::handle)
+            .with_state(Arc::clone(&shared));
+        let thread = std::thread::Builder::new()
+            .name("labcheck-proxy-main".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    // Nagle would hold back small stream frames behind delayed ACKs.
+                    let listener = listener.tap_io(|tcp| {
+                        let _ = tcp.set_nodelay(true);
+                    });
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(async {
+                            let _ = rx.await;
+                        })
+                        .await;
+                });
+            })
+            .map_err(RecordError::Start)?;
+        Ok(RecordingProxy {
+            addr,
+            shared,
+            stop: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn served(&self) -> Vec<ServedRequest> {
+        self.shared
+            .served
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Recording or forwarding problems so far (each also printed).
+    pub fn errors(&self) -> Vec<String> {
+        self.shared
+            .errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Stops accepting, lets in-flight answers finish (and be written).
+    pub fn shutdown(mut self) -> Vec<String> {
+        self.stop_now();
+        self.errors()
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for RecordingProxy {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}

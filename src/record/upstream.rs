@@ -1,0 +1,172 @@
+//! The upstream Bedrock Runtime: its URL and provenance, the HTTP(S) client,
+//! and SigV4 re-signing of a forwarded request with the author's credentials.
+
+use std::time::SystemTime;
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use super::RecordError;
+
+/// Request headers forwarded upstream (the rest are the client's own
+/// signing and SDK bookkeeping, recomputed or dropped).
+fn forwarded(name: &str) -> bool {
+    matches!(name, "content-type" | "accept" | "user-agent") || name.starts_with("x-amzn-bedrock-")
+}
+
+/// Where forwarded requests go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    /// Scheme and authority, no trailing slash, e.g. `https://bedrock-runtime.us-east-1.amazonaws.com`.
+    pub base: String,
+    /// Whether this is real AWS (only then are cassettes `recorded`).
+    pub is_aws: bool,
+}
+
+impl Upstream {
+    /// `url`, or real Bedrock Runtime in `region` when `None`.
+    pub fn new(url: Option<&str>, region: &str) -> Result<Upstream, RecordError> {
+        let base = match url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("https://bedrock-runtime.{region}.amazonaws.com"),
+        };
+        let uri: http::Uri = base
+            .parse()
+            .map_err(|_| RecordError::Upstream(base.clone()))?;
+        let host = uri
+            .host()
+            .ok_or_else(|| RecordError::Upstream(base.clone()))?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.path().len() > 1 {
+            return Err(RecordError::Upstream(base));
+        }
+        let is_aws = uri.scheme_str() == Some("https")
+            && (host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn"));
+        Ok(Upstream { base, is_aws })
+    }
+}
+
+pub(crate) type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// An HTTP/1.1 client for `http` and `https` upstreams (native roots).
+pub(crate) fn client() -> Result<HttpClient, RecordError> {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(RecordError::Start)?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(Client::builder(TokioExecutor::new()).build(https))
+}
+
+/// Resolves the signing credentials once.
+pub(crate) async fn credentials(
+    source: &super::CredentialSource,
+) -> Result<Credentials, RecordError> {
+    use aws_credential_types::provider::ProvideCredentials as _;
+    match source {
+        super::CredentialSource::Static(c) => Ok(c.clone()),
+        super::CredentialSource::DefaultChain => {
+            // Resolved once per process (the chain reads process-wide state:
+            // env, profile, SSO cache), reused while more than 5 min from expiry.
+            static CACHE: std::sync::Mutex<Option<Credentials>> = std::sync::Mutex::new(None);
+            let fresh = |c: &Credentials| {
+                c.expiry()
+                    .is_none_or(|t| t > SystemTime::now() + std::time::Duration::from_secs(300))
+            };
+            if let Some(c) = CACHE.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+                && fresh(c)
+            {
+                return Ok(c.clone());
+            }
+            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .load()
+                .await;
+            let provider = config
+                .credentials_provider()
+                .ok_or_else(|| RecordError::Credentials("no provider configured".into()))?;
+            let creds = provider
+                .provide_credentials()
+                .await
+                .map_err(|e| RecordError::Credentials(e.to_string()))?;
+            *CACHE.lock().unwrap_or_else(|p| p.into_inner()) = Some(creds.clone());
+            Ok(creds)
+        }
+    }
+}
+
+/// The upstream request for a client's `path_and_query` and `body`: client
+/// headers filtered, then SigV4-signed for `bedrock` in `region`.
+pub fn signed_request(
+    upstream: &Upstream,
+    path_and_query: &str,
+    headers: &http::HeaderMap,
+    body: Bytes,
+    creds: &Credentials,
+    region: &str,
+) -> Result<http::Request<Full<Bytes>>, String> {
+    let url = format!("{}{path_and_query}", upstream.base);
+    let mut req = http::Request::builder().method("POST").uri(&url);
+    for (name, value) in headers {
+        if forwarded(name.as_str()) {
+            req = req.header(name, value);
+        }
+    }
+    let mut req = req
+        .body(Full::new(body.clone()))
+        .map_err(|e| e.to_string())?;
+    let pairs: Vec<(&str, &str)> = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
+        .collect();
+    let signable = SignableRequest::new(
+        "POST",
+        url.as_str(),
+        pairs.into_iter(),
+        SignableBody::Bytes(&body),
+    )
+    .map_err(|e| e.to_string())?;
+    let identity = creds.clone().into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("bedrock")
+        .time(SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let (instructions, _signature) = sign(signable, &params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    instructions.apply_to_request_http1x(&mut req);
+    Ok(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provenance_is_aws_only_for_https_amazonaws_hosts() {
+        let aws = Upstream::new(None, "us-west-2").expect("default");
+        assert_eq!(aws.base, "https://bedrock-runtime.us-west-2.amazonaws.com");
+        assert!(aws.is_aws);
+        let local = Upstream::new(Some("http://127.0.0.1:9/"), "us-east-1").expect("local");
+        assert_eq!(local.base, "http://127.0.0.1:9");
+        assert!(!local.is_aws);
+        assert!(
+            !Upstream::new(Some("http://bedrock-runtime.us-east-1.amazonaws.com"), "x")
+                .expect("plain http")
+                .is_aws
+        );
+        assert!(Upstream::new(Some("ftp://x"), "x").is_err());
+        assert!(Upstream::new(Some("http://x/some/path"), "x").is_err());
+    }
+}
