@@ -62,6 +62,8 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 print_checklist: true,
                 page_override: page,
                 mode,
+                workspace: None,
+                netguard: runner::netguard_from_env()?,
             };
             let args = libtest_mimic::Arguments::from_iter(
                 std::iter::once("labcheck".to_string()).chain(test_args),
@@ -77,6 +79,8 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 print_checklist: false,
                 page_override: None,
                 mode: labcheck::mode::Mode::Replay,
+                workspace: None,
+                netguard: Default::default(),
             };
             let plan = runner::plan(&config);
             for (dir, error) in &plan.broken {

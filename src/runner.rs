@@ -45,6 +45,11 @@ pub struct RunConfig {
     pub mode: crate::mode::Mode,
     /// Replace each lab's page (to run a lab.toml against another version of its page).
     pub page_override: Option<PathBuf>,
+    /// Grading: a student's workspace, copied into each trial's workspace
+    /// before its step runs (see [`crate::grade`]).
+    pub workspace: Option<PathBuf>,
+    /// Network guard for step processes (`LABCHECK_NETGUARD`).
+    pub netguard: crate::netguard::Policy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +86,8 @@ impl RunConfig {
             print_checklist: std::env::var_os("NEXTEST_RUN_ID").is_none(),
             page_override: None,
             mode,
+            workspace: None,
+            netguard: netguard_from_env()?,
         })
     }
 }
@@ -99,9 +106,12 @@ pub fn discover_labs(labs_root: &Path) -> Result<Vec<PathBuf>, ConfigError> {
     Ok(labs)
 }
 
-/// `NEXTEST_RUN_ID`, else `LABCHECK_RUN_ID`, else a fresh id from time and pid.
+/// `LABCHECK_RUN_ID`, else `NEXTEST_RUN_ID`, else a fresh id from time and pid.
+///
+/// `LABCHECK_RUN_ID` wins so that CI shards (matrix jobs, each with its own
+/// nextest run id) can share one id set from the workflow run.
 pub fn run_id_from_env() -> String {
-    for var in ["NEXTEST_RUN_ID", "LABCHECK_RUN_ID"] {
+    for var in ["LABCHECK_RUN_ID", "NEXTEST_RUN_ID"] {
         if let Ok(id) = std::env::var(var)
             && !id.is_empty()
         {
@@ -113,6 +123,16 @@ pub fn run_id_from_env() -> String {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     format!("run-{secs}-{}", std::process::id())
+}
+
+/// `LABCHECK_NETGUARD`: `auto` (default: a loopback-only network namespace
+/// where permitted, plus the refusing proxy) or `proxy` (the proxy alone).
+pub fn netguard_from_env() -> Result<crate::netguard::Policy, ConfigError> {
+    crate::netguard::Policy::from_env().map_err(|value| ConfigError::BadEnv {
+        var: "LABCHECK_NETGUARD",
+        value,
+        hint: "`auto` (namespace where permitted, plus proxy) or `proxy`",
+    })
 }
 
 /// `LABCHECK_SPEED`: replay speed factor (default 1).
@@ -206,7 +226,8 @@ pub fn plan(config: &RunConfig) -> Plan {
 pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
     let started = Instant::now();
     let step = &def.lab.lab.steps[def.step];
-    let failures = match execute(def, config) {
+    let mut network_guard = None;
+    let failures = match execute(def, config, &mut network_guard) {
         Ok(failures) => failures.iter().map(|f| f.to_string()).collect(),
         Err(e) => vec![format!("could not run the step: {e}")],
     };
@@ -226,6 +247,7 @@ pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
         emulated: matches!(step.kind, StepKind::Playground { .. }),
         failures,
         duration_ms: started.elapsed().as_millis() as u64,
+        network_guard,
     };
     if let Err(e) = ResultsDir::new(&config.results_root, &config.run_id).write(&outcome) {
         eprintln!("labcheck: warning: {e}");
@@ -241,9 +263,15 @@ enum TrialError {
     Step(#[from] steps::StepError),
     #[error("cannot create the trial workspace: {0}")]
     Workspace(std::io::Error),
+    #[error("cannot start the network guard: {0}")]
+    Guard(std::io::Error),
 }
 
-fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, TrialError> {
+fn execute(
+    def: &TrialDef,
+    config: &RunConfig,
+    guard_used: &mut Option<String>,
+) -> Result<Vec<expect::Failure>, TrialError> {
     let lab = &def.lab.lab;
     let step = &lab.steps[def.step];
     let server = crate::endpoint::start(config.mode, lab, &def.lab.cassettes, config.speed)?;
@@ -251,7 +279,19 @@ fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, T
         .prefix("labcheck-trial-")
         .tempdir()
         .map_err(TrialError::Workspace)?;
+    if let Some(seed) = &config.workspace {
+        crate::grade::copy_workspace(seed, workspace.path()).map_err(TrialError::Workspace)?;
+    }
     let endpoint = server.endpoint();
+    // Only child processes need a guard: sdk/playground steps run in process
+    // against the explicit endpoint.
+    let guard = match step.kind {
+        StepKind::Shell { .. } | StepKind::Python { .. } if config.mode == crate::mode::Mode::Replay => Some(
+            crate::netguard::NetGuard::start(&endpoint, config.netguard).map_err(TrialError::Guard)?,
+        ),
+        _ => None,
+    };
+    *guard_used = guard.as_ref().map(|g| g.kind().to_string());
     let invocation = Invocation {
         kind: &step.kind,
         client: def.client,
@@ -261,8 +301,10 @@ fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, T
         workspace: workspace.path().to_path_buf(),
         timeout: step.timeout,
         progress: &StderrProgress,
+        guard: guard.as_ref().map(|g| g.child()),
     };
     let output = steps::run(&invocation)?;
+    let refused = guard.as_ref().map(|g| g.attempts()).unwrap_or_default();
     let served = server.served();
     let misses = server.misses();
     server.finish()?;
@@ -275,7 +317,11 @@ fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, T
         timeout: step.timeout,
         cassette_dir: &lab.cassettes,
     };
-    Ok(expect::check(&step.expect, &output, &ctx))
+    let mut failures = expect::check(&step.expect, &output, &ctx);
+    for attempt in refused {
+        failures.insert(0, crate::netguard::refused_failure(&attempt));
+    }
+    Ok(failures)
 }
 
 /// The failure message libtest prints for a failed trial.
