@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use cli::{Cli, ClientsAction, Command};
+use cli::{Cli, ClientsAction, Command, Format};
 use labcheck::cassette::CassetteSet;
 use labcheck::clients::StderrProgress;
 use labcheck::replay::{ReplayOptions, ReplayServer};
@@ -105,7 +105,23 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             run_id,
             results_dir,
             labs,
-        } => report(run_id, &results_dir, labs_or_default(labs)?),
+            format,
+            output,
+        } => report(
+            run_id,
+            &results_dir,
+            labs_or_default(labs)?,
+            format,
+            output.as_deref(),
+        ),
+        Command::Grade {
+            lab,
+            workspace,
+            format,
+            output,
+            fail_under,
+            speed,
+        } => grade(&lab, workspace, format, output.as_deref(), fail_under, speed),
         Command::Clients { action } => match action {
             ClientsAction::Install => {
                 clients::ensure_all(&StderrProgress)?;
@@ -179,7 +195,59 @@ set AWS_BEARER_TOKEN_BEDROCK=\n\n",
     )
 }
 
-fn report(run_id: Option<String>, results_root: &Path, labs: Vec<PathBuf>) -> Result<ExitCode> {
+/// Writes `text` to `output`, or stdout.
+fn emit(text: &str, output: Option<&Path>) -> Result<()> {
+    match output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("writing {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+fn grade(
+    lab: &Path,
+    workspace: PathBuf,
+    format: Format,
+    output: Option<&Path>,
+    fail_under: Option<f64>,
+    speed: f64,
+) -> Result<ExitCode> {
+    if !(speed >= 0.0 && speed.is_finite()) {
+        bail!("--speed must be a number >= 0, got {speed}");
+    }
+    if let Some(p) = fail_under
+        && !(0.0..=100.0).contains(&p)
+    {
+        bail!("--fail-under must be a percentage between 0 and 100, got {p}");
+    }
+    let options = labcheck::grade::GradeOptions {
+        workspace,
+        speed,
+        netguard: runner::netguard_from_env()?,
+    };
+    let report = labcheck::grade::grade(lab, &options)?;
+    use labcheck::grade::render;
+    let text = match format {
+        Format::Text => render::text(&report),
+        Format::Json => render::json(&report) + "\n",
+        Format::Junit => render::junit(&report),
+        Format::Markdown => render::markdown(&report),
+    };
+    emit(&text, output)?;
+    Ok(match fail_under {
+        Some(p) if report.percent() < p => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+fn report(
+    run_id: Option<String>,
+    results_root: &Path,
+    labs: Vec<PathBuf>,
+    format: Format,
+    output: Option<&Path>,
+) -> Result<ExitCode> {
     let run_id = match run_id {
         Some(id) => id,
         None => newest_run(results_root)?,
@@ -191,18 +259,45 @@ fn report(run_id: Option<String>, results_root: &Path, labs: Vec<PathBuf>) -> Re
             results_root.display()
         );
     }
-    let mut ok = true;
+    let mut verdicts = Vec::new();
     for dir in labs {
         let lab = spec::load_lab(&dir).with_context(|| format!("loading {}", dir.display()))?;
-        let verdict = LabVerdict::new(&lab.id.to_string(), &lab.checklist, &outcomes);
-        ok &= verdict.passed();
-        print!("{}", verdict.render());
+        verdicts.push(LabVerdict::new(
+            &lab.id.to_string(),
+            &lab.checklist,
+            &outcomes,
+        ));
     }
+    let ok = verdicts.iter().all(LabVerdict::passed);
     let failed = outcomes
         .iter()
         .filter(|o| o.status == labcheck::report::Status::Failed)
         .count();
-    println!("run {run_id}: {} trial(s), {failed} failed", outcomes.len());
+    use labcheck::report::{json, junit, markdown};
+    let text = match format {
+        Format::Text => {
+            let mut text: String = verdicts.iter().map(LabVerdict::render).collect();
+            text.push_str(&format!(
+                "run {run_id}: {} trial(s), {failed} failed\n",
+                outcomes.len()
+            ));
+            text
+        }
+        Format::Json => json::render(&run_id, &verdicts, &outcomes) + "\n",
+        Format::Markdown => markdown::run_summary(&run_id, &verdicts, &outcomes),
+        Format::Junit => {
+            let suites: Vec<junit::Suite> = verdicts
+                .iter()
+                .map(|v| junit::Suite {
+                    name: v.lab.clone(),
+                    cases: junit::cases_of(&outcomes, &v.lab),
+                    system_out: Some(v.render()),
+                })
+                .collect();
+            junit::render(&format!("labcheck run {run_id}"), &suites)
+        }
+    };
+    emit(&text, output)?;
     Ok(if ok && failed == 0 {
         ExitCode::SUCCESS
     } else {
