@@ -21,6 +21,8 @@ pub fn config(lab: &Path, results: &Path) -> RunConfig {
         print_checklist: false,
         page_override: None,
         mode: labcheck::mode::Mode::Replay,
+        workspace: None,
+        netguard: Default::default(),
     }
 }
 
