@@ -121,7 +121,14 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             output,
             fail_under,
             speed,
-        } => grade(&lab, workspace, format, output.as_deref(), fail_under, speed),
+        } => grade(
+            &lab,
+            workspace,
+            format,
+            output.as_deref(),
+            fail_under,
+            speed,
+        ),
         Command::Clients { action } => match action {
             ClientsAction::Install => {
                 clients::ensure_all(&StderrProgress)?;
@@ -198,8 +205,9 @@ set AWS_BEARER_TOKEN_BEDROCK=\n\n",
 /// Writes `text` to `output`, or stdout.
 fn emit(text: &str, output: Option<&Path>) -> Result<()> {
     match output {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+        }
         None => print!("{text}"),
     }
     Ok(())
@@ -277,6 +285,10 @@ fn report(
     let text = match format {
         Format::Text => {
             let mut text: String = verdicts.iter().map(LabVerdict::render).collect();
+            let guards = markdown::guards(&outcomes);
+            if !guards.is_empty() {
+                text.push_str(&format!("network guard: {}\n", guards.join(", ")));
+            }
             text.push_str(&format!(
                 "run {run_id}: {} trial(s), {failed} failed\n",
                 outcomes.len()

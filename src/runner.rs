@@ -286,9 +286,14 @@ fn execute(
     // Only child processes need a guard: sdk/playground steps run in process
     // against the explicit endpoint.
     let guard = match step.kind {
-        StepKind::Shell { .. } | StepKind::Python { .. } if config.mode == crate::mode::Mode::Replay => Some(
-            crate::netguard::NetGuard::start(&endpoint, config.netguard).map_err(TrialError::Guard)?,
-        ),
+        StepKind::Shell { .. } | StepKind::Python { .. }
+            if config.mode == crate::mode::Mode::Replay =>
+        {
+            Some(
+                crate::netguard::NetGuard::start(&endpoint, config.netguard)
+                    .map_err(TrialError::Guard)?,
+            )
+        }
         _ => None,
     };
     *guard_used = guard.as_ref().map(|g| g.kind().to_string());
@@ -420,6 +425,10 @@ pub fn harness(args: &Arguments, config: RunConfig) -> ExitCode {
                 LabVerdict::new(&loaded.lab.id.to_string(), &loaded.lab.checklist, &outcomes);
             checklist_ok &= verdict.passed();
             print!("{}", verdict.render());
+        }
+        let guards = crate::report::markdown::guards(&outcomes);
+        if !guards.is_empty() {
+            println!("network guard: {}", guards.join(", "));
         }
         println!(
             "results: {}",

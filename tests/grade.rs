@@ -94,7 +94,10 @@ fn wrong_model_id_loses_item_3_naming_the_models() {
     let r = grade_ws("wrong-model");
     assert_eq!(states(&r), [NotGraded, Ticked, Unticked, Ticked], "{r:#?}");
     let why = reasons(&r, 3);
-    assert!(why.contains("anthropic.claude-3-sonnet-20240229-v1:0"), "{why}");
+    assert!(
+        why.contains("anthropic.claude-3-sonnet-20240229-v1:0"),
+        "{why}"
+    );
     assert!(why.contains("us.anthropic.claude-sonnet-4-6"), "{why}");
 }
 
@@ -120,16 +123,29 @@ fn cli_json_is_the_documented_schema_and_a_low_score_exits_0() {
     let out = Command::cargo_bin("labcheck")
         .expect("binary")
         .current_dir(repo())
-        .args(["grade", "labs/4.1-invoke-fm-via-bedrock", "--format", "json"])
+        .args([
+            "grade",
+            "labs/4.1-invoke-fm-via-bedrock",
+            "--format",
+            "json",
+        ])
         .arg("--workspace")
         .arg(workspace("missing-script"))
         .output()
         .expect("run");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(doc["schema"], "labcheck-grade/1");
     assert_eq!(doc["lab"], "4.1-invoke-fm-via-bedrock");
-    assert_eq!((doc["score"].as_u64(), doc["max"].as_u64()), (Some(2), Some(3)));
+    assert_eq!(
+        (doc["score"].as_u64(), doc["max"].as_u64()),
+        (Some(2), Some(3))
+    );
     let item3 = &doc["items"][2];
     assert_eq!(item3["state"], "unticked");
     assert_eq!(item3["points"], 0);
@@ -140,7 +156,10 @@ fn cli_json_is_the_documented_schema_and_a_low_score_exits_0() {
         "{item3}"
     );
     assert_eq!(doc["items"][0]["state"], "not-graded");
-    assert!(doc["trials"].as_array().is_some_and(|t| t.len() == 3), "{doc}");
+    assert!(
+        doc["trials"].as_array().is_some_and(|t| t.len() == 3),
+        "{doc}"
+    );
 }
 
 #[test]
@@ -156,14 +175,26 @@ fn cli_fail_under_and_usage_errors() {
     let ws = workspace("missing-script");
     let ws = ws.to_str().expect("utf-8 path");
     let junit = run(&[
-        "grade", "labs/4.1-invoke-fm-via-bedrock", "--workspace", ws, "--format", "junit",
-        "--fail-under", "80",
+        "grade",
+        "labs/4.1-invoke-fm-via-bedrock",
+        "--workspace",
+        ws,
+        "--format",
+        "junit",
+        "--fail-under",
+        "80",
     ]);
     assert_eq!(junit.status.code(), Some(1));
     let xml = String::from_utf8_lossy(&junit.stdout);
-    assert!(xml.contains("tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"1\""), "{xml}");
+    assert!(
+        xml.contains("tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"1\""),
+        "{xml}"
+    );
     let missing = run(&[
-        "grade", "labs/4.1-invoke-fm-via-bedrock", "--workspace", "no/such/dir",
+        "grade",
+        "labs/4.1-invoke-fm-via-bedrock",
+        "--workspace",
+        "no/such/dir",
     ]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("is not a directory"));

@@ -92,6 +92,10 @@ tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '
     );
     let out = process::run_bash(&script, 0, &env, Duration::from_secs(20)).expect("run");
     assert_eq!(out.exit_code, Some(0), "{}", out.stderr);
-    assert_eq!(out.stdout, "relay: pong\nhost port: unreachable\nlo\n", "{}", out.stderr);
+    assert_eq!(
+        out.stdout, "relay: pong\nhost port: unreachable\nlo\n",
+        "{}",
+        out.stderr
+    );
     assert_eq!(server.join().expect("server"), "ping");
 }

@@ -27,14 +27,27 @@ fn target_dir() -> PathBuf {
 }
 
 const KEPT_ENV: &[&str] = &[
-    "PATH", "HOME", "USER", "LANG", "TMPDIR", "CARGO_HOME", "RUSTFLAGS", "LABCHECK_CLIENTS_DIR",
+    "PATH",
+    "HOME",
+    "USER",
+    "LANG",
+    "TMPDIR",
+    "CARGO_HOME",
+    "RUSTFLAGS",
+    "LABCHECK_CLIENTS_DIR",
 ];
 
 fn nextest(run_id: &str, partition: Option<&str>) -> String {
     // `cargo` from PATH (the rustup proxy), as the user's shell would run it.
     let mut cmd = Command::new("cargo");
-    cmd.current_dir(repo())
-        .args(["nextest", "run", "--test", "labs", "--no-fail-fast", "--no-tests=pass"]);
+    cmd.current_dir(repo()).args([
+        "nextest",
+        "run",
+        "--test",
+        "labs",
+        "--no-fail-fast",
+        "--no-tests=pass",
+    ]);
     if let Some(p) = partition {
         cmd.args(["--partition", p]);
     }
@@ -50,7 +63,9 @@ fn nextest(run_id: &str, partition: Option<&str>) -> String {
     }
     cmd.env("CARGO_TARGET_DIR", target_dir())
         .env("LABCHECK_RUN_ID", run_id);
-    let out = cmd.output().expect("cargo nextest runs (cargo-nextest installed?)");
+    let out = cmd
+        .output()
+        .expect("cargo nextest runs (cargo-nextest installed?)");
     // Failing trials are compared like passing ones; a nextest that could
     // not run at all (exit code other than 0 or 100) is a test failure.
     let code = out.status.code();
@@ -65,7 +80,14 @@ fn nextest(run_id: &str, partition: Option<&str>) -> String {
 fn report(run_id: &str, format: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_labcheck"))
         .current_dir(repo())
-        .args(["report", "--run-id", run_id, "--format", format, "--results-dir"])
+        .args([
+            "report",
+            "--run-id",
+            run_id,
+            "--format",
+            format,
+            "--results-dir",
+        ])
         .arg(target_dir().join("labcheck/results"))
         .output()
         .expect("labcheck report");
@@ -133,7 +155,10 @@ fn three_partitions_merged_equal_one_run() {
     let all = trials(&single);
     assert!(all.len() >= 10, "{all:?}");
     assert_eq!(trials(&sharded), all);
-    assert!(per_shard[0] < all.len() && per_shard[1] <= per_shard[2], "{per_shard:?}");
+    assert!(
+        per_shard[0] < all.len() && per_shard[1] <= per_shard[2],
+        "{per_shard:?}"
+    );
 
     let merged = report(&sharded, "text");
     assert_eq!(merged, report(&single, "text"));

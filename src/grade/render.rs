@@ -73,12 +73,7 @@ pub fn junit(r: &GradeReport) -> String {
 
 /// A Markdown summary: score, then the checklist with reasons.
 pub fn markdown(r: &GradeReport) -> String {
-    let mut out = format!(
-        "## Grade: {} — {}/{}\n\n",
-        cell(&r.title),
-        r.score,
-        r.max
-    );
+    let mut out = format!("## Grade: {} — {}/{}\n\n", cell(&r.title), r.score, r.max);
     for item in &r.items {
         let mark = match item.state {
             GradeState::Ticked => "- [x]",

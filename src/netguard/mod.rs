@@ -125,7 +125,9 @@ impl NetGuard {
                         fallback: None,
                     });
                 }
-                (None, _) => fallback = Some(format!("endpoint `{endpoint}` is not a loopback address")),
+                (None, _) => {
+                    fallback = Some(format!("endpoint `{endpoint}` is not a loopback address"))
+                }
                 (_, Err(e)) => fallback = Some(format!("no network namespace: {e}")),
             }
         }

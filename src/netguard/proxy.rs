@@ -113,7 +113,11 @@ pub fn parse_head(head: &str) -> Option<Attempt> {
         if authority.contains(':') {
             authority.to_string()
         } else {
-            let port = if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 };
+            let port = if scheme.eq_ignore_ascii_case("https") {
+                443
+            } else {
+                80
+            };
             format!("{authority}:{port}")
         }
     } else {
@@ -128,8 +132,10 @@ mod tests {
 
     #[test]
     fn connect_and_absolute_forms_name_the_host() {
-        let a = parse_head("CONNECT sts.amazonaws.com:443 HTTP/1.1\r\nHost: sts.amazonaws.com:443\r\n\r\n")
-            .expect("parsed");
+        let a = parse_head(
+            "CONNECT sts.amazonaws.com:443 HTTP/1.1\r\nHost: sts.amazonaws.com:443\r\n\r\n",
+        )
+        .expect("parsed");
         assert_eq!(a.method, "CONNECT");
         assert_eq!(a.host, "sts.amazonaws.com:443");
         let b = parse_head("GET http://example.org/x HTTP/1.1\r\nHost: example.org\r\n\r\n")
@@ -148,7 +154,10 @@ mod tests {
         let mut answer = String::new();
         conn.read_to_string(&mut answer).expect("read");
         assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
-        assert!(answer.contains("`bedrock-runtime.us-east-1.amazonaws.com:443`"), "{answer}");
+        assert!(
+            answer.contains("`bedrock-runtime.us-east-1.amazonaws.com:443`"),
+            "{answer}"
+        );
         // The log is written before the answer, so it is complete once we have read it.
         assert_eq!(
             proxy.attempts(),

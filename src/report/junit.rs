@@ -60,9 +60,17 @@ pub fn cases_of(outcomes: &[Outcome], lab: &str) -> Vec<Case> {
 /// `<testsuites name=…>` with every suite.
 pub fn render(name: &str, suites: &[Suite]) -> String {
     let count = |f: &dyn Fn(&Case) -> bool| -> usize {
-        suites.iter().flat_map(|s| &s.cases).filter(|c| f(c)).count()
+        suites
+            .iter()
+            .flat_map(|s| &s.cases)
+            .filter(|c| f(c))
+            .count()
     };
-    let total_ms: u64 = suites.iter().flat_map(|s| &s.cases).map(|c| c.time_ms).sum();
+    let total_ms: u64 = suites
+        .iter()
+        .flat_map(|s| &s.cases)
+        .map(|c| c.time_ms)
+        .sum();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,

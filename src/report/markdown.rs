@@ -8,7 +8,10 @@ use super::outcome::{Outcome, Status};
 
 /// The summary of one run (`labcheck report --format markdown`).
 pub fn run_summary(run_id: &str, verdicts: &[LabVerdict], outcomes: &[Outcome]) -> String {
-    let failed = outcomes.iter().filter(|o| o.status == Status::Failed).count();
+    let failed = outcomes
+        .iter()
+        .filter(|o| o.status == Status::Failed)
+        .count();
     let mut out = format!("## labcheck run `{}`\n\n", cell(run_id));
     let _ = writeln!(
         out,
@@ -45,14 +48,20 @@ pub fn run_summary(run_id: &str, verdicts: &[LabVerdict], outcomes: &[Outcome]) 
     out
 }
 
-/// `; network guard: netns+proxy` when the outcomes say.
-fn guards_note(outcomes: &[Outcome]) -> String {
+/// The network guards the outcomes ran under, e.g. `netns+proxy`, sorted.
+pub fn guards(outcomes: &[Outcome]) -> Vec<&str> {
     let mut guards: Vec<&str> = outcomes
         .iter()
         .filter_map(|o| o.network_guard.as_deref())
         .collect();
     guards.sort();
     guards.dedup();
+    guards
+}
+
+/// `; network guard: netns+proxy` when the outcomes say.
+fn guards_note(outcomes: &[Outcome]) -> String {
+    let guards = guards(outcomes);
     if guards.is_empty() {
         String::new()
     } else {

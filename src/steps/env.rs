@@ -142,7 +142,13 @@ mod tests {
         for k in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "https_proxy"] {
             assert_eq!(get(&vars, k).as_deref(), Some("http://127.0.0.1:7"), "{k}");
         }
-        assert_eq!(get(&vars, "NO_PROXY").as_deref(), Some("127.0.0.1,localhost"));
-        assert_eq!(get(&vars, "no_proxy").as_deref(), Some("127.0.0.1,localhost"));
+        assert_eq!(
+            get(&vars, "NO_PROXY").as_deref(),
+            Some("127.0.0.1,localhost")
+        );
+        assert_eq!(
+            get(&vars, "no_proxy").as_deref(),
+            Some("127.0.0.1,localhost")
+        );
     }
 }
