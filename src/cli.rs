@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// Turn Amazon Bedrock course labs into tests.
 ///
@@ -56,13 +56,43 @@ pub enum Command {
     },
     /// Merge the outcome files of one run (e.g. nextest partitions) into checklists.
     Report {
-        /// Run id (default: the newest run under --results-dir).
-        #[arg(long)]
+        /// Run id (default: `LABCHECK_RUN_ID`, else the newest run under --results-dir).
+        #[arg(long, env = "LABCHECK_RUN_ID")]
         run_id: Option<String>,
         #[arg(long, default_value = "target/labcheck/results")]
         results_dir: PathBuf,
         /// Lab directories whose checklists to print; default: every lab under ./labs.
         labs: Vec<PathBuf>,
+        /// text (checklists), json, junit (XML) or markdown (for `$GITHUB_STEP_SUMMARY`).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Write the report to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Grade a student's workspace: run the lab's steps with the student's own
+    /// files, print the score and the ticked checklist.
+    ///
+    /// Exit codes: 0 = graded (whatever the score); 1 = graded, score below
+    /// --fail-under; 2 = usage or configuration error (bad flag, invalid
+    /// lab.toml, workspace not found).
+    Grade {
+        /// The lab directory (holds lab.toml).
+        lab: PathBuf,
+        /// The student's workspace (copied; never modified).
+        #[arg(long)]
+        workspace: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Write the report to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Exit with 1 when the score is below this percentage of the maximum.
+        #[arg(long, value_name = "PERCENT")]
+        fail_under: Option<f64>,
+        /// Replay speed factor (streaming is judged on the recorded timing: keep 1).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
     },
     /// Record a lab's cassettes from real Bedrock (or `LABCHECK_UPSTREAM`) through
     /// a re-signing, scrubbing proxy. `LABCHECK_RECORD=once|new_episodes|all`.
@@ -91,6 +121,15 @@ pub enum Command {
         #[command(subcommand)]
         action: ClientsAction,
     },
+}
+
+/// Output format of `report` and `grade`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Junit,
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,7 +17,9 @@
 //! - [`steps`]: running one step with one client;
 //! - [`expect`]: checking what a step showed;
 //! - [`report`]: outcomes, the ticked checklist and report formats;
-//! - [`runner`]: labs × steps × clients as libtest-mimic trials.
+//! - [`runner`]: labs × steps × clients as libtest-mimic trials;
+//! - [`netguard`]: no network but the trial endpoint for step processes;
+//! - [`grade`]: a student's workspace graded against a lab.
 #![deny(clippy::unwrap_used)]
 
 pub mod cassette;
@@ -25,8 +27,10 @@ pub mod clients;
 pub mod content;
 pub mod endpoint;
 pub mod expect;
+pub mod grade;
 pub mod ids;
 pub mod mode;
+pub mod netguard;
 pub mod record;
 pub mod replay;
 pub mod report;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use cli::{Cli, ClientsAction, Command};
+use cli::{Cli, ClientsAction, Command, Format};
 use labcheck::cassette::CassetteSet;
 use labcheck::clients::StderrProgress;
 use labcheck::replay::{ReplayOptions, ReplayServer};
@@ -55,14 +55,13 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 bail!("--speed must be a number >= 0, got {speed}");
             }
             let config = RunConfig {
-                labs: labs_or_default(labs)?,
-                results_root: results_dir,
-                run_id: runner::run_id_from_env(),
                 speed,
                 print_checklist: true,
                 page_override: page,
                 mode,
                 proxy: labcheck::record::ProxySettings::from_env()?,
+                netguard: runner::netguard_from_env()?,
+                ..RunConfig::new(labs_or_default(labs)?, results_dir)
             };
             let args = libtest_mimic::Arguments::from_iter(
                 std::iter::once("labcheck".to_string()).chain(test_args),
@@ -70,16 +69,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(runner::harness(&args, config))
         }
         Command::List { labs } => {
-            let config = RunConfig {
-                labs: labs_or_default(labs)?,
-                results_root: PathBuf::from("target/labcheck/results"),
-                run_id: String::new(),
-                speed: 0.0,
-                print_checklist: false,
-                page_override: None,
-                mode: labcheck::mode::Mode::Replay,
-                proxy: Default::default(),
-            };
+            let config = RunConfig::new(
+                labs_or_default(labs)?,
+                PathBuf::from("target/labcheck/results"),
+            );
             let plan = runner::plan(&config);
             for (dir, error) in &plan.broken {
                 eprintln!("error: {}: {error}", dir.display());
@@ -103,7 +96,30 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             run_id,
             results_dir,
             labs,
-        } => report(run_id, &results_dir, labs_or_default(labs)?),
+            format,
+            output,
+        } => report(
+            run_id,
+            &results_dir,
+            labs_or_default(labs)?,
+            format,
+            output.as_deref(),
+        ),
+        Command::Grade {
+            lab,
+            workspace,
+            format,
+            output,
+            fail_under,
+            speed,
+        } => grade(
+            &lab,
+            workspace,
+            format,
+            output.as_deref(),
+            fail_under,
+            speed,
+        ),
         Command::Record {
             lab,
             results_dir,
@@ -187,7 +203,60 @@ set AWS_BEARER_TOKEN_BEDROCK=\n\n",
     )
 }
 
-fn report(run_id: Option<String>, results_root: &Path, labs: Vec<PathBuf>) -> Result<ExitCode> {
+/// Writes `text` to `output`, or stdout.
+fn emit(text: &str, output: Option<&Path>) -> Result<()> {
+    match output {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+fn grade(
+    lab: &Path,
+    workspace: PathBuf,
+    format: Format,
+    output: Option<&Path>,
+    fail_under: Option<f64>,
+    speed: f64,
+) -> Result<ExitCode> {
+    if !(speed >= 0.0 && speed.is_finite()) {
+        bail!("--speed must be a number >= 0, got {speed}");
+    }
+    if let Some(p) = fail_under
+        && !(0.0..=100.0).contains(&p)
+    {
+        bail!("--fail-under must be a percentage between 0 and 100, got {p}");
+    }
+    let options = labcheck::grade::GradeOptions {
+        workspace,
+        speed,
+        netguard: runner::netguard_from_env()?,
+    };
+    let report = labcheck::grade::grade(lab, &options)?;
+    use labcheck::grade::render;
+    let text = match format {
+        Format::Text => render::text(&report),
+        Format::Json => render::json(&report) + "\n",
+        Format::Junit => render::junit(&report),
+        Format::Markdown => render::markdown(&report),
+    };
+    emit(&text, output)?;
+    Ok(match fail_under {
+        Some(p) if report.percent() < p => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+fn report(
+    run_id: Option<String>,
+    results_root: &Path,
+    labs: Vec<PathBuf>,
+    format: Format,
+    output: Option<&Path>,
+) -> Result<ExitCode> {
     let run_id = match run_id {
         Some(id) => id,
         None => newest_run(results_root)?,
@@ -199,18 +268,49 @@ fn report(run_id: Option<String>, results_root: &Path, labs: Vec<PathBuf>) -> Re
             results_root.display()
         );
     }
-    let mut ok = true;
+    let mut verdicts = Vec::new();
     for dir in labs {
         let lab = spec::load_lab(&dir).with_context(|| format!("loading {}", dir.display()))?;
-        let verdict = LabVerdict::new(&lab.id.to_string(), &lab.checklist, &outcomes);
-        ok &= verdict.passed();
-        print!("{}", verdict.render());
+        verdicts.push(LabVerdict::new(
+            &lab.id.to_string(),
+            &lab.checklist,
+            &outcomes,
+        ));
     }
+    let ok = verdicts.iter().all(LabVerdict::passed);
     let failed = outcomes
         .iter()
         .filter(|o| o.status == labcheck::report::Status::Failed)
         .count();
-    println!("run {run_id}: {} trial(s), {failed} failed", outcomes.len());
+    use labcheck::report::{json, junit, markdown};
+    let text = match format {
+        Format::Text => {
+            let mut text: String = verdicts.iter().map(LabVerdict::render).collect();
+            let guards = markdown::guards(&outcomes);
+            if !guards.is_empty() {
+                text.push_str(&format!("network guard: {}\n", guards.join(", ")));
+            }
+            text.push_str(&format!(
+                "run {run_id}: {} trial(s), {failed} failed\n",
+                outcomes.len()
+            ));
+            text
+        }
+        Format::Json => json::render(&run_id, &verdicts, &outcomes) + "\n",
+        Format::Markdown => markdown::run_summary(&run_id, &verdicts, &outcomes),
+        Format::Junit => {
+            let suites: Vec<junit::Suite> = verdicts
+                .iter()
+                .map(|v| junit::Suite {
+                    name: v.lab.clone(),
+                    cases: junit::cases_of(&outcomes, &v.lab),
+                    system_out: Some(v.render()),
+                })
+                .collect();
+            junit::render(&format!("labcheck run {run_id}"), &suites)
+        }
+    };
+    emit(&text, output)?;
     Ok(if ok && failed == 0 {
         ExitCode::SUCCESS
     } else {
@@ -238,14 +338,10 @@ fn newest_run(results_root: &Path) -> Result<String> {
 /// The run configuration of `record` and `drift`: record mode, settings from env.
 fn record_config(lab: PathBuf, results_dir: PathBuf) -> Result<RunConfig> {
     Ok(RunConfig {
-        labs: vec![lab],
-        results_root: results_dir,
-        run_id: runner::run_id_from_env(),
-        speed: 1.0,
         print_checklist: true,
-        page_override: None,
         mode: labcheck::mode::Mode::Record,
         proxy: labcheck::record::ProxySettings::from_env()?,
+        ..RunConfig::new(vec![lab], results_dir)
     })
 }
 

@@ -49,6 +49,11 @@ pub struct RunConfig {
     pub page_override: Option<PathBuf>,
     /// Record and live modes: upstream, record mode, credentials, token budget.
     pub proxy: crate::record::ProxySettings,
+    /// Grading: a student's workspace, copied into each trial's workspace
+    /// before its step runs (see [`crate::grade`]).
+    pub workspace: Option<PathBuf>,
+    /// Network guard for step processes (`LABCHECK_NETGUARD`).
+    pub netguard: crate::netguard::Policy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +77,24 @@ pub enum ConfigError {
 }
 
 impl RunConfig {
+    /// A replay run of `labs` with every other setting at its default:
+    /// recorded timing, a fresh run id, no page override, proxy guard policy
+    /// from its default. Callers override fields with struct update syntax.
+    pub fn new(labs: Vec<PathBuf>, results_root: PathBuf) -> RunConfig {
+        RunConfig {
+            labs,
+            results_root,
+            run_id: run_id_from_env(),
+            speed: 1.0,
+            print_checklist: false,
+            mode: crate::mode::Mode::Replay,
+            page_override: None,
+            proxy: Default::default(),
+            workspace: None,
+            netguard: Default::default(),
+        }
+    }
+
     /// The configuration `cargo test` uses: every lab under `<root>/labs`,
     /// results under the cargo target dir.
     pub fn for_cargo_test(root: &Path) -> Result<RunConfig, ConfigError> {
@@ -88,6 +111,8 @@ impl RunConfig {
             page_override: None,
             mode,
             proxy: crate::record::ProxySettings::from_env()?,
+            workspace: None,
+            netguard: netguard_from_env()?,
         })
     }
 }
@@ -106,9 +131,12 @@ pub fn discover_labs(labs_root: &Path) -> Result<Vec<PathBuf>, ConfigError> {
     Ok(labs)
 }
 
-/// `NEXTEST_RUN_ID`, else `LABCHECK_RUN_ID`, else a fresh id from time and pid.
+/// `LABCHECK_RUN_ID`, else `NEXTEST_RUN_ID`, else a fresh id from time and pid.
+///
+/// `LABCHECK_RUN_ID` wins so that CI shards (matrix jobs, each with its own
+/// nextest run id) can share one id set from the workflow run.
 pub fn run_id_from_env() -> String {
-    for var in ["NEXTEST_RUN_ID", "LABCHECK_RUN_ID"] {
+    for var in ["LABCHECK_RUN_ID", "NEXTEST_RUN_ID"] {
         if let Ok(id) = std::env::var(var)
             && !id.is_empty()
         {
@@ -120,6 +148,16 @@ pub fn run_id_from_env() -> String {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     format!("run-{secs}-{}", std::process::id())
+}
+
+/// `LABCHECK_NETGUARD`: `auto` (default: a loopback-only network namespace
+/// where permitted, plus the refusing proxy) or `proxy` (the proxy alone).
+pub fn netguard_from_env() -> Result<crate::netguard::Policy, ConfigError> {
+    crate::netguard::Policy::from_env().map_err(|value| ConfigError::BadEnv {
+        var: "LABCHECK_NETGUARD",
+        value,
+        hint: "`auto` (namespace where permitted, plus proxy) or `proxy`",
+    })
 }
 
 /// `LABCHECK_SPEED`: replay speed factor (default 1).
@@ -213,9 +251,12 @@ pub fn plan(config: &RunConfig) -> Plan {
 pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
     let started = Instant::now();
     let step = &def.lab.lab.steps[def.step];
-    let failures = match execute(def, config) {
-        Ok(failures) => failures.iter().map(|f| f.to_string()).collect(),
-        Err(e) => vec![format!("could not run the step: {e}")],
+    let (failures, network_guard) = match run_step(def, config) {
+        Ok(run) => (
+            run.failures.iter().map(|f| f.to_string()).collect(),
+            run.network_guard,
+        ),
+        Err(e) => (vec![format!("could not run the step: {e}")], None),
     };
     let outcome = Outcome {
         version: OUTCOME_VERSION,
@@ -233,6 +274,7 @@ pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
         emulated: matches!(step.kind, StepKind::Playground { .. }),
         failures,
         duration_ms: started.elapsed().as_millis() as u64,
+        network_guard,
     };
     if let Err(e) = ResultsDir::new(&config.results_root, &config.run_id).write(&outcome) {
         eprintln!("labcheck: warning: {e}");
@@ -240,17 +282,34 @@ pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
     outcome
 }
 
+/// Why a trial's step could not be run at all.
 #[derive(Debug, thiserror::Error)]
-enum TrialError {
+#[non_exhaustive]
+pub enum TrialError {
     #[error(transparent)]
     Endpoint(#[from] crate::endpoint::EndpointError),
     #[error(transparent)]
     Step(#[from] steps::StepError),
     #[error("cannot create the trial workspace: {0}")]
     Workspace(std::io::Error),
+    #[error("cannot start the network guard: {0}")]
+    Guard(std::io::Error),
 }
 
-fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, TrialError> {
+/// One trial's step as run and judged, before it becomes an [`Outcome`].
+#[derive(Debug)]
+pub struct TrialRun {
+    /// What the step showed.
+    pub output: steps::StepOutput,
+    /// Unmet expectations; empty when the trial passed.
+    pub failures: Vec<expect::Failure>,
+    /// The network guard in force for the step's process, if any.
+    pub network_guard: Option<String>,
+}
+
+/// Runs one trial's step against its own endpoint and workspace and judges
+/// it; [`run_trial`] turns this into an outcome file.
+pub fn run_step(def: &TrialDef, config: &RunConfig) -> Result<TrialRun, TrialError> {
     let lab = &def.lab.lab;
     let step = &lab.steps[def.step];
     let server = crate::endpoint::start(
@@ -264,7 +323,24 @@ fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, T
         .prefix("labcheck-trial-")
         .tempdir()
         .map_err(TrialError::Workspace)?;
+    if let Some(seed) = &config.workspace {
+        crate::grade::copy_workspace(seed, workspace.path()).map_err(TrialError::Workspace)?;
+    }
     let endpoint = server.endpoint();
+    // Only child processes need a guard: sdk/playground steps run in process
+    // against the explicit endpoint.
+    let guard = match step.kind {
+        StepKind::Shell { .. } | StepKind::Python { .. }
+            if config.mode == crate::mode::Mode::Replay =>
+        {
+            Some(
+                crate::netguard::NetGuard::start(&endpoint, config.netguard)
+                    .map_err(TrialError::Guard)?,
+            )
+        }
+        _ => None,
+    };
+    let network_guard = guard.as_ref().map(|g| g.kind().to_string());
     let invocation = Invocation {
         kind: &step.kind,
         client: def.client,
@@ -274,8 +350,10 @@ fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, T
         workspace: workspace.path().to_path_buf(),
         timeout: step.timeout,
         progress: &StderrProgress,
+        guard: guard.as_ref().map(|g| g.child()),
     };
     let output = steps::run(&invocation)?;
+    let refused = guard.as_ref().map(|g| g.attempts()).unwrap_or_default();
     let served = server.served();
     let misses = server.misses();
     server.finish()?;
@@ -289,7 +367,7 @@ fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, T
         cassette_dir: &lab.cassettes,
         lab_dir: &lab.dir,
     };
-    if config.mode == crate::mode::Mode::Live {
+    let mut failures = if config.mode == crate::mode::Mode::Live {
         let (live, skipped) = step.expect.for_live();
         if !skipped.is_empty() {
             eprintln!(
@@ -298,9 +376,18 @@ fn execute(def: &TrialDef, config: &RunConfig) -> Result<Vec<expect::Failure>, T
                 skipped.join(", ")
             );
         }
-        return Ok(expect::check(&live, &output, &ctx));
+        expect::check(&live, &output, &ctx)
+    } else {
+        expect::check(&step.expect, &output, &ctx)
+    };
+    for attempt in refused {
+        failures.insert(0, crate::netguard::refused_failure(&attempt));
     }
-    Ok(expect::check(&step.expect, &output, &ctx))
+    Ok(TrialRun {
+        output,
+        failures,
+        network_guard,
+    })
 }
 
 /// The failure message libtest prints for a failed trial.
@@ -399,6 +486,10 @@ pub fn harness(args: &Arguments, config: RunConfig) -> ExitCode {
                 LabVerdict::new(&loaded.lab.id.to_string(), &loaded.lab.checklist, &outcomes);
             checklist_ok &= verdict.passed();
             print!("{}", verdict.render());
+        }
+        let guards = crate::report::markdown::guards(&outcomes);
+        if !guards.is_empty() {
+            println!("network guard: {}", guards.join(", "));
         }
         println!(
             "results: {}",

@@ -8,13 +8,11 @@ use bytes::Bytes;
 use common::{copy_dir, repo};
 use http_body_util::{BodyExt, Full};
 use labcheck::cassette::{CassetteSet, Source};
-use labcheck::endpoint;
-use labcheck::expect;
 use labcheck::mode::Mode;
 use labcheck::record::verify::VerifyingUpstream;
 use labcheck::record::{CredentialSource, Credentials, ProxySettings, RecordMode, Upstream};
 use labcheck::runner::{self, RunConfig, TrialDef};
-use labcheck::steps::{self, Invocation, StepOutput};
+use labcheck::steps::StepOutput;
 
 const SEED: &str = "labs/4.1-invoke-fm-via-bedrock";
 
@@ -98,49 +96,11 @@ fn settings(up: &VerifyingUpstream, mode: RecordMode) -> ProxySettings {
     }
 }
 
-/// What runner::run_trial does, keeping the client's output.
+/// The client's output and the failures of one trial.
 fn run_step(def: &TrialDef, config: &RunConfig) -> (StepOutput, Vec<String>) {
-    let lab = &def.lab.lab;
-    let step = &lab.steps[def.step];
-    let server = endpoint::start(
-        config.mode,
-        lab,
-        &def.lab.cassettes,
-        config.speed,
-        &config.proxy,
-    )
-    .expect("endpoint");
-    let workspace = tempfile::tempdir().expect("workspace");
-    let url = server.endpoint();
-    let invocation = Invocation {
-        kind: &step.kind,
-        client: def.client,
-        pair: def.pair,
-        endpoint: &url,
-        region: &lab.region,
-        workspace: workspace.path().to_path_buf(),
-        timeout: step.timeout,
-        progress: &labcheck::clients::StderrProgress,
-    };
-    let output = steps::run(&invocation).expect("step runs");
-    let served = server.served();
-    let misses = server.misses();
-    server.finish().expect("endpoint finishes cleanly");
-    let ctx = expect::Context {
-        client: def.client,
-        served: &served,
-        misses: &misses,
-        pair: def.pair,
-        workspace: workspace.path(),
-        timeout: step.timeout,
-        cassette_dir: &lab.cassettes,
-        lab_dir: &lab.dir,
-    };
-    let failures = expect::check(&step.expect, &output, &ctx)
-        .iter()
-        .map(|f| f.to_string())
-        .collect();
-    (output, failures)
+    let run = runner::run_step(def, config).expect("step runs");
+    let failures = run.failures.iter().map(|f| f.to_string()).collect();
+    (run.output, failures)
 }
 
 fn run_all(config: &RunConfig) -> Vec<(String, StepOutput)> {

@@ -50,6 +50,7 @@ fn run_python(
         endpoint: server.endpoint(),
         region: "us-east-1".into(),
         client_bin: Some(boto3.bin_dir),
+        guard: None,
     };
     env.prepare().expect("prepare");
     process::write_file(ws.path(), Path::new(file), script).expect("write script");

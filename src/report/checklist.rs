@@ -182,6 +182,7 @@ mod tests {
                 vec![]
             },
             duration_ms: 1,
+            network_guard: None,
         }
     }
 

@@ -32,6 +32,10 @@ pub struct Outcome {
     /// Why the trial failed, one entry per unmet expectation.
     pub failures: Vec<String>,
     pub duration_ms: u64,
+    /// The network guard the step's processes ran under (`netns+proxy`,
+    /// `proxy`); absent for in-process steps and in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_guard: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +150,7 @@ mod tests {
             emulated: false,
             failures: vec![],
             duration_ms: 5,
+            network_guard: None,
         }
     }
 

@@ -28,6 +28,8 @@ pub struct ChildEnv {
     pub region: String,
     /// The provisioned client's bin dir, first on PATH.
     pub client_bin: Option<PathBuf>,
+    /// The network guard: proxy variables and, where permitted, a namespace.
+    pub guard: Option<crate::netguard::ChildGuard>,
 }
 
 impl ChildEnv {
@@ -42,7 +44,7 @@ impl ChildEnv {
             std::env::join_paths(&path_dirs).unwrap_or_else(|_| OsString::from("/usr/bin:/bin"));
         let s = |v: &str| OsString::from(v);
         let p = |v: &Path| v.as_os_str().to_owned();
-        vec![
+        let mut vars: Vec<(String, OsString)> = vec![
             ("PATH".into(), path),
             ("HOME".into(), p(&home)),
             ("LANG".into(), s("C.UTF-8")),
@@ -63,7 +65,11 @@ impl ChildEnv {
             ),
             // CLI v2 pipes output through `less` on a terminal; never on a trial.
             ("AWS_PAGER".into(), s("")),
-        ]
+        ];
+        if let Some(guard) = &self.guard {
+            vars.extend(guard.vars().into_iter().map(|(k, v)| (k.into(), v.into())));
+        }
+        vars
     }
 
     /// Creates the workspace's empty home (with an empty `.aws/`).
@@ -82,6 +88,7 @@ mod tests {
             endpoint: "http://127.0.0.1:9".into(),
             region: "us-east-1".into(),
             client_bin: Some(PathBuf::from("/cache/aws-cli-v2/bin")),
+            guard: None,
         }
     }
 
@@ -120,5 +127,28 @@ mod tests {
         );
         assert!(get(&vars, "AWS_PROFILE").is_none());
         assert!(get(&vars, "AWS_BEARER_TOKEN_BEDROCK").is_none());
+        assert!(get(&vars, "HTTPS_PROXY").is_none());
+    }
+
+    #[test]
+    fn a_guard_adds_proxy_variables_and_exempts_loopback() {
+        let mut e = env();
+        e.guard = Some(crate::netguard::ChildGuard {
+            proxy_url: "http://127.0.0.1:7".into(),
+            endpoint: e.endpoint.clone(),
+            netns: None,
+        });
+        let vars = e.vars();
+        for k in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "https_proxy"] {
+            assert_eq!(get(&vars, k).as_deref(), Some("http://127.0.0.1:7"), "{k}");
+        }
+        assert_eq!(
+            get(&vars, "NO_PROXY").as_deref(),
+            Some("127.0.0.1,localhost")
+        );
+        assert_eq!(
+            get(&vars, "no_proxy").as_deref(),
+            Some("127.0.0.1,localhost")
+        );
     }
 }

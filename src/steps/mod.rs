@@ -91,6 +91,8 @@ pub struct Invocation<'a> {
     pub workspace: PathBuf,
     pub timeout: Duration,
     pub progress: &'a dyn Progress,
+    /// The trial's network guard for child processes (none: unguarded).
+    pub guard: Option<crate::netguard::ChildGuard>,
 }
 
 /// Runs the step once.
@@ -142,9 +144,13 @@ fn child_env(inv: &Invocation<'_>) -> Result<ChildEnv, StepError> {
     let provisioned = clients::ensure(inv.client, inv.progress)?;
     let env = ChildEnv {
         workspace: inv.workspace.clone(),
-        endpoint: inv.endpoint.to_string(),
+        endpoint: inv
+            .guard
+            .as_ref()
+            .map_or_else(|| inv.endpoint.to_string(), |g| g.endpoint.clone()),
         region: inv.region.to_string(),
         client_bin: Some(provisioned.bin_dir),
+        guard: inv.guard.clone(),
     };
     env.prepare().map_err(|e| StepError::Io {
         what: "preparing the workspace".into(),

@@ -102,6 +102,18 @@ pub fn run(
         .stderr(Stdio::piped())
         // Own process group, so the time limit kills bash and everything it started.
         .process_group(0);
+    if let Some(ns) = env.guard.as_ref().and_then(|g| g.netns.clone()) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: setns is a single syscall, async-signal-safe between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
     let started = Instant::now();
     let mut child = cmd.spawn().map_err(|e| StepError::Spawn {
         program: format!("{:?}", cmd.get_program()),
@@ -215,6 +227,7 @@ mod tests {
             endpoint: "http://127.0.0.1:9".into(),
             region: "us-east-1".into(),
             client_bin: None,
+            guard: None,
         }
     }
 

@@ -14,14 +14,8 @@ pub fn repo() -> PathBuf {
 
 pub fn config(lab: &Path, results: &Path) -> RunConfig {
     RunConfig {
-        labs: vec![lab.to_path_buf()],
-        results_root: results.to_path_buf(),
         run_id: "test".into(),
-        speed: 1.0,
-        print_checklist: false,
-        page_override: None,
-        mode: labcheck::mode::Mode::Replay,
-        proxy: Default::default(),
+        ..RunConfig::new(vec![lab.to_path_buf()], results.to_path_buf())
     }
 }
 

@@ -1,0 +1,47 @@
+//! The JSON report of one run (`labcheck report --format json`): every lab's
+//! checklist verdict and every trial outcome, schema [`REPORT_SCHEMA`]
+//! (documented in `docs/grading.md`).
+
+use serde::Serialize;
+
+use super::checklist::LabVerdict;
+use super::outcome::Outcome;
+
+/// Identifies the JSON layout; bumped on breaking changes.
+pub const REPORT_SCHEMA: &str = "labcheck-report/1";
+
+#[derive(Debug, Serialize)]
+pub struct RunReport<'a> {
+    pub schema: &'static str,
+    pub run_id: &'a str,
+    pub labs: Vec<LabEntry<'a>>,
+    pub trials: &'a [Outcome],
+}
+
+#[derive(Debug, Serialize)]
+pub struct LabEntry<'a> {
+    pub score: usize,
+    pub max: usize,
+    pub passed: bool,
+    #[serde(flatten)]
+    pub verdict: &'a LabVerdict,
+}
+
+/// Pretty JSON of the run.
+pub fn render(run_id: &str, verdicts: &[LabVerdict], outcomes: &[Outcome]) -> String {
+    let report = RunReport {
+        schema: REPORT_SCHEMA,
+        run_id,
+        labs: verdicts
+            .iter()
+            .map(|v| LabEntry {
+                score: v.ticked(),
+                max: v.items.len(),
+                passed: v.passed(),
+                verdict: v,
+            })
+            .collect(),
+        trials: outcomes,
+    };
+    serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
