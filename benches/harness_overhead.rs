@@ -96,6 +96,7 @@ fn bare(speed: f64) -> BenchResult<()> {
                         .iter()
                         .find(|(c, _)| c == client)
                         .map(|(_, b)| b.clone()),
+                    guard: None,
                 };
                 env.prepare()?;
                 match &step.kind {
