@@ -5,18 +5,12 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{config, copy_dir, failures, repo, run};
+use common::{config, failures, run};
 use labcheck::report::Status;
-
-const SEED: &str = "labs/4.1-invoke-fm-via-bedrock";
 
 /// A private copy of the seed lab, with `edit` applied to one of its files.
 fn broken_lab(file: &str, edit: impl FnOnce(String) -> String) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    // The same layout as the repository: labs/<id> beside snapshots/.
-    let lab = tmp.path().join(SEED);
-    copy_dir(&repo().join(SEED), &lab);
-    copy_dir(&repo().join("snapshots"), &tmp.path().join("snapshots"));
+    let (tmp, lab) = common::seed_copy();
     let path = lab.join(file);
     let text = std::fs::read_to_string(&path).expect("read");
     let edited = edit(text.clone());

@@ -6,12 +6,11 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{copy_dir, repo};
+use common::{SEED, repo};
 use labcheck::cassette::CassetteSet;
 use labcheck::record::Credentials;
 use labcheck::record::verify::VerifyingUpstream;
 
-const SEED: &str = "labs/4.1-invoke-fm-via-bedrock";
 const RUNS: u32 = 20;
 
 #[test]
@@ -25,9 +24,7 @@ fn sigkill_at_random_moments_never_leaves_a_torn_cassette() {
     );
     let set = CassetteSet::load_dir(repo().join(SEED).join("cassettes")).expect("seed");
     let up = VerifyingUpstream::start_blocking(set, creds.clone(), "us-east-1", 1.0).expect("up");
-    let tmp = tempfile::tempdir().expect("tmp");
-    let lab = tmp.path().join("4.1-invoke-fm-via-bedrock");
-    copy_dir(&repo().join(SEED), &lab);
+    let (tmp, lab) = common::seed_copy();
     let cassettes = lab.join("cassettes");
     std::fs::remove_dir_all(&cassettes).expect("clear");
     std::fs::create_dir(&cassettes).expect("mkdir");

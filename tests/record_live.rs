@@ -8,15 +8,13 @@ mod common;
 use std::sync::Arc;
 
 use assert_cmd::Command;
-use common::{config, copy_dir, failures, repo};
+use common::{SEED, config, failures, repo};
 use labcheck::cassette::CassetteSet;
 use labcheck::mode::Mode;
 use labcheck::record::verify::VerifyingUpstream;
 use labcheck::record::{Budget, CredentialSource, Credentials, ProxySettings};
 use labcheck::report::Status;
 use labcheck::runner;
-
-const SEED: &str = "labs/4.1-invoke-fm-via-bedrock";
 
 #[test]
 fn live_mode_without_the_opt_in_is_refused_naming_labcheck_live() {
@@ -80,9 +78,7 @@ fn the_budget_refuses_the_request_that_would_exceed_it_and_nothing_is_written() 
         0.0,
     )
     .expect("up");
-    let tmp = tempfile::tempdir().expect("tmp");
-    let lab = tmp.path().join("4.1-invoke-fm-via-bedrock");
-    copy_dir(&repo().join(SEED), &lab);
+    let (_tmp, lab) = common::seed_copy();
     let toml = std::fs::read_to_string(lab.join("lab.toml")).expect("lab.toml");
     let exact = "stdout = { contains = [\"Retrieval Augmented Generation (RAG) is a technique\"] }\nmax_output_tokens = 256";
     assert!(toml.contains(exact));

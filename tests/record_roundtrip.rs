@@ -5,7 +5,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{copy_dir, repo};
+use common::{SEED, repo};
 use http_body_util::{BodyExt, Full};
 use labcheck::cassette::{CassetteSet, Source};
 use labcheck::mode::Mode;
@@ -13,8 +13,6 @@ use labcheck::record::verify::VerifyingUpstream;
 use labcheck::record::{CredentialSource, Credentials, ProxySettings, RecordMode, Upstream};
 use labcheck::runner::{self, RunConfig, TrialDef};
 use labcheck::steps::StepOutput;
-
-const SEED: &str = "labs/4.1-invoke-fm-via-bedrock";
 
 fn creds() -> Credentials {
     Credentials::new(
@@ -132,9 +130,7 @@ fn run_all(config: &RunConfig) -> Vec<(String, StepOutput)> {
 #[test]
 fn recording_the_seed_lab_then_replaying_gives_every_client_the_same_output() {
     let up = upstream();
-    let tmp = tempfile::tempdir().expect("tmp");
-    let lab = tmp.path().join("4.1-invoke-fm-via-bedrock");
-    copy_dir(&repo().join(SEED), &lab);
+    let (_tmp, lab) = common::seed_copy();
     let cassettes = lab.join("cassettes");
     std::fs::remove_dir_all(&cassettes).expect("clear cassettes");
     let results = tempfile::tempdir().expect("results");

@@ -229,10 +229,16 @@ impl ReplayOnly {
 }
 
 impl Expectations {
-    /// The expectations live mode checks: the `replay_only` ones removed.
-    /// Returns them with the keys that were skipped.
+    /// The expectations live and record modes check against real model
+    /// output: the `replay_only` ones removed, and always the snapshot (an
+    /// exact answer a real model never repeats). Returns them with the keys
+    /// that were skipped.
     pub fn for_live(&self) -> (Expectations, Vec<&'static str>) {
         let mut e = self.clone();
+        let mut skipped: Vec<&'static str> = self.replay_only.iter().map(|k| k.key()).collect();
+        if e.snapshot.take().is_some() && !skipped.contains(&ReplayOnly::Snapshot.key()) {
+            skipped.push(ReplayOnly::Snapshot.key());
+        }
         for key in &self.replay_only {
             match key {
                 ReplayOnly::Stdout => e.stdout = TextExpect::default(),
@@ -244,7 +250,7 @@ impl Expectations {
             }
         }
         e.replay_only.clear();
-        (e, self.replay_only.iter().map(|k| k.key()).collect())
+        (e, skipped)
     }
 }
 

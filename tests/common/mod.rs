@@ -66,3 +66,16 @@ pub fn copy_dir(from: &Path, to: &Path) {
 pub fn failures(o: &Outcome) -> String {
     o.failures.join("\n")
 }
+
+/// The seed lab's directory, relative to the repository.
+pub const SEED: &str = "labs/4.1-invoke-fm-via-bedrock";
+
+/// A private copy of the seed lab in the repository's layout (`labs/<id>`
+/// beside `snapshots/`), so snapshot expectations resolve inside the copy.
+pub fn seed_copy() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lab = tmp.path().join(SEED);
+    copy_dir(&repo().join(SEED), &lab);
+    copy_dir(&repo().join("snapshots"), &tmp.path().join("snapshots"));
+    (tmp, lab)
+}
