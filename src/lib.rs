@@ -16,7 +16,8 @@
 //! - [`steps`]: running one step with one client;
 //! - [`expect`]: checking what a step showed;
 //! - [`report`]: outcomes, the ticked checklist and report formats;
-//! - [`runner`]: labs × steps × clients as libtest-mimic trials.
+//! - [`runner`]: labs × steps × clients as libtest-mimic trials;
+//! - [`lint`]: static checks of pages, `lab.toml` and cassettes.
 #![deny(clippy::unwrap_used)]
 
 pub mod cassette;
@@ -25,6 +26,7 @@ pub mod content;
 pub mod endpoint;
 pub mod expect;
 pub mod ids;
+pub mod lint;
 pub mod mode;
 pub mod replay;
 pub mod report;

@@ -102,6 +102,12 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             results_dir,
             labs,
         } => report(run_id, &results_dir, labs_or_default(labs)?),
+        Command::Lint {
+            paths,
+            format,
+            models,
+            today,
+        } => lint(paths, format, models, today),
         Command::Clients { action } => match action {
             ClientsAction::Install => {
                 clients::ensure_all(&StderrProgress)?;
@@ -221,4 +227,34 @@ fn newest_run(results_root: &Path) -> Result<String> {
     newest
         .map(|(_, n)| n)
         .context("no runs recorded yet (hint: run `labcheck run` or `cargo test` first)")
+}
+
+fn lint(
+    paths: Vec<PathBuf>,
+    format: cli::LintFormat,
+    models: Option<PathBuf>,
+    today: Option<String>,
+) -> Result<ExitCode> {
+    use labcheck::lint::{self, Date, LintOptions, ModelTable};
+    let today = match today {
+        Some(t) => {
+            Date::parse(&t).with_context(|| format!("invalid --today `{t}` (hint: YYYY-MM-DD)"))?
+        }
+        None => Date::today_utc(),
+    };
+    let models = match models {
+        Some(path) => ModelTable::read(&path)?,
+        None => ModelTable::bundled()?,
+    };
+    let options = LintOptions { today, models };
+    let found = lint::lint_paths(&labs_or_default(paths)?, &options)?;
+    match format {
+        cli::LintFormat::Text => print!("{}", lint::render_text(&found)),
+        cli::LintFormat::Json => print!("{}", lint::render_json(&found)),
+    }
+    Ok(if lint::Summary::of(&found).errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
