@@ -149,7 +149,7 @@ pub fn check(argv: &[Word], src: &Src<'_>) -> Vec<Diagnostic> {
 
 fn looks_base64(s: &str) -> bool {
     s.len() >= 16
-        && s.len() % 4 == 0
+        && s.len().is_multiple_of(4)
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
 }

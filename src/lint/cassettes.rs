@@ -40,7 +40,10 @@ struct Call {
     model: Option<String>,
 }
 
-fn step_calls(lab: &Lab) -> Vec<(usize, Vec<Call>)> {
+/// Per step: its `[[step]]` line and the calls it expects.
+type StepCalls = Vec<(usize, Vec<Call>)>;
+
+fn step_calls(lab: &Lab) -> StepCalls {
     lab.steps
         .iter()
         .map(|s| {
@@ -94,8 +97,7 @@ pub fn check_dir(dir: &Path, labs: &[&Lab], today: Date) -> Vec<Diagnostic> {
         })
         .unwrap_or_default();
     files.sort();
-    let calls: Vec<(&Lab, Vec<(usize, Vec<Call>)>)> =
-        labs.iter().map(|l| (*l, step_calls(l))).collect();
+    let calls: Vec<(&Lab, StepCalls)> = labs.iter().map(|l| (*l, step_calls(l))).collect();
     let max_age = labs.iter().filter_map(|l| l.max_age).min();
     // (operation, model id) of every interaction, to find steps with no cassette.
     let mut available: Vec<(String, String)> = Vec::new();

@@ -171,7 +171,7 @@ pub fn find_ids(line: &str) -> Vec<FoundId> {
         }
         let region = c.get(1).map(|m| m.as_str().to_string());
         found.push(FoundId {
-            id: c[4].to_string(),
+            id: c[4].trim_end_matches(['.', ':']).to_string(),
             arn_region: region.filter(|r| !r.is_empty()),
         });
     }

@@ -54,10 +54,10 @@ pub fn check(page: &LabPage, text: &str, region: &str, table: &ModelTable) -> Ve
             let argv = cmd.argv();
             if let Some(first) = argv.first() {
                 let name = first.text.as_str();
-                if name.starts_with("python") {
-                    if let Some(script) = argv[1..].iter().find(|w| w.text.ends_with(".py")) {
-                        runs.push((script.text.clone(), first.line));
-                    }
+                if name.starts_with("python")
+                    && let Some(script) = argv[1..].iter().find(|w| w.text.ends_with(".py"))
+                {
+                    runs.push((script.text.clone(), first.line));
                 }
                 let words: Vec<&str> = argv.iter().map(|w| w.text.as_str()).collect();
                 if words.contains(&"install")
@@ -78,20 +78,20 @@ pub fn check(page: &LabPage, text: &str, region: &str, table: &ModelTable) -> Ve
         let (start, end) = span(b);
         if is_python(b.lang.as_deref()) && !b.text.trim_start().starts_with(">>>") {
             out.extend(script_name(b, &lines, prev_end, &runs, &src));
-            if !boto3_reported {
-                if let Some(i) = b.text.lines().position(|l| {
+            if !boto3_reported
+                && let Some(i) = b.text.lines().position(|l| {
                     let l = l.trim_start();
                     l.starts_with("import boto3") || l.starts_with("from boto3")
-                }) {
-                    boto3_reported = true;
-                    let msg = "the page imports `boto3` but never says to install it".to_string();
-                    out.push(
+                })
+            {
+                boto3_reported = true;
+                let msg = "the page imports `boto3` but never says to install it".to_string();
+                out.push(
                         Diagnostic::new(Severity::Warning, "boto3-not-installed", msg, &page.path)
                             .at(text, start + 1 + i, Some("boto3"))
                             .note("a fresh Linux machine has no boto3: `ModuleNotFoundError: No module named 'boto3'`; Debian 12's `python3-boto3` (1.26.27) predates bedrock-runtime")
                             .help("add a bash block before it: `python3 -m venv .venv`, `. .venv/bin/activate`, `pip install \"boto3>=1.28.57\"`"),
                     );
-                }
             }
         }
         prev_end = end;
@@ -121,25 +121,26 @@ pub fn check(page: &LabPage, text: &str, region: &str, table: &ModelTable) -> Ve
             }
         }
         let fence = line.trim_start().starts_with("```");
-        if block.is_none() && !fence {
-            if let Some((name, row)) = models::find_eol_name(&names, line) {
-                let when = row
-                    .eol_date
-                    .as_deref()
-                    .map_or(String::new(), |d| format!(" on {d}"));
-                let msg =
-                    format!("the console no longer offers `{name}`: it reached end of life{when}");
-                let mut d = Diagnostic::new(Severity::Error, "model-name-eol", msg, &page.path)
-                    .at(text, n, Some(name))
-                    .note(format!(
-                        "`{}` (data/models.toml, checked {})",
-                        row.id, table.checked
-                    ));
-                if let Some(r) = &row.replacement {
-                    d = d.help(format!("name the model of `{r}` instead"));
-                }
-                out.push(d);
+        if block.is_none()
+            && !fence
+            && let Some((name, row)) = models::find_eol_name(&names, line)
+        {
+            let when = row
+                .eol_date
+                .as_deref()
+                .map_or(String::new(), |d| format!(" on {d}"));
+            let msg =
+                format!("the console no longer offers `{name}`: it reached end of life{when}");
+            let mut d = Diagnostic::new(Severity::Error, "model-name-eol", msg, &page.path)
+                .at(text, n, Some(name))
+                .note(format!(
+                    "`{}` (data/models.toml, checked {})",
+                    row.id, table.checked
+                ));
+            if let Some(r) = &row.replacement {
+                d = d.help(format!("name the model of `{r}` instead"));
             }
+            out.push(d);
         }
     }
     out.sort_by_key(|d| (d.line, d.column));
