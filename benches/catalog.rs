@@ -30,7 +30,12 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 /// Lab `i`: a copy of a seed lab with its own title and page wording.
 fn generate(root: &Path, i: usize) -> std::io::Result<PathBuf> {
     let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join(SEEDS[i % SEEDS.len()]);
-    let dir = root.join(format!("{:03}-{}", i, seed.file_name().map_or("lab".into(), |n| n.to_string_lossy())));
+    let dir = root.join(format!(
+        "{:03}-{}",
+        i,
+        seed.file_name()
+            .map_or("lab".into(), |n| n.to_string_lossy())
+    ));
     copy_dir(&seed, &dir)?;
     for name in ["lab.md", "lab.toml"] {
         let path = dir.join(name);
@@ -120,7 +125,11 @@ fn main() -> std::io::Result<()> {
         "list, {} labs: {:.1} ms (target < 200 ms: {})",
         SIZES[SIZES.len() - 1],
         ms(list_500),
-        if ms(list_500) < 200.0 { "met" } else { "NOT met" }
+        if ms(list_500) < 200.0 {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
     let ratio = per_lab[per_lab.len() - 1] / per_lab[0];
     println!(
