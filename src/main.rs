@@ -3,6 +3,7 @@
 
 mod cli;
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -78,13 +79,16 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 page_override: None,
                 mode: labcheck::mode::Mode::Replay,
             };
-            let plan = runner::plan(&config);
+            // `list` names trials only: no cassette loading (see benches/catalog.rs).
+            let plan = runner::plan_names_only(&config);
             for (dir, error) in &plan.broken {
                 eprintln!("error: {}: {error}", dir.display());
             }
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for trial in &plan.trials {
-                println!("{}", trial.name);
+                writeln!(out, "{}", trial.name)?;
             }
+            out.flush()?;
             Ok(if plan.broken.is_empty() {
                 ExitCode::SUCCESS
             } else {
