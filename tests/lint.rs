@@ -100,6 +100,7 @@ fn bundled_labs_have_no_errors() {
             format!("{LAB_41}/cassettes/original-model-eol.json")
         )]
     );
+    assert_eq!(brief(&lint_paths(&[LAB_41, LAB_41])), brief(&found));
     let together = lint_paths(&[LAB_41, "tests/fixtures/original"]);
     assert!(together.iter().all(|d| d.code != "cassette-unused"));
     assert!(

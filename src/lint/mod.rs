@@ -92,7 +92,11 @@ pub fn lint_paths(paths: &[PathBuf], options: &LintOptions) -> Result<Vec<Diagno
         .collect();
     let mut labs: Vec<Lab> = Vec::new();
     let mut pages_seen: HashSet<PathBuf> = HashSet::new();
+    let mut paths_seen: HashSet<PathBuf> = HashSet::new();
     for path in paths {
+        if !paths_seen.insert(path.canonicalize().unwrap_or_else(|_| path.clone())) {
+            continue; // the same lab given twice
+        }
         let (page, region) = resolve(path, &mut labs, &mut out)?;
         let Some(page) = page else { continue };
         let key = page.canonicalize().unwrap_or_else(|_| page.clone());
