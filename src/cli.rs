@@ -116,6 +116,21 @@ pub enum Command {
         #[arg(last = true)]
         test_args: Vec<String>,
     },
+    /// Static checks of labs: lab.toml, page commands, model ids, cassettes.
+    /// Exit codes: 0 = no errors (warnings allowed); 1 = errors found; 2 = bad path or flag.
+    Lint {
+        /// Lab directories or bare lab.md pages; default: every lab under ./labs.
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+        format: LintFormat,
+        /// Model table to use instead of the bundled data/models.toml.
+        #[arg(long)]
+        models: Option<PathBuf>,
+        /// Today's date for age checks (YYYY-MM-DD; default: the system clock, UTC).
+        #[arg(long, env = "LABCHECK_TODAY")]
+        today: Option<String>,
+    },
     /// Manage the provisioned clients (AWS CLI v1/v2, python + boto3).
     Clients {
         #[command(subcommand)]
@@ -138,4 +153,13 @@ pub enum ClientsAction {
     Install,
     /// Print where clients are cached.
     Dir,
+}
+
+/// `labcheck lint --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LintFormat {
+    /// rustc-style diagnostics with snippets.
+    Text,
+    /// The versioned JSON report (docs/lint.md).
+    Json,
 }

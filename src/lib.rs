@@ -20,6 +20,7 @@
 //! - [`runner`]: labs × steps × clients as libtest-mimic trials;
 //! - [`netguard`]: no network but the trial endpoint for step processes;
 //! - [`grade`]: a student's workspace graded against a lab.
+//! - [`lint`]: static checks of pages, `lab.toml` and cassettes.
 #![deny(clippy::unwrap_used)]
 
 pub mod cassette;
@@ -29,6 +30,7 @@ pub mod endpoint;
 pub mod expect;
 pub mod grade;
 pub mod ids;
+pub mod lint;
 pub mod mode;
 pub mod netguard;
 pub mod record;

@@ -3,6 +3,7 @@
 
 mod cli;
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -73,13 +74,16 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 labs_or_default(labs)?,
                 PathBuf::from("target/labcheck/results"),
             );
-            let plan = runner::plan(&config);
+            // `list` names trials only: no cassette loading (see benches/catalog.rs).
+            let plan = runner::plan_names_only(&config);
             for (dir, error) in &plan.broken {
                 eprintln!("error: {}: {error}", dir.display());
             }
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for trial in &plan.trials {
-                println!("{}", trial.name);
+                writeln!(out, "{}", trial.name)?;
             }
+            out.flush()?;
             Ok(if plan.broken.is_empty() {
                 ExitCode::SUCCESS
             } else {
@@ -130,6 +134,12 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             results_dir,
             test_args,
         } => drift(&lab, results_dir, test_args),
+        Command::Lint {
+            paths,
+            format,
+            models,
+            today,
+        } => lint(paths, format, models, today),
         Command::Clients { action } => match action {
             ClientsAction::Install => {
                 clients::ensure_all(&StderrProgress)?;
@@ -414,4 +424,34 @@ fn copy_tree(from: &Path, to: &Path, skip: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn lint(
+    paths: Vec<PathBuf>,
+    format: cli::LintFormat,
+    models: Option<PathBuf>,
+    today: Option<String>,
+) -> Result<ExitCode> {
+    use labcheck::lint::{self, Date, LintOptions, ModelTable};
+    let today = match today {
+        Some(t) => {
+            Date::parse(&t).with_context(|| format!("invalid --today `{t}` (hint: YYYY-MM-DD)"))?
+        }
+        None => Date::today_utc(),
+    };
+    let models = match models {
+        Some(path) => ModelTable::read(&path)?,
+        None => ModelTable::bundled()?,
+    };
+    let options = LintOptions { today, models };
+    let found = lint::lint_paths(&labs_or_default(paths)?, &options)?;
+    match format {
+        cli::LintFormat::Text => print!("{}", lint::render_text(&found)),
+        cli::LintFormat::Json => print!("{}", lint::render_json(&found)),
+    }
+    Ok(if lint::Summary::of(&found).errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -202,25 +202,44 @@ pub struct Plan {
 
 /// Loads the labs and expands their steps into trials.
 pub fn plan(config: &RunConfig) -> Plan {
+    plan_with(config, true)
+}
+
+/// Like [`plan`], without loading cassettes: for `labcheck list`, which only
+/// names trials. (Loading and validating every cassette was two thirds of
+/// `list`'s time on a 500-lab catalog: benches/catalog.rs.) The trials'
+/// `cassettes` are an error saying so; do not run them.
+pub fn plan_names_only(config: &RunConfig) -> Plan {
+    plan_with(config, false)
+}
+
+fn plan_with(config: &RunConfig, load_cassettes: bool) -> Plan {
     let mut plan = Plan {
         labs: Vec::new(),
         trials: Vec::new(),
         broken: Vec::new(),
     };
-    for dir in &config.labs {
-        let loaded = match &config.page_override {
+    let load = |dir: &PathBuf| -> Result<LoadedLab, String> {
+        let lab = match &config.page_override {
             Some(page) => spec::load_lab_with_page(dir, page),
             None => spec::load_lab(dir),
+        }
+        .map_err(|e| e.to_string())?;
+        let cassettes = if load_cassettes {
+            CassetteSet::load_dir(&lab.cassettes).map_err(|e| e.to_string())
+        } else {
+            Err("cassettes not loaded (plan made for listing only)".to_string())
         };
-        let lab = match loaded {
-            Ok(lab) => lab,
+        Ok(LoadedLab { lab, cassettes })
+    };
+    for (dir, loaded) in config.labs.iter().zip(load_parallel(&config.labs, load)) {
+        let loaded = match loaded {
+            Ok(loaded) => Arc::new(loaded),
             Err(e) => {
-                plan.broken.push((dir.clone(), e.to_string()));
+                plan.broken.push((dir.clone(), e));
                 continue;
             }
         };
-        let cassettes = CassetteSet::load_dir(&lab.cassettes).map_err(|e| e.to_string());
-        let loaded = Arc::new(LoadedLab { lab, cassettes });
         for (index, step) in loaded.lab.steps.iter().enumerate() {
             let pairs: Vec<Option<ParamPair>> = match &step.kind {
                 StepKind::Playground { pairs, .. } => pairs.iter().copied().map(Some).collect(),
@@ -245,6 +264,35 @@ pub fn plan(config: &RunConfig) -> Plan {
         plan.labs.push(loaded);
     }
     plan
+}
+
+/// `load` over `items` on the machine's cores, results in input order. Lab
+/// loading (TOML, page, cassettes) is independent per lab; on a 500-lab
+/// catalog this halves `labcheck list` on 2 cores (benches/catalog.rs).
+fn load_parallel<T, R, F>(items: &[T], load: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync,
+{
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 8 {
+        return items.iter().map(&load).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&load).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(results) => results,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 /// Runs one trial and writes its outcome file.

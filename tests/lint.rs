@@ -1,0 +1,350 @@
+//! `labcheck lint`: the original course page's problems (hand-written list),
+//! the bundled labs are clean, each check fires on a small page or lab, the
+//! JSON shape, and the CLI's exit codes.
+
+use std::path::{Path, PathBuf};
+
+use labcheck::lint::{self, Date, Diagnostic, LintOptions, Severity};
+
+const ORIGINAL: &str = "tests/fixtures/original/lab.md";
+const LAB_41: &str = "labs/4.1-invoke-fm-via-bedrock";
+const LAB_42: &str = "labs/4.2-converse-api";
+
+fn today() -> Date {
+    Date::parse("2026-11-26").expect("date")
+}
+
+fn options() -> LintOptions {
+    LintOptions::bundled(today()).expect("bundled model table")
+}
+
+fn lint_paths(paths: &[&str]) -> Vec<Diagnostic> {
+    let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+    lint::lint_paths(&paths, &options()).expect("lint runs")
+}
+
+fn brief(found: &[Diagnostic]) -> Vec<(usize, Severity, String)> {
+    found
+        .iter()
+        .map(|d| (d.line, d.severity, d.code.clone()))
+        .collect()
+}
+
+fn write_page(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("lab.md");
+    std::fs::write(&path, text).expect("write page");
+    path
+}
+
+fn lint_text(text: &str) -> Vec<(usize, Severity, String)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = write_page(dir.path(), text);
+    brief(&lint::lint_paths(&[page], &options()).expect("lint runs"))
+}
+
+/// What a student on a fresh Linux machine, with AWS CLI v1 or v2, on
+/// 2026-11-26, hits following the original page literally. Written from
+/// reading the page, before the linter existed.
+#[test]
+fn original_page_problems_line_by_line() {
+    use Severity::*;
+    let expected: Vec<(usize, Severity, &str)> = vec![
+        // Bước 1: the console no longer offers Claude 3.5 Sonnet (v1 and v2 past EOL).
+        (30, Error, "model-name-eol"),
+        // Bước 2: `aws` must be installed first (Debian's awscli predates bedrock-runtime).
+        (44, Info, "aws-cli-install"),
+        // Bước 2: EOL model id: 404 ResourceNotFoundException.
+        (45, Error, "model-eol"),
+        // Bước 2: raw JSON `--body`: CLI v2 "Invalid base64" before any request.
+        (49, Error, "aws-cli-v2-blob"),
+        // Bước 2: `type output.json` is cmd; bash's `type` says "not found".
+        (58, Error, "windows-cmd"),
+        // Bước 3: boto3 imported, never installed.
+        (66, Warning, "boto3-not-installed"),
+        // Bước 3: EOL model id.
+        (74, Error, "model-eol"),
+        // Bước 3: `python` does not exist on Debian/Ubuntu.
+        (95, Error, "python-not-found"),
+        // Bước 4: no file name, no command to run it.
+        (100, Warning, "unnamed-script"),
+        // Bước 4: EOL model id.
+        (108, Error, "model-eol"),
+    ];
+    let found = lint_paths(&[ORIGINAL]);
+    let expected: Vec<(usize, Severity, String)> = expected
+        .into_iter()
+        .map(|(l, s, c)| (l, s, c.to_string()))
+        .collect();
+    assert_eq!(brief(&found), expected);
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("lint-original-page", lint::render_text(&found));
+    });
+}
+
+#[test]
+fn bundled_labs_have_no_errors() {
+    let found = lint_paths(&[LAB_42]);
+    assert_eq!(brief(&found), vec![], "{}", lint::render_text(&found));
+
+    // 4.1 keeps the cassette that replays the original page's model id: its
+    // only user is tests/fixtures/original/lab.toml.
+    let found = lint_paths(&[LAB_41]);
+    let codes: Vec<(String, String)> = found
+        .iter()
+        .map(|d| (d.code.clone(), d.file.display().to_string()))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![(
+            "cassette-unused".to_string(),
+            format!("{LAB_41}/cassettes/original-model-eol.json")
+        )]
+    );
+    assert_eq!(brief(&lint_paths(&[LAB_41, LAB_41])), brief(&found));
+    let together = lint_paths(&[LAB_41, "tests/fixtures/original"]);
+    assert!(together.iter().all(|d| d.code != "cassette-unused"));
+    assert!(
+        together
+            .iter()
+            .filter(|d| d.file.starts_with(LAB_41))
+            .all(|d| d.severity != Severity::Error)
+    );
+}
+
+#[test]
+fn model_table_older_than_90_days_warns() {
+    let mut opts = options();
+    let checked = opts.models.checked;
+    opts.today = Date::from_days(checked.days() + 90);
+    let found = lint::lint_paths(&[PathBuf::from(LAB_42)], &opts).expect("lint");
+    assert!(found.iter().all(|d| d.code != "models-stale"));
+    opts.today = Date::from_days(checked.days() + 91);
+    let found = lint::lint_paths(&[PathBuf::from(LAB_42)], &opts).expect("lint");
+    let stale: Vec<_> = found.iter().filter(|d| d.code == "models-stale").collect();
+    assert_eq!(stale.len(), 1);
+    assert_eq!(stale[0].file, PathBuf::from("data/models.toml"));
+    assert!(
+        stale[0].message.contains("91 days ago"),
+        "{}",
+        stale[0].message
+    );
+}
+
+#[test]
+fn windows_and_powershell_commands() {
+    use Severity::*;
+    let page = "# t\n\n```bash\ncopy a.txt b.txt\ndel b.txt\nset AWS_REGION=us-east-1\necho %AWS_REGION%\nGet-Content out.json\necho $env:AWS_REGION\ndate +%Y%m%d\ntype -a cat\n```\n";
+    assert_eq!(
+        lint_text(page),
+        vec![
+            (4, Error, "windows-cmd".to_string()),
+            (5, Error, "windows-cmd".to_string()),
+            (6, Error, "windows-cmd".to_string()),
+            (7, Error, "windows-cmd".to_string()),
+            (8, Error, "powershell".to_string()),
+            (9, Error, "powershell".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn aws_cli_v1_v2_differences() {
+    use Severity::*;
+    let page = "# t\n\nAWS CLI v2 >= 2.13.23.\n\n```bash\n\
+aws bedrock-runtime invoke-model --model-id us.anthropic.claude-sonnet-4-6 \\\n  --body file://body.json out.json\n\
+aws bedrock-runtime invoke-model --model-id us.anthropic.claude-sonnet-4-6 --cli-binary-format raw-in-base64-out --body '{\"a\": 1}' out.json\n\
+aws bedrock-runtime invoke-model --model-id us.anthropic.claude-sonnet-4-6 --body eyJhbnRocm9waWNfdmVyc2lvbiI6IDF9 out.json\n\
+aws bedrock-runtime converse-stream --model-id us.anthropic.claude-sonnet-4-6 --messages '[]'\n\
+aws bedrock-runtime invoke-model --model-id us.anthropic.claude-sonnet-4-6 --body fileb://body.json\n\
+aws bedrock-runtime invoke-model --model-id us.anthropic.claude-sonnet-4-6 --body fileb://body.json out.json\n\
+```\n";
+    assert_eq!(
+        lint_text(page),
+        vec![
+            (7, Error, "aws-cli-v2-blob".to_string()),
+            (8, Error, "aws-cli-v1-option".to_string()),
+            (9, Error, "aws-cli-v1-blob".to_string()),
+            (10, Error, "aws-cli-missing-command".to_string()),
+            (11, Error, "aws-cli-missing-outfile".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn tools_follow_the_virtualenv() {
+    use Severity::*;
+    let page = "# t\n\n```bash\npip install boto3\npython3 -m venv .venv\n. .venv/bin/activate\npip install boto3\npython run.py\njq . out.json\n```\n";
+    assert_eq!(
+        lint_text(page),
+        vec![
+            (4, Warning, "pip-system".to_string()),
+            (9, Warning, "tool-missing".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn scripts_must_be_named_and_run() {
+    use Severity::*;
+    let page = "# t\n\nTạo file `a.py`:\n\n```python\nprint(1)\n```\n\nCreate file `b.py`:\n\n```python\nprint(2)\n```\n\n```bash\npython3 a.py\n```\n\n```python\n>>> 1 + 1\n```\n";
+    assert_eq!(
+        lint_text(page),
+        vec![(11, Warning, "script-never-run".to_string())]
+    );
+}
+
+#[test]
+fn model_ids_unknown_and_profile_only() {
+    use Severity::*;
+    let page = "# t\n\nAWS CLI v2 >= 2.15.\n```bash\naws bedrock-runtime converse --region us-east-1 --model-id anthropic.claude-sonnet-4-6 --messages '[]'\naws bedrock-runtime converse --region us-east-1 --model-id meta.llama9-1t-v1:0 --messages '[]'\n```\n\nSee https://docs.aws.amazon.com/bedrock/ and arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-3-5-sonnet-20241022-v2:0.\n";
+    assert_eq!(
+        lint_text(page),
+        vec![
+            (5, Error, "model-needs-profile".to_string()),
+            (6, Warning, "model-unknown".to_string()),
+            (9, Error, "model-eol".to_string()),
+        ]
+    );
+}
+
+/// Copies lab 4.2 into a temp dir to break it.
+fn lab_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = Path::new(LAB_42);
+    std::fs::create_dir(dir.path().join("cassettes")).expect("mkdir");
+    for name in ["lab.md", "lab.toml"] {
+        std::fs::copy(src.join(name), dir.path().join(name)).expect("copy");
+    }
+    for e in std::fs::read_dir(src.join("cassettes")).expect("read cassettes") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), dir.path().join("cassettes").join(e.file_name())).expect("copy");
+    }
+    dir
+}
+
+fn lint_dir(dir: &Path, today: Date) -> Vec<Diagnostic> {
+    let mut opts = options();
+    opts.today = today;
+    lint::lint_paths(&[dir.to_path_buf()], &opts).expect("lint")
+}
+
+#[test]
+fn cassette_secrets_age_and_coverage() {
+    let lab = lab_copy();
+    let cassettes = lab.path().join("cassettes");
+    // A step with no cassette: drop the Nova cassette.
+    std::fs::remove_file(cassettes.join("invoke-nova.json")).expect("rm");
+    // Secrets and an old date in another one.
+    let path = cassettes.join("converse.json");
+    let text = std::fs::read_to_string(&path).expect("read");
+    let text = text
+        .replace("2026-11-26T00:00:00Z", "2025-01-01T00:00:00Z")
+        .replacen(
+            "\"content-type\": \"application/json\"",
+            "\"content-type\": \"application/json\", \"authorization\": \"AWS4-HMAC-SHA256 Credential=AKIAZ7Q2EXAMPLE7ZZZZ/20250101\", \"x-amzn-note\": \"arn:aws:bedrock:us-east-1:210987654321:inference-profile/x\"",
+            1,
+        );
+    std::fs::write(&path, text).expect("write");
+    // An interaction no step uses.
+    let unused = std::fs::read_to_string(cassettes.join("converse-stream.json"))
+        .expect("read")
+        .replace(
+            "us.anthropic.claude-sonnet-4-6",
+            "us.amazon.nova-2-lite-v1:0",
+        );
+    std::fs::write(cassettes.join("zz-unused.json"), unused).expect("write");
+
+    let found = lint_dir(lab.path(), today());
+    let mut codes: Vec<&str> = found.iter().map(|d| d.code.as_str()).collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        vec![
+            "cassette-secret",
+            "cassette-secret",
+            "cassette-secret",
+            "cassette-stale",
+            "cassette-unused",
+            "step-without-cassette",
+        ],
+        "{}",
+        lint::render_text(&found)
+    );
+    let secret = found
+        .iter()
+        .find(|d| d.code == "cassette-secret")
+        .expect("secret");
+    assert!(secret.snippet.is_none(), "secrets are never echoed");
+    let missing = found
+        .iter()
+        .find(|d| d.code == "step-without-cassette")
+        .expect("missing");
+    assert_eq!(missing.file, lab.path().join("lab.toml"));
+    assert!(
+        missing
+            .message
+            .contains("InvokeModel on `us.amazon.nova-2-lite-v1:0`")
+    );
+    // Judged on 2025-06-01, the 2025-01-01 cassette is within `max_age` (365d).
+    let later = lint_dir(lab.path(), Date::parse("2025-06-01").expect("date"));
+    assert!(later.iter().all(|d| d.code != "cassette-stale"));
+}
+
+#[test]
+fn spec_errors_become_diagnostics() {
+    let lab = lab_copy();
+    let toml = lab.path().join("lab.toml");
+    let text = std::fs::read_to_string(&toml).expect("read");
+    std::fs::write(&toml, text.replace("proves = [4]", "proves = [3]")).expect("write");
+    let found = lint_dir(lab.path(), today());
+    let spec: Vec<_> = found
+        .iter()
+        .filter(|d| d.code.starts_with("spec/"))
+        .collect();
+    assert_eq!(spec.len(), 1, "{}", lint::render_text(&found));
+    assert_eq!(spec[0].code, "spec/unbound-checklist-item");
+    assert_eq!(spec[0].file, lab.path().join("lab.md"));
+    assert_eq!(spec[0].line, 141);
+    assert!(
+        spec[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("proves = [4]"))
+    );
+}
+
+#[test]
+fn json_report_shape() {
+    let found = lint_paths(&[ORIGINAL]);
+    let json: serde_json::Value =
+        serde_json::from_str(&lint::render_json(&found)).expect("valid JSON");
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["summary"]["errors"], 7);
+    assert_eq!(json["summary"]["warnings"], 2);
+    let first = &json["diagnostics"][0];
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["code"], "model-name-eol");
+    assert_eq!(first["file"], ORIGINAL);
+    assert_eq!(first["line"], 30);
+    assert_eq!(first["column"], 18);
+    assert!(first["help"].is_string());
+}
+
+#[test]
+fn cli_exit_codes() {
+    let run = |args: &[&str]| {
+        assert_cmd::Command::cargo_bin("labcheck")
+            .expect("binary")
+            .arg("lint")
+            .args(args)
+            .env("LABCHECK_TODAY", "2026-11-26")
+            .output()
+            .expect("runs")
+    };
+    assert_eq!(run(&[ORIGINAL]).status.code(), Some(1));
+    let ok = run(&[LAB_42, "--format", "json"]);
+    assert_eq!(ok.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&ok.stdout).expect("json");
+    assert_eq!(json["summary"]["errors"], 0);
+    assert_eq!(run(&["no/such/lab"]).status.code(), Some(2));
+}
