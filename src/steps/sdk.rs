@@ -154,8 +154,14 @@ async fn perform(client: &Client, call: &SdkCall, started: Instant) -> Result<St
             }
             Ok(out)
         }
-        SdkCall::Converse(req) => {
-            let resp = converse_builder(client, req)?
+        SdkCall::Converse(r) => {
+            let parts = ConverseParts::of(r)?;
+            let resp = client
+                .converse()
+                .model_id(&r.model)
+                .set_messages(Some(parts.messages))
+                .set_system(parts.system)
+                .set_inference_config(parts.inference)
                 .send()
                 .await
                 .map_err(error_text)?;
@@ -175,18 +181,14 @@ async fn perform(client: &Client, call: &SdkCall, started: Instant) -> Result<St
                 ..StepOutput::default()
             })
         }
-        SdkCall::ConverseStream(req) => {
-            let r = req;
-            let mut builder = client
+        SdkCall::ConverseStream(r) => {
+            let parts = ConverseParts::of(r)?;
+            let builder = client
                 .converse_stream()
                 .model_id(&r.model)
-                .messages(user_message(&r.prompt)?);
-            if let Some(system) = &r.system {
-                builder = builder.system(SystemContentBlock::Text(system.clone()));
-            }
-            if let Some(config) = inference_config(r) {
-                builder = builder.inference_config(config);
-            }
+                .set_messages(Some(parts.messages))
+                .set_system(parts.system)
+                .set_inference_config(parts.inference);
             let mut resp = builder.send().await.map_err(error_text)?;
             let mut out = StepOutput {
                 exit_code: Some(0),
@@ -245,21 +247,21 @@ fn inference_config(r: &ConverseRequest) -> Option<InferenceConfiguration> {
     )
 }
 
-fn converse_builder(
-    client: &Client,
-    r: &ConverseRequest,
-) -> Result<aws_sdk_bedrockruntime::operation::converse::builders::ConverseFluentBuilder, String> {
-    let mut builder = client
-        .converse()
-        .model_id(&r.model)
-        .messages(user_message(&r.prompt)?);
-    if let Some(system) = &r.system {
-        builder = builder.system(SystemContentBlock::Text(system.clone()));
+/// The parts of a Converse request both Converse operations send.
+struct ConverseParts {
+    messages: Vec<Message>,
+    system: Option<Vec<SystemContentBlock>>,
+    inference: Option<InferenceConfiguration>,
+}
+
+impl ConverseParts {
+    fn of(r: &ConverseRequest) -> Result<ConverseParts, String> {
+        Ok(ConverseParts {
+            messages: vec![user_message(&r.prompt)?],
+            system: r.system.clone().map(|s| vec![SystemContentBlock::Text(s)]),
+            inference: inference_config(r),
+        })
     }
-    if let Some(config) = inference_config(r) {
-        builder = builder.inference_config(config);
-    }
-    Ok(builder)
 }
 
 /// The text, stop reason and output tokens of a model body, for the model
