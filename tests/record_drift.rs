@@ -16,7 +16,7 @@ const SEED: &str = "labs/4.1-invoke-fm-via-bedrock";
 #[test]
 fn drift_names_a_changed_stop_reason_and_leaves_the_committed_cassettes_alone() {
     let creds = Credentials::new(
-        "AKIATESTDRIFT0000000",
+        "AKIAEXAMPLEDRIFT0000",
         "driftTestSecret0000000000000000000000000",
         None,
         None,

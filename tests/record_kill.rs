@@ -16,7 +16,7 @@ const RUNS: u32 = 20;
 #[test]
 fn sigkill_at_random_moments_never_leaves_a_torn_cassette() {
     let creds = Credentials::new(
-        "AKIATESTKILLRECORD00",
+        "AKIAEXAMPLEKILLREC00",
         "killTestSecret0000000000000000000000000",
         None,
         None,

@@ -49,7 +49,7 @@ fn dir_bytes(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn the_budget_refuses_the_request_that_would_exceed_it_and_nothing_is_written() {
     let creds = Credentials::new(
-        "AKIATESTLIVEMETER000",
+        "AKIAEXAMPLELIVEMTR00",
         "liveTestSecret000000000000000000000000000",
         None,
         None,
