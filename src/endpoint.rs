@@ -128,6 +128,7 @@ pub fn start(
                 port: 0,
                 speed,
                 label: lab.cassettes.display().to_string(),
+                ..ReplayOptions::default()
             };
             Ok(Box::new(ReplayServer::start_blocking(set, options)?))
         }

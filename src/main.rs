@@ -167,6 +167,8 @@ fn serve(dir: &Path, port: u16, speed: f64, region: &str) -> Result<ExitCode> {
         port,
         speed,
         label: cassette_dir.display().to_string(),
+        // A long-running server keeps counts, not a growing log.
+        keep_log: false,
     };
     let server = ReplayServer::start_blocking(set, options)?;
     let endpoint = server.endpoint();
@@ -177,7 +179,7 @@ fn serve(dir: &Path, port: u16, speed: f64, region: &str) -> Result<ExitCode> {
     runtime.block_on(tokio::signal::ctrl_c())?;
     eprintln!(
         "labcheck: stopping; served {} request(s), {} unmatched",
-        server.served().len(),
+        server.served_count(),
         server.misses().len()
     );
     server.shutdown();

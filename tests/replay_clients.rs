@@ -28,6 +28,7 @@ fn server() -> ReplayServer {
             port: 0,
             speed: 1.0,
             label: LAB.into(),
+            ..ReplayOptions::default()
         },
     )
     .expect("server")

@@ -32,6 +32,7 @@ fn opts(speed: f64) -> ReplayOptions {
         port: 0,
         speed,
         label: "tests/fixtures/cassettes".into(),
+        ..ReplayOptions::default()
     }
 }
 
@@ -437,4 +438,27 @@ async fn miss_report_reads_well() {
         1,
         "{report}"
     );
+}
+
+#[tokio::test]
+async fn a_server_without_a_kept_log_still_counts_what_it_served() {
+    let options = ReplayOptions {
+        keep_log: false,
+        ..opts(0.0)
+    };
+    let server = ReplayServer::start(fixtures(), options)
+        .await
+        .expect("start");
+    let c = client(&server.endpoint()).await;
+    for _ in 0..3 {
+        c.invoke_model()
+            .model_id(MODEL)
+            .content_type("application/json")
+            .body(claude_body("What is Amazon Bedrock? One sentence.", 256))
+            .send()
+            .await
+            .expect("invoke_model");
+    }
+    assert!(server.served().is_empty(), "nothing kept");
+    assert_eq!(server.served_count(), 3);
 }

@@ -139,6 +139,7 @@ impl RecordingProxy {
                         port: 0,
                         speed,
                         label: lab.cassettes.display().to_string(),
+                        ..ReplayOptions::default()
                     };
                     Some(ReplayServer::start(existing.clone(), opts).await?)
                 }

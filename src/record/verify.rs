@@ -63,6 +63,7 @@ impl VerifyingUpstream {
                 port: 0,
                 speed,
                 label: "verifying upstream".into(),
+                ..ReplayOptions::default()
             };
             let replay = ReplayServer::start(set, opts).await?;
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))

@@ -52,6 +52,10 @@ pub struct ReplayOptions {
     pub speed: f64,
     /// Shown in miss messages, normally the cassette dir.
     pub label: String,
+    /// Keep every served request for [`ReplayServer::served`] (the default;
+    /// trials need it). A long-running `labcheck serve` turns it off so memory
+    /// stays flat; it still counts requests.
+    pub keep_log: bool,
 }
 
 impl Default for ReplayOptions {
@@ -60,6 +64,7 @@ impl Default for ReplayOptions {
             port: 0,
             speed: 1.0,
             label: "cassettes".into(),
+            keep_log: true,
         }
     }
 }
@@ -141,6 +146,8 @@ pub(crate) struct Shared {
     speed: f64,
     label: String,
     served: Mutex<Vec<ServedRequest>>,
+    keep_log: bool,
+    served_count: AtomicU64,
     misses: Mutex<Vec<MissReport>>,
     next_id: AtomicU64,
     id_seed: u64,
@@ -161,8 +168,13 @@ impl Shared {
         )
     }
 
-    /// Append to the served log; returns the entry's slot.
+    /// Append to the served log; returns the entry's slot (`usize::MAX`,
+    /// which no frame update finds, when the log is not kept).
     fn log(&self, entry: ServedRequest) -> usize {
+        self.served_count.fetch_add(1, Ordering::Relaxed);
+        if !self.keep_log {
+            return usize::MAX;
+        }
         let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
         served.push(entry);
         served.len() - 1
@@ -212,6 +224,8 @@ fn prepare(set: CassetteSet, opts: ReplayOptions) -> Result<Arc<Shared>, ReplayE
         speed: opts.speed,
         label: opts.label,
         served: Mutex::new(Vec::new()),
+        keep_log: opts.keep_log,
+        served_count: AtomicU64::new(0),
         misses: Mutex::new(Vec::new()),
         next_id: AtomicU64::new(1),
         id_seed: nanos ^ u64::from(std::process::id()).rotate_left(40),
@@ -321,6 +335,11 @@ impl ReplayServer {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// How many requests were answered, whether or not the log is kept.
+    pub fn served_count(&self) -> u64 {
+        self.shared.served_count.load(Ordering::Relaxed)
     }
 
     /// Every request that matched no interaction, in arrival order.
