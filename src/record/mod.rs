@@ -18,6 +18,7 @@ mod capture;
 pub mod drift;
 mod handler;
 mod proxy;
+mod server_thread;
 pub mod store;
 mod upstream;
 pub mod verify;

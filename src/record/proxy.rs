@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use axum::Router;
-use axum::serve::ListenerExt as _;
-use tokio::sync::oneshot;
 
+use super::server_thread::ServerThread;
 use super::store::Store;
 use super::upstream::{self, HttpClient, Upstream};
 use super::{ProxyRole, ProxySettings, RecordError, RecordMode};
@@ -59,8 +58,7 @@ impl Shared {
 pub struct RecordingProxy {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: ServerThread,
 }
 
 /// What a proxy needs to know about the lab it serves.
@@ -176,31 +174,15 @@ impl RecordingProxy {
             Ok::<_, RecordError>((listener, shared))
         })?;
         let addr = listener.local_addr().map_err(RecordError::Start)?;
-        let (tx, rx) = oneshot::channel::<()>();
         let app = Router::new()
             .fallback(super::handler::handle)
             .with_state(Arc::clone(&shared));
-        let thread = std::thread::Builder::new()
-            .name("labcheck-proxy-main".into())
-            .spawn(move || {
-                rt.block_on(async move {
-                    // Nagle would hold back small stream frames behind delayed ACKs.
-                    let listener = listener.tap_io(|tcp| {
-                        let _ = tcp.set_nodelay(true);
-                    });
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = rx.await;
-                        })
-                        .await;
-                });
-            })
+        let server = ServerThread::spawn(rt, listener, app, "labcheck-proxy-main")
             .map_err(RecordError::Start)?;
         Ok(RecordingProxy {
             addr,
             shared,
-            stop: Some(tx),
-            thread: Some(thread),
+            server,
         })
     }
 
@@ -229,22 +211,7 @@ impl RecordingProxy {
 
     /// Stops accepting, lets in-flight answers finish (and be written).
     pub fn shutdown(mut self) -> Vec<String> {
-        self.stop_now();
+        self.server.stop();
         self.errors()
-    }
-
-    fn stop_now(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for RecordingProxy {
-    fn drop(&mut self) {
-        self.stop_now();
     }
 }

@@ -17,11 +17,10 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::serve::ListenerExt as _;
 use http_body_util::Full;
-use tokio::sync::oneshot;
 
 use super::RecordError;
+use super::server_thread::ServerThread;
 use super::upstream::{self, HttpClient};
 use crate::cassette::CassetteSet;
 use crate::replay::{ReplayOptions, ReplayServer};
@@ -40,8 +39,7 @@ struct Shared {
 pub struct VerifyingUpstream {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: ServerThread,
 }
 
 impl VerifyingUpstream {
@@ -80,31 +78,15 @@ impl VerifyingUpstream {
             Ok::<_, RecordError>((listener, shared))
         })?;
         let addr = listener.local_addr().map_err(RecordError::Start)?;
-        let (tx, rx) = oneshot::channel::<()>();
         let app = Router::new()
             .fallback(handle)
             .with_state(Arc::clone(&shared));
-        let thread = std::thread::Builder::new()
-            .name("labcheck-upstream-main".into())
-            .spawn(move || {
-                rt.block_on(async move {
-                    // Nagle would hold back small stream frames behind delayed ACKs.
-                    let listener = listener.tap_io(|tcp| {
-                        let _ = tcp.set_nodelay(true);
-                    });
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = rx.await;
-                        })
-                        .await;
-                });
-            })
+        let server = ServerThread::spawn(rt, listener, app, "labcheck-upstream-main")
             .map_err(RecordError::Start)?;
         Ok(VerifyingUpstream {
             addr,
             shared,
-            stop: Some(tx),
-            thread: Some(thread),
+            server,
         })
     }
 
@@ -132,22 +114,7 @@ impl VerifyingUpstream {
     }
 
     pub fn shutdown(mut self) {
-        self.stop_now();
-    }
-
-    fn stop_now(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for VerifyingUpstream {
-    fn drop(&mut self) {
-        self.stop_now();
+        self.server.stop();
     }
 }
 
