@@ -95,30 +95,29 @@ pub(crate) fn encode_stream(op: Operation, events: &[StreamEvent]) -> Result<Arc
 pub(crate) type OnSent = Box<dyn Fn(usize, Instant) + Send + Sync>;
 
 /// The frames as a body stream: frame `i` is released `delay_i * speed` after
-/// frame `i - 1` was (no waiting at speed 0). Each gap is measured from the
-/// previous release rather than from the response start: a timer that fires a
-/// millisecond late then delays the rest of the stream by that millisecond
-/// instead of squeezing the next gap, so no gap is ever shorter than recorded.
+/// hyper came back for it, i.e. after frame `i - 1` was written and flushed (no
+/// waiting at speed 0). Measuring each gap from that moment, rather than from
+/// the response start, means a timer that fires late or a slow write delays
+/// the rest of the stream instead of squeezing the next gap: no gap is ever
+/// shorter than recorded.
 pub(crate) fn frame_stream(
     frames: Arc<[Frame]>,
     speed: f64,
     on_sent: OnSent,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
-    let start = tokio::time::Instant::now();
-    futures_util::stream::unfold((0usize, start), move |(i, previous)| {
+    futures_util::stream::unfold(0usize, move |i| {
         let frames = Arc::clone(&frames);
         let now = Instant::now();
         if i > 0 {
             on_sent(i - 1, now);
         }
+        let previous_written = tokio::time::Instant::now();
         async move {
             let frame = frames.get(i)?;
-            let mut released = previous;
             if speed > 0.0 && !frame.delay.is_zero() {
-                tokio::time::sleep_until(previous + frame.delay.mul_f64(speed)).await;
-                released = tokio::time::Instant::now();
+                tokio::time::sleep_until(previous_written + frame.delay.mul_f64(speed)).await;
             }
-            Some((Ok(frame.bytes.clone()), (i + 1, released)))
+            Some((Ok(frame.bytes.clone()), i + 1))
         }
     })
 }
