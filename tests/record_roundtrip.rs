@@ -139,10 +139,10 @@ fn recording_the_seed_lab_then_replaying_gives_every_client_the_same_output() {
     config.proxy = settings(&up, RecordMode::Once);
     // Every trial in parallel: they all record into one cassette dir.
     let recorded = run_all(&config);
-    assert!(
-        up.verified() >= recorded.len(),
-        "every request went upstream signed"
-    );
+    // Trials whose proxy starts after another trial wrote a cassette replay
+    // that interaction locally (`once`), so not every trial reaches upstream;
+    // what must hold is that nothing unsigned did, and (below) that every
+    // recorded interaction came from a verified upstream request.
     assert!(up.rejected().is_empty(), "{:?}", up.rejected());
 
     let set = CassetteSet::load_dir(&cassettes).expect("recorded cassettes load");
@@ -170,6 +170,12 @@ fn recording_the_seed_lab_then_replaying_gives_every_client_the_same_output() {
         .map(|f| f.cassette.interactions.len())
         .sum::<usize>();
     assert_eq!(set.len(), current, "{names:?}");
+    assert!(
+        up.verified() >= set.len(),
+        "every recorded interaction went upstream signed: {} verified for {} interactions",
+        up.verified(),
+        set.len()
+    );
     let stream = set
         .interactions()
         .find_map(|(_, _, it)| it.response.stream.clone())
