@@ -7,9 +7,7 @@ mod common;
 use std::process::Command;
 
 use common::repo;
-use labcheck::cassette::CassetteSet;
 use labcheck::record::Credentials;
-use labcheck::record::verify::VerifyingUpstream;
 
 const SEED: &str = "labs/4.1-invoke-fm-via-bedrock";
 
@@ -22,27 +20,7 @@ fn drift_names_a_changed_stop_reason_and_leaves_the_committed_cassettes_alone() 
         None,
         "t",
     );
-    let seed = CassetteSet::load_dir(repo().join(SEED).join("cassettes")).expect("seed");
-    let mut files = seed.files().to_vec();
-    for f in &mut files {
-        for it in &mut f.cassette.interactions {
-            if let Some(r) = it
-                .response
-                .body
-                .as_mut()
-                .and_then(|b| b.pointer_mut("/stopReason"))
-            {
-                *r = "max_tokens".into();
-            }
-        }
-    }
-    let up = VerifyingUpstream::start_blocking(
-        CassetteSet::from_files(files),
-        creds.clone(),
-        "us-east-1",
-        1.0,
-    )
-    .expect("up");
+    let up = common::edited_seed_upstream(creds.clone(), "/stopReason", "max_tokens", 1.0);
     let tmp = tempfile::tempdir().expect("tmp");
     let before = std::fs::read(repo().join(SEED).join("cassettes/converse.json")).expect("read");
     let out = Command::new(env!("CARGO_BIN_EXE_labcheck"))

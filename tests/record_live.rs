@@ -9,9 +9,7 @@ use std::sync::Arc;
 
 use assert_cmd::Command;
 use common::{SEED, config, failures, repo};
-use labcheck::cassette::CassetteSet;
 use labcheck::mode::Mode;
-use labcheck::record::verify::VerifyingUpstream;
 use labcheck::record::{Budget, CredentialSource, Credentials, ProxySettings};
 use labcheck::report::Status;
 use labcheck::runner;
@@ -57,27 +55,12 @@ fn the_budget_refuses_the_request_that_would_exceed_it_and_nothing_is_written() 
     );
     // Live models answer in other words: the upstream's text differs from the
     // committed cassettes, so only a `replay_only` stdout check can pass.
-    let seed = CassetteSet::load_dir(repo().join(SEED).join("cassettes")).expect("seed");
-    let mut files = seed.files().to_vec();
-    for f in &mut files {
-        for it in &mut f.cassette.interactions {
-            if let Some(text) = it
-                .response
-                .body
-                .as_mut()
-                .and_then(|b| b.pointer_mut("/content/0/text"))
-            {
-                *text = "Another wording of the answer.".into();
-            }
-        }
-    }
-    let up = VerifyingUpstream::start_blocking(
-        CassetteSet::from_files(files),
+    let up = common::edited_seed_upstream(
         creds.clone(),
-        "us-east-1",
+        "/content/0/text",
+        "Another wording of the answer.",
         0.0,
-    )
-    .expect("up");
+    );
     let (_tmp, lab) = common::seed_copy();
     let toml = std::fs::read_to_string(lab.join("lab.toml")).expect("lab.toml");
     let exact = "stdout = { contains = [\"Retrieval Augmented Generation (RAG) is a technique\"] }\nmax_output_tokens = 256";

@@ -79,3 +79,36 @@ pub fn seed_copy() -> (tempfile::TempDir, PathBuf) {
     copy_dir(&repo().join("snapshots"), &tmp.path().join("snapshots"));
     (tmp, lab)
 }
+
+/// A SigV4-verifying upstream serving the seed lab's cassettes with the JSON
+/// body value at `pointer` replaced by `value` wherever it occurs: how tests
+/// make "real Bedrock" answer differently from the committed cassettes.
+pub fn edited_seed_upstream(
+    creds: labcheck::record::Credentials,
+    pointer: &str,
+    value: &str,
+    speed: f64,
+) -> labcheck::record::verify::VerifyingUpstream {
+    use labcheck::cassette::CassetteSet;
+    let seed = CassetteSet::load_dir(repo().join(SEED).join("cassettes")).expect("seed");
+    let mut files = seed.files().to_vec();
+    for f in &mut files {
+        for it in &mut f.cassette.interactions {
+            if let Some(v) = it
+                .response
+                .body
+                .as_mut()
+                .and_then(|b| b.pointer_mut(pointer))
+            {
+                *v = value.into();
+            }
+        }
+    }
+    labcheck::record::verify::VerifyingUpstream::start_blocking(
+        CassetteSet::from_files(files),
+        creds,
+        "us-east-1",
+        speed,
+    )
+    .expect("verifying upstream")
+}
