@@ -24,6 +24,7 @@ fn grade_ws(name: &str) -> GradeReport {
         workspace: workspace(name),
         speed: 1.0,
         netguard: Default::default(),
+        clients: labcheck::settings::clients(&labcheck::settings::Vars::capture()),
     };
     grade::grade(&lab(), &options).expect("graded")
 }
