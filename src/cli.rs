@@ -141,8 +141,9 @@ pub enum Command {
         /// Model table to use instead of the bundled data/models.toml.
         #[arg(long)]
         models: Option<PathBuf>,
-        /// Today's date for age checks (YYYY-MM-DD; default: the system clock, UTC).
-        #[arg(long, env = "LABCHECK_TODAY")]
+        /// Today's date for age checks (YYYY-MM-DD) [default: `LABCHECK_TODAY`,
+        /// else the system clock, UTC].
+        #[arg(long)]
         today: Option<String>,
     },
     /// Manage the provisioned clients (AWS CLI v1/v2, python + boto3).

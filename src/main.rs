@@ -430,10 +430,18 @@ fn lint(
     today: Option<String>,
 ) -> Result<ExitCode> {
     use labcheck::lint::{self, Date, LintOptions, ModelTable};
+    // `--today` wins over `LABCHECK_TODAY`; lint needs no other setting.
+    let vars = labcheck::settings::Vars::capture();
+    let (today, origin) = match today {
+        Some(t) => (Some(t), "`--today`"),
+        None => (
+            vars.text("LABCHECK_TODAY")?.map(str::to_string),
+            "env var `LABCHECK_TODAY`",
+        ),
+    };
     let today = match today {
-        Some(t) => {
-            Date::parse(&t).with_context(|| format!("invalid --today `{t}` (hint: YYYY-MM-DD)"))?
-        }
+        Some(t) => Date::parse(&t)
+            .with_context(|| format!("invalid value for {origin}: `{t}` (hint: YYYY-MM-DD)"))?,
         None => Date::today_utc(),
     };
     let models = match models {

@@ -16,6 +16,7 @@
 //! | `LABCHECK_CLIENTS_DIR`, `XDG_CACHE_HOME`, `HOME`, `LABCHECK_PYTHON`, `PATH` | [`Settings::clients`] | see [`clients_dir`] |
 //! | `LABCHECK_NETGUARD` | [`Settings::netguard`] | `auto` (default) or `proxy` |
 //! | `CARGO_TARGET_DIR` | [`Settings::target_dir`] | results of `cargo test` go under it |
+//! | `LABCHECK_TODAY` | read by `labcheck lint` alone ([`Vars::text`]) | `YYYY-MM-DD`; `--today` wins |
 
 mod parse;
 
@@ -52,6 +53,7 @@ pub const VARS: &[&str] = &[
     "PATH",
     "LABCHECK_NETGUARD",
     "CARGO_TARGET_DIR",
+    "LABCHECK_TODAY",
 ];
 
 /// Where a value came from, for error messages.
