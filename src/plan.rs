@@ -191,3 +191,60 @@ where
             .collect()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    #[test]
+    fn trials_are_named_lab_step_client_and_playground_pairs_expand() {
+        let labs = discover_labs(&repo().join("labs")).expect("labs");
+        let plan = plan_names_only(Selection {
+            labs: &labs,
+            page_override: None,
+        });
+        assert!(plan.broken.is_empty(), "{:?}", plan.broken);
+        let names: Vec<&str> = plan.trials.iter().map(|t| t.name.as_str()).collect();
+        assert!(
+            names.contains(&"4.1-invoke-fm-via-bedrock::cli-invoke::aws-cli-v2"),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&"4.1-invoke-fm-via-bedrock::playground-t0.9-m500::rust-sdk"),
+            "{names:?}"
+        );
+        // Names are unique: libtest's `--exact` and outcome files rely on it.
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len());
+        // Listing plans never load cassettes.
+        assert!(plan.labs.iter().all(|l| l.cassettes.is_err()));
+        for t in &plan.trials {
+            assert!(t.name.contains(&format!("::{}", t.client)), "{}", t.name);
+            assert!(t.name.starts_with(&t.lab.lab.id.to_string()), "{}", t.name);
+        }
+    }
+
+    #[test]
+    fn a_lab_that_fails_to_load_is_broken_not_planned() {
+        let bad = repo().join("tests/fixtures/bad/unknown-key-step");
+        let good = repo().join("labs/4.2-converse-api");
+        let plan = plan(Selection {
+            labs: &[bad.clone(), good],
+            page_override: None,
+        });
+        assert_eq!(plan.broken.len(), 1);
+        assert_eq!(plan.broken[0].0, bad);
+        assert_eq!(plan.labs.len(), 1);
+        assert!(plan.labs[0].cassettes.is_ok());
+        assert_eq!(
+            Plan::broken_trial_name(&bad),
+            "unknown-key-step::lab.toml::spec"
+        );
+    }
+}

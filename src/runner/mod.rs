@@ -100,13 +100,9 @@ impl RunConfig {
     /// The configuration `cargo test` uses: every lab under `<root>/labs`,
     /// results under the cargo target dir.
     pub fn for_cargo_test(root: &Path, settings: &Settings) -> Result<RunConfig, ConfigError> {
-        let target = settings
-            .target_dir
-            .clone()
-            .unwrap_or_else(|| root.join("target"));
         Ok(RunConfig::from_settings(
             plan::discover_labs(&root.join("labs"))?,
-            target.join("labcheck").join("results"),
+            settings.cargo_results_dir(root),
             settings,
         ))
     }

@@ -225,6 +225,18 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// Where `cargo test` writes outcome files for the crate at `root`:
+    /// `$CARGO_TARGET_DIR/labcheck/results`, else `<root>/target/labcheck/results`.
+    pub fn cargo_results_dir(&self, root: &std::path::Path) -> PathBuf {
+        self.target_dir
+            .clone()
+            .unwrap_or_else(|| root.join("target"))
+            .join("labcheck")
+            .join("results")
+    }
+}
+
 /// Record and live settings from `LABCHECK_UPSTREAM`, `LABCHECK_RECORD` and
 /// `LABCHECK_MAX_TOKENS`.
 pub fn proxy_settings(vars: &Vars) -> Result<ProxySettings, SettingsError> {

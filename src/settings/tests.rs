@@ -49,6 +49,16 @@ fn every_variable_is_taken() {
     assert_eq!(s.clients.root().expect("root"), PathBuf::from("/c"));
     assert_eq!(s.netguard, Policy::ProxyOnly);
     assert_eq!(s.target_dir, Some(PathBuf::from("/t")));
+    assert_eq!(
+        s.cargo_results_dir(std::path::Path::new("/repo")),
+        PathBuf::from("/t/labcheck/results")
+    );
+    assert_eq!(
+        settings(&[])
+            .expect("defaults")
+            .cargo_results_dir(std::path::Path::new("/repo")),
+        PathBuf::from("/repo/target/labcheck/results")
+    );
 }
 
 #[test]
