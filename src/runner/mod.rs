@@ -175,10 +175,20 @@ fn libtest_trial(def: &TrialDef, config: &Arc<RunConfig>) -> Trial {
     .with_kind(def.step().kind.name())
 }
 
-/// The one place the trial list is handed to libtest-mimic. Trials are in
-/// plan order (lab, step, client); a scheduler that orders them (e.g.
-/// longest first) or picks a default `--test-threads` goes here.
-fn run_trials(args: &Arguments, trials: Vec<Trial>) -> libtest_mimic::Conclusion {
+/// The one place the trial list is handed to libtest-mimic: the trials of
+/// labs that failed to load (`broken`), then the planned trials, each with
+/// its definition, in plan order (lab, step, client). A scheduler that
+/// orders `planned` (e.g. longest first, by step kind) or picks a default
+/// `--test-threads` when `args` gives none goes here.
+fn run_trials(
+    args: &Arguments,
+    broken: Vec<Trial>,
+    planned: Vec<(&TrialDef, Trial)>,
+) -> libtest_mimic::Conclusion {
+    let trials = broken
+        .into_iter()
+        .chain(planned.into_iter().map(|(_, trial)| trial))
+        .collect();
     libtest_mimic::run(args, trials)
 }
 
@@ -189,27 +199,31 @@ fn run_trials(args: &Arguments, trials: Vec<Trial>) -> libtest_mimic::Conclusion
 pub fn harness(args: &Arguments, config: RunConfig) -> u8 {
     let plan = config.plan();
     let config = Arc::new(config);
-    let mut trials: Vec<Trial> = Vec::new();
-    for (dir, error) in &plan.broken {
-        let error = error.clone();
-        trials.push(Trial::test(Plan::broken_trial_name(dir), move || {
-            Err(Failed::from(error))
-        }));
-    }
+    let broken: Vec<Trial> = plan
+        .broken
+        .iter()
+        .map(|(dir, error)| {
+            let error = error.clone();
+            Trial::test(Plan::broken_trial_name(dir), move || {
+                Err(Failed::from(error))
+            })
+        })
+        .collect();
     let mut selected: Vec<&TrialDef> = Vec::new();
+    let mut planned: Vec<(&TrialDef, Trial)> = Vec::new();
     for def in &plan.trials {
         let trial = libtest_trial(def, &config);
         if !args.is_filtered_out(&trial) && !args.is_ignored(&trial) {
             selected.push(def);
         }
-        trials.push(trial);
+        planned.push((def, trial));
     }
     if !args.list {
         for (client, error) in provision(&config.clients, &selected) {
             console::note(&format!("cannot provision {client}: {error}"));
         }
     }
-    let conclusion = run_trials(args, trials);
+    let conclusion = run_trials(args, broken, planned);
     if args.list {
         return exit_code::OK;
     }
