@@ -13,18 +13,9 @@ use std::time::{Duration, Instant};
 const SIZES: [usize; 4] = [50, 100, 200, 500];
 const SEEDS: [&str; 2] = ["labs/4.1-invoke-fm-via-bedrock", "labs/4.2-converse-api"];
 
+/// The library's one directory copy; a bundled lab has no link to skip.
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
+    labcheck::copy::copy_tree(from, to, &Default::default()).map(drop)
 }
 
 /// Lab `i`: a copy of a seed lab with its own title and page wording.

@@ -71,8 +71,9 @@ fn bare(speed: f64) -> BenchResult<()> {
     let lab = load_lab(Path::new(LAB))?;
     let set = CassetteSet::load_dir(&lab.cassettes)?;
     let mut bins: Vec<(ClientId, PathBuf)> = Vec::new();
+    let provisioned = labcheck::settings::clients(&labcheck::settings::Vars::capture());
     for client in clients::PROVISIONED {
-        bins.push((client, clients::ensure(client, &StderrProgress)?.bin_dir));
+        bins.push((client, provisioned.ensure(client, &StderrProgress)?.bin_dir));
     }
     let timeout = Duration::from_secs(60);
     for step in &lab.steps {

@@ -4,29 +4,36 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use labcheck::settings::{parse_percent, parse_run_id, parse_speed};
 
 /// Turn Amazon Bedrock course labs into tests.
-///
-/// Exit codes: 0 = every selected trial passed and every judged checklist item
-/// is ticked; 101 = a trial failed or a checklist item stayed unticked;
-/// 2 = usage or configuration error (bad flag, invalid lab.toml, bad env var).
 #[derive(Debug, Parser)]
-#[command(name = "labcheck", version, about, long_about = None)]
+#[command(name = "labcheck", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The exit codes, one meaning in every command (`labcheck::exit_code`).
+const EXIT_CODES: &str = "\
+Exit codes (the same in every command):
+  0    ok: everything selected ran and passed
+  1    findings: lint errors, a grade below --fail-under, cassettes that drifted
+  2    usage or configuration error: bad flag or env var, invalid lab.toml, missing path
+  101  a trial failed or a checklist item stayed unticked (as a failing `cargo test`)";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run labs' steps with the real clients against the replay endpoint, then
     /// print each lab's ticked checklist.
+    #[command(after_help = EXIT_CODES)]
     Run {
         /// Lab directories (each holds lab.toml); default: every lab under ./labs.
         labs: Vec<PathBuf>,
-        /// Replay speed factor: 1 = recorded timing, 0 = no delays.
-        #[arg(long, env = "LABCHECK_SPEED", default_value_t = 1.0)]
-        speed: f64,
+        /// Replay speed factor from 0 to 1000: 1 = recorded timing, 0 = no
+        /// delays [default: `LABCHECK_SPEED`, else 1].
+        #[arg(long, value_parser = parse_speed)]
+        speed: Option<f64>,
         /// Where outcome files go (one subdirectory per run id).
         #[arg(long, default_value = "target/labcheck/results")]
         results_dir: PathBuf,
@@ -38,26 +45,29 @@ pub enum Command {
         test_args: Vec<String>,
     },
     /// List the trials of labs, one `<lab>::<step>::<client>` per line.
+    #[command(after_help = EXIT_CODES)]
     List { labs: Vec<PathBuf> },
     /// Serve a lab's cassettes as a local Bedrock Runtime endpoint until Ctrl-C,
     /// to practise a lab offline.
+    #[command(after_help = EXIT_CODES)]
     Serve {
         /// A lab directory (its cassettes/ is served) or a cassette directory.
         dir: PathBuf,
         /// Port on 127.0.0.1 (0 = any free port).
         #[arg(long, default_value_t = 0)]
         port: u16,
-        /// Stream speed factor: 1 = recorded timing, 0 = no delays.
-        #[arg(long, default_value_t = 1.0)]
+        /// Stream speed factor from 0 to 1000: 1 = recorded timing, 0 = no delays.
+        #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
         speed: f64,
         /// Region printed in the set-up lines.
         #[arg(long, default_value = "us-east-1")]
         region: String,
     },
     /// Merge the outcome files of one run (e.g. nextest partitions) into checklists.
+    #[command(after_help = EXIT_CODES)]
     Report {
-        /// Run id (default: `LABCHECK_RUN_ID`, else the newest run under --results-dir).
-        #[arg(long, env = "LABCHECK_RUN_ID")]
+        /// Run id [default: `LABCHECK_RUN_ID`, else the newest run under --results-dir].
+        #[arg(long, value_parser = parse_run_id)]
         run_id: Option<String>,
         #[arg(long, default_value = "target/labcheck/results")]
         results_dir: PathBuf,
@@ -73,9 +83,9 @@ pub enum Command {
     /// Grade a student's workspace: run the lab's steps with the student's own
     /// files, print the score and the ticked checklist.
     ///
-    /// Exit codes: 0 = graded (whatever the score); 1 = graded, score below
-    /// --fail-under; 2 = usage or configuration error (bad flag, invalid
-    /// lab.toml, workspace not found).
+    /// A low score is not a failure of the tool: 0 = graded (whatever the
+    /// score) unless --fail-under says otherwise.
+    #[command(after_help = EXIT_CODES)]
     Grade {
         /// The lab directory (holds lab.toml).
         lab: PathBuf,
@@ -87,15 +97,17 @@ pub enum Command {
         /// Write the report to this file instead of stdout.
         #[arg(long, short)]
         output: Option<PathBuf>,
-        /// Exit with 1 when the score is below this percentage of the maximum.
-        #[arg(long, value_name = "PERCENT")]
+        /// Exit with 1 when the score is below this percentage (0 to 100) of the maximum.
+        #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
         fail_under: Option<f64>,
-        /// Replay speed factor (streaming is judged on the recorded timing: keep 1).
-        #[arg(long, default_value_t = 1.0)]
+        /// Replay speed factor from 0 to 1000 (streaming is judged on the
+        /// recorded timing: keep 1).
+        #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
         speed: f64,
     },
     /// Record a lab's cassettes from real Bedrock (or `LABCHECK_UPSTREAM`) through
     /// a re-signing, scrubbing proxy. `LABCHECK_RECORD=once|new_episodes|all`.
+    #[command(after_help = EXIT_CODES)]
     Record {
         /// The lab directory.
         lab: PathBuf,
@@ -107,6 +119,7 @@ pub enum Command {
     },
     /// Record a lab afresh into a scratch copy and print what changed against
     /// its committed cassettes (and which are older than its `max_age`).
+    #[command(after_help = EXIT_CODES)]
     Drift {
         /// The lab directory.
         lab: PathBuf,
@@ -117,7 +130,8 @@ pub enum Command {
         test_args: Vec<String>,
     },
     /// Static checks of labs: lab.toml, page commands, model ids, cassettes.
-    /// Exit codes: 0 = no errors (warnings allowed); 1 = errors found; 2 = bad path or flag.
+    /// Warnings alone exit 0; errors exit 1.
+    #[command(after_help = EXIT_CODES)]
     Lint {
         /// Lab directories or bare lab.md pages; default: every lab under ./labs.
         paths: Vec<PathBuf>,
@@ -127,11 +141,13 @@ pub enum Command {
         /// Model table to use instead of the bundled data/models.toml.
         #[arg(long)]
         models: Option<PathBuf>,
-        /// Today's date for age checks (YYYY-MM-DD; default: the system clock, UTC).
-        #[arg(long, env = "LABCHECK_TODAY")]
+        /// Today's date for age checks (YYYY-MM-DD) [default: `LABCHECK_TODAY`,
+        /// else the system clock, UTC].
+        #[arg(long)]
         today: Option<String>,
     },
     /// Manage the provisioned clients (AWS CLI v1/v2, python + boto3).
+    #[command(after_help = EXIT_CODES)]
     Clients {
         #[command(subcommand)]
         action: ClientsAction,

@@ -13,10 +13,14 @@ use clap::Parser;
 use cli::{Cli, ClientsAction, Command, Format};
 use labcheck::cassette::CassetteSet;
 use labcheck::clients::StderrProgress;
+use labcheck::copy::{CopyOptions, copy_tree};
+use labcheck::exit_code::{self, exit};
+use labcheck::plan::{self, Selection};
 use labcheck::replay::{ReplayOptions, ReplayServer};
 use labcheck::report::{LabVerdict, ResultsDir};
 use labcheck::runner::{self, RunConfig};
-use labcheck::{clients, spec};
+use labcheck::settings::Settings;
+use labcheck::spec;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -24,7 +28,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            exit(exit_code::USAGE)
         }
     }
 }
@@ -33,7 +37,7 @@ fn labs_or_default(labs: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
     if !labs.is_empty() {
         return Ok(labs);
     }
-    let found = runner::discover_labs(Path::new("labs"))?;
+    let found = plan::discover_labs(Path::new("labs"))?;
     if found.is_empty() {
         bail!(
             "no lab directories given and none found under ./labs (hint: `labcheck run labs/<id>`)"
@@ -51,31 +55,26 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             page,
             test_args,
         } => {
-            let mode = labcheck::mode::Mode::from_env()?;
-            if !(speed >= 0.0 && speed.is_finite()) {
-                bail!("--speed must be a number >= 0, got {speed}");
-            }
+            let settings = Settings::from_env()?;
             let config = RunConfig {
-                speed,
+                // `--speed` wins over `LABCHECK_SPEED`.
+                speed: speed.unwrap_or(settings.speed),
                 print_checklist: true,
                 page_override: page,
-                mode,
-                proxy: labcheck::record::ProxySettings::from_env()?,
-                netguard: runner::netguard_from_env()?,
-                ..RunConfig::new(labs_or_default(labs)?, results_dir)
+                ..RunConfig::from_settings(labs_or_default(labs)?, results_dir, &settings)
             };
             let args = libtest_mimic::Arguments::from_iter(
                 std::iter::once("labcheck".to_string()).chain(test_args),
             );
-            Ok(runner::harness(&args, config))
+            Ok(exit(runner::harness(&args, config)))
         }
         Command::List { labs } => {
-            let config = RunConfig::new(
-                labs_or_default(labs)?,
-                PathBuf::from("target/labcheck/results"),
-            );
+            let labs = labs_or_default(labs)?;
             // `list` names trials only: no cassette loading (see benches/catalog.rs).
-            let plan = runner::plan_names_only(&config);
+            let plan = plan::plan_names_only(Selection {
+                labs: &labs,
+                page_override: None,
+            });
             for (dir, error) in &plan.broken {
                 eprintln!("error: {}: {error}", dir.display());
             }
@@ -84,11 +83,11 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 writeln!(out, "{}", trial.name)?;
             }
             out.flush()?;
-            Ok(if plan.broken.is_empty() {
-                ExitCode::SUCCESS
+            Ok(exit(if plan.broken.is_empty() {
+                exit_code::OK
             } else {
-                ExitCode::from(2)
-            })
+                exit_code::USAGE
+            }))
         }
         Command::Serve {
             dir,
@@ -140,16 +139,16 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             models,
             today,
         } => lint(paths, format, models, today),
-        Command::Clients { action } => match action {
-            ClientsAction::Install => {
-                clients::ensure_all(&StderrProgress)?;
-                Ok(ExitCode::SUCCESS)
+        Command::Clients { action } => {
+            let clients = Settings::from_env()?.clients;
+            match action {
+                ClientsAction::Install => {
+                    clients.ensure_all(&StderrProgress)?;
+                }
+                ClientsAction::Dir => println!("{}", clients.root()?.display()),
             }
-            ClientsAction::Dir => {
-                println!("{}", clients::cache_dir()?.display());
-                Ok(ExitCode::SUCCESS)
-            }
-        },
+            Ok(exit(exit_code::OK))
+        }
     }
 }
 
@@ -183,7 +182,7 @@ fn serve(dir: &Path, port: u16, speed: f64, region: &str) -> Result<ExitCode> {
         server.misses().len()
     );
     server.shutdown();
-    Ok(ExitCode::SUCCESS)
+    Ok(exit(exit_code::OK))
 }
 
 /// The lines a student pastes to point their shell at the local endpoint.
@@ -234,18 +233,13 @@ fn grade(
     fail_under: Option<f64>,
     speed: f64,
 ) -> Result<ExitCode> {
-    if !(speed >= 0.0 && speed.is_finite()) {
-        bail!("--speed must be a number >= 0, got {speed}");
-    }
-    if let Some(p) = fail_under
-        && !(0.0..=100.0).contains(&p)
-    {
-        bail!("--fail-under must be a percentage between 0 and 100, got {p}");
-    }
+    // `--speed` and `--fail-under` were checked by clap (settings::parse_*).
+    let settings = Settings::from_env()?;
     let options = labcheck::grade::GradeOptions {
         workspace,
         speed,
-        netguard: runner::netguard_from_env()?,
+        netguard: settings.netguard,
+        clients: settings.clients,
     };
     let report = labcheck::grade::grade(lab, &options)?;
     use labcheck::grade::render;
@@ -256,10 +250,13 @@ fn grade(
         Format::Markdown => render::markdown(&report),
     };
     emit(&text, output)?;
-    Ok(match fail_under {
-        Some(p) if report.percent() < p => ExitCode::from(1),
-        _ => ExitCode::SUCCESS,
-    })
+    for link in &report.skipped_links {
+        eprintln!("labcheck: workspace: {link}");
+    }
+    Ok(exit(match fail_under {
+        Some(p) if report.percent() < p => exit_code::FINDINGS,
+        _ => exit_code::OK,
+    }))
 }
 
 fn report(
@@ -269,7 +266,7 @@ fn report(
     format: Format,
     output: Option<&Path>,
 ) -> Result<ExitCode> {
-    let run_id = match run_id {
+    let run_id = match run_id.or(Settings::from_env()?.run_id_given) {
         Some(id) => id,
         None => newest_run(results_root)?,
     };
@@ -280,15 +277,18 @@ fn report(
             results_root.display()
         );
     }
-    let mut verdicts = Vec::new();
-    for dir in labs {
-        let lab = spec::load_lab(&dir).with_context(|| format!("loading {}", dir.display()))?;
-        verdicts.push(LabVerdict::new(
-            &lab.id.to_string(),
-            &lab.checklist,
-            &outcomes,
-        ));
+    let plan = plan::plan_names_only(Selection {
+        labs: &labs,
+        page_override: None,
+    });
+    if let Some((dir, error)) = plan.broken.first() {
+        bail!("loading {}: {error}", dir.display());
     }
+    let verdicts: Vec<LabVerdict> = plan
+        .labs
+        .iter()
+        .map(|l| LabVerdict::new(&l.lab.id.to_string(), &l.lab.checklist, &outcomes))
+        .collect();
     let ok = verdicts.iter().all(LabVerdict::passed);
     let failed = outcomes
         .iter()
@@ -323,11 +323,11 @@ fn report(
         }
     };
     emit(&text, output)?;
-    Ok(if ok && failed == 0 {
-        ExitCode::SUCCESS
+    Ok(exit(if ok && failed == 0 {
+        exit_code::OK
     } else {
-        ExitCode::from(runner::EXIT_FAILED)
-    })
+        exit_code::FAILED
+    }))
 }
 
 fn newest_run(results_root: &Path) -> Result<String> {
@@ -347,13 +347,16 @@ fn newest_run(results_root: &Path) -> Result<String> {
         .context("no runs recorded yet (hint: run `labcheck run` or `cargo test` first)")
 }
 
-/// The run configuration of `record` and `drift`: record mode, settings from env.
+/// The run configuration of `record` and `drift`: record mode at the recorded
+/// speed, the rest from settings.
 fn record_config(lab: PathBuf, results_dir: PathBuf) -> Result<RunConfig> {
+    let settings = Settings::from_env()?;
     Ok(RunConfig {
         print_checklist: true,
         mode: labcheck::mode::Mode::Record,
-        proxy: labcheck::record::ProxySettings::from_env()?,
-        ..RunConfig::new(vec![lab], results_dir)
+        speed: 1.0,
+        netguard: Default::default(),
+        ..RunConfig::from_settings(vec![lab], results_dir, &settings)
     })
 }
 
@@ -371,7 +374,7 @@ fn record(lab: &Path, results_dir: PathBuf, test_args: Vec<String>) -> Result<Ex
         config.proxy.record_mode,
         config.proxy.upstream.as_deref().unwrap_or("real Bedrock")
     );
-    Ok(runner::harness(&libtest_args(test_args), config))
+    Ok(exit(runner::harness(&libtest_args(test_args), config)))
 }
 
 fn drift(lab: &Path, results_dir: PathBuf, test_args: Vec<String>) -> Result<ExitCode> {
@@ -381,7 +384,17 @@ fn drift(lab: &Path, results_dir: PathBuf, test_args: Vec<String>) -> Result<Exi
     // A scratch copy of the lab whose cassette dir starts empty.
     let scratch = tempfile::tempdir()?;
     let copy = scratch.path().join(spec.id.to_string());
-    copy_tree(&spec.dir, &copy, &spec.cassettes)?;
+    let skipped = copy_tree(
+        &spec.dir,
+        &copy,
+        &CopyOptions {
+            skip_dir_names: &[],
+            skip_paths: &[&spec.cassettes],
+        },
+    )?;
+    for link in skipped {
+        eprintln!("labcheck drift: {link}");
+    }
     let fresh_dir = copy.join(
         spec.cassettes
             .strip_prefix(&spec.dir)
@@ -402,30 +415,12 @@ fn drift(lab: &Path, results_dir: PathBuf, test_args: Vec<String>) -> Result<Exi
         labcheck::record::drift::render(&drifts, &old, spec.max_age)
     );
     let drifted = drifts.iter().any(|d| !d.changes.is_empty()) || !old.is_empty();
-    Ok(if drifted {
-        ExitCode::from(runner::EXIT_FAILED)
+    // A failed trial (or broken lab) says more than a drift: it wins.
+    Ok(exit(if code == exit_code::OK && drifted {
+        exit_code::FINDINGS
     } else {
         code
-    })
-}
-
-/// Copies `from` to `to`, leaving out `skip` (the committed cassettes).
-fn copy_tree(from: &Path, to: &Path, skip: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let path = entry.path();
-        if path == skip {
-            continue;
-        }
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_tree(&path, &target, skip)?;
-        } else {
-            std::fs::copy(&path, &target)?;
-        }
-    }
-    Ok(())
+    }))
 }
 
 fn lint(
@@ -435,10 +430,18 @@ fn lint(
     today: Option<String>,
 ) -> Result<ExitCode> {
     use labcheck::lint::{self, Date, LintOptions, ModelTable};
+    // `--today` wins over `LABCHECK_TODAY`; lint needs no other setting.
+    let vars = labcheck::settings::Vars::capture();
+    let (today, origin) = match today {
+        Some(t) => (Some(t), "`--today`"),
+        None => (
+            vars.text("LABCHECK_TODAY")?.map(str::to_string),
+            "env var `LABCHECK_TODAY`",
+        ),
+    };
     let today = match today {
-        Some(t) => {
-            Date::parse(&t).with_context(|| format!("invalid --today `{t}` (hint: YYYY-MM-DD)"))?
-        }
+        Some(t) => Date::parse(&t)
+            .with_context(|| format!("invalid value for {origin}: `{t}` (hint: YYYY-MM-DD)"))?,
         None => Date::today_utc(),
     };
     let models = match models {
@@ -451,9 +454,9 @@ fn lint(
         cli::LintFormat::Text => print!("{}", lint::render_text(&found)),
         cli::LintFormat::Json => print!("{}", lint::render_json(&found)),
     }
-    Ok(if lint::Summary::of(&found).errors > 0 {
-        ExitCode::from(1)
+    Ok(exit(if lint::Summary::of(&found).errors > 0 {
+        exit_code::FINDINGS
     } else {
-        ExitCode::SUCCESS
-    })
+        exit_code::OK
+    }))
 }

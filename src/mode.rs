@@ -1,5 +1,5 @@
-//! The run mode, chosen by one env var (`LABCHECK_MODE`) and read once at the
-//! edge: `replay` (default, offline), `record`, `live` (with `LABCHECK_LIVE=1`).
+//! The run mode, chosen by one env var (`LABCHECK_MODE`, read once by
+//! [`crate::settings`]): `replay` (default, offline), `record`, `live` (with `LABCHECK_LIVE=1`).
 
 use std::fmt;
 
@@ -52,14 +52,9 @@ impl Mode {
         }
     }
 
-    /// The mode a run uses, from `LABCHECK_MODE`; `live` also needs
+    /// The mode a run uses, from the values of `LABCHECK_MODE` and
+    /// `LABCHECK_LIVE` (read by [`crate::settings`]); `live` also needs
     /// `LABCHECK_LIVE=1`, else it is refused rather than silently replayed.
-    pub fn from_env() -> Result<Mode, ModeError> {
-        let var = |name| std::env::var(name).unwrap_or_default();
-        Mode::resolve(&var("LABCHECK_MODE"), &var("LABCHECK_LIVE"))
-    }
-
-    /// [`Mode::from_env`] on given values of `LABCHECK_MODE` and `LABCHECK_LIVE`.
     pub fn resolve(mode: &str, live: &str) -> Result<Mode, ModeError> {
         match Mode::parse(mode)? {
             Mode::Live if live != "1" => Err(ModeError::LiveNotEnabled),

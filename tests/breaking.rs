@@ -54,7 +54,7 @@ fn changed_prompt_fails_with_the_nearest_cassette_and_field() {
 #[test]
 fn removed_checklist_binding_is_a_spec_error_naming_the_item() {
     let (_tmp, lab) = broken_lab("lab.toml", |t| t.replace("proves = [4]", "proves = [3]"));
-    let plan = labcheck::runner::plan(&config(&lab, Path::new("unused")));
+    let plan = config(&lab, Path::new("unused")).plan();
     assert_eq!(plan.broken.len(), 1, "the lab must not load");
     let why = &plan.broken[0].1;
     assert!(

@@ -8,11 +8,17 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Barrier, mpsc};
 
-use labcheck::clients::{self, Clients, ClientsError, Provisioned, StderrProgress, slot};
+use labcheck::clients::{Clients, ClientsError, Provisioned, StderrProgress, slot};
 use labcheck::ids::ClientId;
 
+/// The default cache, as `labcheck` finds it from the environment.
+fn default_clients() -> Clients {
+    labcheck::settings::clients(&labcheck::settings::Vars::capture())
+}
+
 fn real(client: ClientId) -> Provisioned {
-    clients::ensure(client, &StderrProgress)
+    default_clients()
+        .ensure(client, &StderrProgress)
         .unwrap_or_else(|e| panic!("provisioning {client}: {e}"))
 }
 
@@ -69,7 +75,7 @@ fn names_in(dir: &Path) -> Vec<String> {
 fn aws_cli_v1_is_the_venv_one_even_with_another_aws_on_path() {
     let v1 = real(ClientId::AwsCliV1);
     assert_eq!(names_in(&v1.bin_dir), ["aws"]);
-    assert!(v1.bin_dir.starts_with(clients::cache_dir().unwrap()));
+    assert!(v1.bin_dir.starts_with(default_clients().root().unwrap()));
     // PYTHONVERBOSE makes python name every module file it loads: awscli must come
     // from the provisioned venv, not the machine's site-packages.
     let (stdout, stderr) = run_with_path(&v1.bin_dir, "aws --version", &[("PYTHONVERBOSE", "1")]);
@@ -126,7 +132,7 @@ fn boto3_python3_imports_the_pinned_boto3_and_ignores_pythonpath() {
     assert_eq!(lines.next(), Some("1.43.11 1.43.11"), "{stdout}");
     let prefix = PathBuf::from(lines.next().unwrap());
     assert!(
-        prefix.starts_with(clients::cache_dir().unwrap()),
+        prefix.starts_with(default_clients().root().unwrap()),
         "not the venv: {}",
         prefix.display()
     );
@@ -151,7 +157,7 @@ fn concurrent_ensure_of_all_clients_agrees() {
     // v1 and boto3 share one venv.
     assert_eq!(results[0].bin_dir.parent(), results[1].bin_dir.parent());
     assert_ne!(results[0].bin_dir, results[1].bin_dir);
-    assert_eq!(clients::ensure_all(&StderrProgress).unwrap(), {
+    assert_eq!(default_clients().ensure_all(&StderrProgress).unwrap(), {
         let mut r = results.clone();
         r.sort_by_key(|p| p.client);
         r

@@ -24,6 +24,7 @@ fn grade_ws(name: &str) -> GradeReport {
         workspace: workspace(name),
         speed: 1.0,
         netguard: Default::default(),
+        clients: labcheck::settings::clients(&labcheck::settings::Vars::capture()),
     };
     grade::grade(&lab(), &options).expect("graded")
 }
@@ -198,4 +199,34 @@ fn cli_fail_under_and_usage_errors() {
     ]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("is not a directory"));
+}
+
+#[test]
+fn a_symlink_out_of_the_workspace_is_not_followed_and_is_reported() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ws = tmp.path().join("ws");
+    labcheck::copy::copy_tree(&workspace("correct"), &ws, &Default::default()).expect("copy");
+    let outside = tmp.path().join("grader-secret.txt");
+    std::fs::write(&outside, "not for students").expect("write");
+    std::os::unix::fs::symlink(&outside, ws.join("secret.txt")).expect("symlink");
+    let options = GradeOptions {
+        workspace: ws,
+        speed: 1.0,
+        netguard: Default::default(),
+        clients: labcheck::settings::clients(&labcheck::settings::Vars::capture()),
+    };
+    let r = grade::grade(&lab(), &options).expect("graded");
+    assert_eq!((r.score, r.max), (3, 3), "{r:#?}");
+    assert_eq!(r.skipped_links.len(), 1, "{r:#?}");
+    assert!(
+        r.skipped_links[0].contains("`secret.txt`")
+            && r.skipped_links[0].contains("points outside the copied directory"),
+        "{:?}",
+        r.skipped_links
+    );
+    assert!(
+        grade::render::text(&r).contains("workspace: symlink `secret.txt`"),
+        "{}",
+        grade::render::text(&r)
+    );
 }

@@ -83,7 +83,7 @@ fn the_budget_refuses_the_request_that_would_exceed_it_and_nothing_is_written() 
         budget: Arc::clone(&budget),
         ..ProxySettings::default()
     };
-    let plan = runner::plan(&cfg);
+    let plan = cfg.plan();
     let trial = |name: &str| {
         let def = plan
             .trials

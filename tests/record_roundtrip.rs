@@ -9,9 +9,10 @@ use common::{SEED, repo};
 use http_body_util::{BodyExt, Full};
 use labcheck::cassette::{CassetteSet, Source};
 use labcheck::mode::Mode;
+use labcheck::plan::TrialDef;
 use labcheck::record::verify::VerifyingUpstream;
 use labcheck::record::{CredentialSource, Credentials, ProxySettings, RecordMode, Upstream};
-use labcheck::runner::{self, RunConfig, TrialDef};
+use labcheck::runner::{self, RunConfig};
 use labcheck::steps::StepOutput;
 
 fn creds() -> Credentials {
@@ -102,7 +103,7 @@ fn run_step(def: &TrialDef, config: &RunConfig) -> (StepOutput, Vec<String>) {
 }
 
 fn run_all(config: &RunConfig) -> Vec<(String, StepOutput)> {
-    let plan = runner::plan(config);
+    let plan = config.plan();
     assert!(plan.broken.is_empty(), "{:?}", plan.broken);
     let mut out: Vec<(String, StepOutput)> = std::thread::scope(|s| {
         let handles: Vec<_> = plan

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use labcheck::cassette::CassetteSet;
-use labcheck::clients::{self, StderrProgress};
+use labcheck::clients::StderrProgress;
 use labcheck::content::LabPage;
 use labcheck::ids::{ClientId, Operation};
 use labcheck::replay::{ReplayOptions, ReplayServer};
@@ -45,7 +45,9 @@ fn run_python(
     script: &str,
 ) -> (ProcessOutput, tempfile::TempDir) {
     let ws = tempfile::tempdir().expect("workspace");
-    let boto3 = clients::ensure(ClientId::Boto3, &StderrProgress).expect("boto3 provisioned");
+    let boto3 = labcheck::settings::clients(&labcheck::settings::Vars::capture())
+        .ensure(ClientId::Boto3, &StderrProgress)
+        .expect("boto3 provisioned");
     let env = ChildEnv {
         workspace: ws.path().to_path_buf(),
         endpoint: server.endpoint(),

@@ -3,7 +3,7 @@
 //! outside `target/`, never using the machine's own `aws`, python packages or boto3.
 //!
 //! - **Cache**: `$LABCHECK_CLIENTS_DIR`, else `$XDG_CACHE_HOME/labcheck/clients`, else
-//!   `~/.cache/labcheck/clients` ([`cache_dir`]). One subdirectory per client build,
+//!   `~/.cache/labcheck/clients` ([`crate::settings::clients_dir`]). One subdirectory per client build,
 //!   named after its pins (and, for the venv, the python that made it), so changing a
 //!   pin re-provisions and old builds are left alone.
 //! - **Venv** (`aws-cli-v1`, `boto3`): made by `$LABCHECK_PYTHON`, else `python3` on
@@ -12,15 +12,15 @@
 //!   downloaded hash-checked with the venv's pip and unpacked; `dist/aws` is run as is.
 //! - **Once**: installs run under a lock shared by all processes; a second caller waits,
 //!   then finds the install done. A killed install is never trusted (see [`slot`]).
-//!   Once provisioned, [`ensure`] is a lookup (memoised per process), cheap to call from
+//!   Once provisioned, [`Clients::ensure`] is a lookup (memoised per process), cheap to call from
 //!   every test thread.
 //! - **Use**: [`Provisioned::bin_dir`] holds only the commands the client provides, as
 //!   wrapper scripts: `aws` for either CLI, `python3` for boto3 (no `python`: a fresh
 //!   Linux machine has none). Put it first on the child's `PATH`.
-//! - `rust-sdk` runs in process: [`ensure`] answers [`ClientsError::InProcess`].
+//! - `rust-sdk` runs in process: [`Clients::ensure`] answers [`ClientsError::InProcess`].
 //!
 //! The first install downloads about 90 MB from PyPI and takes a minute or two;
-//! `labcheck clients install` ([`ensure_all`]) does it up front.
+//! `labcheck clients install` ([`Clients::ensure_all`]) does it up front.
 
 mod awscli_v2;
 mod cmd;
@@ -77,48 +77,12 @@ impl Progress for StderrProgress {
     }
 }
 
-/// The clients cache: `$LABCHECK_CLIENTS_DIR`, else `$XDG_CACHE_HOME/labcheck/clients`,
-/// else `$HOME/.cache/labcheck/clients` (relative `XDG_CACHE_HOME` is ignored, per spec).
-pub fn cache_dir() -> Result<PathBuf, ClientsError> {
-    cache_dir_from(
-        std::env::var_os("LABCHECK_CLIENTS_DIR"),
-        std::env::var_os("XDG_CACHE_HOME"),
-        std::env::var_os("HOME"),
-    )
-}
-
-fn cache_dir_from(
-    explicit: Option<OsString>,
-    xdg: Option<OsString>,
-    home: Option<OsString>,
-) -> Result<PathBuf, ClientsError> {
-    let non_empty = |v: Option<OsString>| v.filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(dir) = non_empty(explicit) {
-        return Ok(dir);
-    }
-    if let Some(xdg) = non_empty(xdg).filter(|p| p.is_absolute()) {
-        return Ok(xdg.join("labcheck").join("clients"));
-    }
-    non_empty(home)
-        .map(|h| h.join(".cache").join("labcheck").join("clients"))
-        .ok_or(ClientsError::NoCacheDir)
-}
-
-/// Provisions `client` in the default cache with the default python (environment read
-/// at each call) and returns it. See [`Clients::ensure`].
-pub fn ensure(client: ClientId, progress: &dyn Progress) -> Result<Provisioned, ClientsError> {
-    Clients::from_env()?.ensure(client, progress)
-}
-
-/// Provisions every client in [`PROVISIONED`] (for `labcheck clients install`).
-pub fn ensure_all(progress: &dyn Progress) -> Result<Vec<Provisioned>, ClientsError> {
-    Clients::from_env()?.ensure_all(progress)
-}
-
 /// A clients cache and the python that builds its venv.
 #[derive(Debug, Clone)]
 pub struct Clients {
-    root: PathBuf,
+    /// `None` when no cache dir could be found: provisioning then fails with
+    /// [`ClientsError::NoCacheDir`].
+    root: Option<PathBuf>,
     python: Option<OsString>,
     path: Option<OsString>,
 }
@@ -131,18 +95,27 @@ fn memo() -> &'static Memo {
 }
 
 impl Clients {
-    /// [`cache_dir`], with the python from `LABCHECK_PYTHON` or `python3` on `PATH`.
-    pub fn from_env() -> Result<Clients, ClientsError> {
-        Ok(Clients::new(cache_dir()?))
+    /// A cache at `root`; the venv's python must be given with
+    /// [`Clients::with_python`] or found on [`Clients::with_path`].
+    pub fn new(root: PathBuf) -> Clients {
+        Clients::from_parts(Some(root), None, None)
     }
 
-    /// A cache at `root`, python from `LABCHECK_PYTHON` or `python3` on `PATH`.
-    pub fn new(root: PathBuf) -> Clients {
-        Clients {
-            root,
-            python: std::env::var_os("LABCHECK_PYTHON").filter(|v| !v.is_empty()),
-            path: std::env::var_os("PATH"),
-        }
+    /// A cache at `root` (none: provisioning fails with a hint), the venv built
+    /// by `python`, else by `python3` found on `path`. The values come from
+    /// [`crate::settings`] (`LABCHECK_CLIENTS_DIR`…, `LABCHECK_PYTHON`, `PATH`).
+    pub fn from_parts(
+        root: Option<PathBuf>,
+        python: Option<OsString>,
+        path: Option<OsString>,
+    ) -> Clients {
+        Clients { root, python, path }
+    }
+
+    /// Looks for `python3` on this search path (a `PATH` value).
+    pub fn with_path(mut self, path: impl Into<OsString>) -> Clients {
+        self.path = Some(path.into());
+        self
     }
 
     /// Builds the venv with this python instead.
@@ -152,8 +125,8 @@ impl Clients {
     }
 
     /// The cache root.
-    pub fn root(&self) -> &Path {
-        &self.root
+    pub fn root(&self) -> Result<&Path, ClientsError> {
+        self.root.as_deref().ok_or(ClientsError::NoCacheDir)
     }
 
     /// Returns `client` ready to run, installing it first if needed (with messages to
@@ -166,7 +139,7 @@ impl Clients {
         if client == ClientId::RustSdk {
             return Err(ClientsError::InProcess { client });
         }
-        let key = (self.root.clone(), client);
+        let key = (self.root()?.to_path_buf(), client);
         if let Some(done) = memo().lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return Ok(done.clone());
         }
@@ -202,10 +175,11 @@ impl Clients {
                 });
             }
             // Already there: no need to look at python at all.
-            let dir = self.root.join(awscli_v2::slot_name(&pins.aws_cli_v2));
+            let root = self.root()?;
+            let dir = root.join(awscli_v2::slot_name(&pins.aws_cli_v2));
             if !slot::is_complete(&dir) {
                 let venv = self.venv(&pins, progress)?;
-                awscli_v2::ensure(&self.root, &venv.python(), &pins.aws_cli_v2, progress)?;
+                awscli_v2::ensure(root, &venv.python(), &pins.aws_cli_v2, progress)?;
             }
             return Ok(Provisioned {
                 client,
@@ -227,7 +201,7 @@ impl Clients {
 
     fn venv(&self, pins: &Pins, progress: &dyn Progress) -> Result<venv::VenvSlot, ClientsError> {
         let python = venv::BasePython::find(self.python.clone(), self.path.clone())?;
-        venv::ensure(&self.root, &python, &pins.venv, progress)
+        venv::ensure(self.root()?, &python, &pins.venv, progress)
     }
 }
 
@@ -235,27 +209,6 @@ impl Clients {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cache_dir_prefers_explicit_then_absolute_xdg_then_home() {
-        let s = |v: &str| Some(OsString::from(v));
-        assert_eq!(
-            cache_dir_from(s("/c"), s("/x"), s("/h")).unwrap(),
-            PathBuf::from("/c")
-        );
-        assert_eq!(
-            cache_dir_from(None, s("/x"), s("/h")).unwrap(),
-            PathBuf::from("/x/labcheck/clients")
-        );
-        assert_eq!(
-            cache_dir_from(s(""), s("rel"), s("/h")).unwrap(),
-            PathBuf::from("/h/.cache/labcheck/clients")
-        );
-        assert!(matches!(
-            cache_dir_from(None, None, None),
-            Err(ClientsError::NoCacheDir)
-        ));
-    }
 
     #[test]
     fn rust_sdk_is_in_process() {

@@ -2,7 +2,10 @@
 //! student's own files in place of the lab's blocks, and the page's checklist
 //! becomes a score an LMS can read.
 //!
-//! Every trial runs in a temporary copy of the workspace ([`workspace`]), under
+//! The workspace is copied once into a staging directory
+//! ([`crate::runner::trial::seed_workspace`]: no symlink out of it is
+//! followed, each skipped link is listed in the report), and every trial runs
+//! in its own copy of that, under
 //! the step's time limit, with only the environment labcheck sets
 //! ([`crate::steps::env::ChildEnv`]) and the network guard. A missing file is a
 //! failed step with a hint, never an error of the tool. The JSON form of
@@ -11,7 +14,6 @@
 
 pub mod plan;
 pub mod render;
-pub mod workspace;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,11 +21,11 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::cassette::CassetteSet;
-use crate::clients::{self, StderrProgress};
+use crate::clients::{Clients, StderrProgress};
+use crate::plan::LoadedLab;
 use crate::report::checklist::ItemState;
 use crate::report::{LabVerdict, Outcome, Status};
-use crate::runner::{self, LoadedLab, RunConfig, TrialDef};
-pub use workspace::copy_workspace;
+use crate::runner::{self, RunConfig};
 
 /// Identifies the JSON layout of [`GradeReport`]; bumped on breaking changes.
 pub const GRADE_SCHEMA: &str = "labcheck-grade/1";
@@ -35,6 +37,12 @@ pub enum GradeError {
     NoWorkspace(PathBuf),
     #[error(transparent)]
     Spec(#[from] crate::spec::SpecError),
+    #[error("cannot copy workspace `{path}`: {source}")]
+    Copy {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// How to grade.
@@ -44,6 +52,8 @@ pub struct GradeOptions {
     /// Replay speed factor (1 = recorded timing: streaming is judged on it).
     pub speed: f64,
     pub netguard: crate::netguard::Policy,
+    /// The provisioned clients' cache.
+    pub clients: Clients,
 }
 
 /// State of one checklist item in a grade.
@@ -97,6 +107,8 @@ pub struct GradeReport {
     pub trials: Vec<GradeTrial>,
     /// The guards the step processes ran under, e.g. `["netns+proxy"]`.
     pub network_guard: Vec<String>,
+    /// Symlinks of the workspace that were not copied, and why.
+    pub skipped_links: Vec<String>,
 }
 
 impl GradeReport {
@@ -122,34 +134,42 @@ pub fn grade(lab_dir: &Path, opts: &GradeOptions) -> Result<GradeReport, GradeEr
         lab: graded,
         cassettes,
     });
+    let copy_error = |source| GradeError::Copy {
+        path: opts.workspace.clone(),
+        source,
+    };
+    // One staged copy: links are judged once, and every trial copies plain files.
+    let staging = tempfile::Builder::new()
+        .prefix("labcheck-grade-")
+        .tempdir()
+        .map_err(copy_error)?;
+    let skipped_links =
+        runner::trial::seed_workspace(&opts.workspace, staging.path()).map_err(copy_error)?;
     let results = tempfile::tempdir().ok();
     let results_root = results
         .as_ref()
         .map_or_else(std::env::temp_dir, |d| d.path().to_path_buf());
     let config = RunConfig {
         speed: opts.speed,
-        workspace: Some(opts.workspace.clone()),
+        workspace: Some(staging.path().to_path_buf()),
         netguard: opts.netguard,
-        ..RunConfig::new(vec![lab_dir.to_path_buf()], results_root)
+        ..RunConfig::new(
+            vec![lab_dir.to_path_buf()],
+            results_root,
+            opts.clients.clone(),
+        )
     };
     let mut outcomes: Vec<Outcome> = Vec::new();
-    for (index, step) in loaded.lab.steps.iter().enumerate() {
-        for client in &step.clients {
-            if clients::PROVISIONED.contains(client) {
-                // A provisioning error fails the trial below, with its message.
-                let _ = clients::ensure(*client, &StderrProgress);
-            }
-            let def = TrialDef {
-                name: format!("{}::{}::{}", loaded.lab.id, step.id, client),
-                lab: Arc::clone(&loaded),
-                step: index,
-                client: *client,
-                pair: None,
-            };
-            outcomes.push(runner::run_trial(&def, &config));
+    for def in crate::plan::trials_of(&loaded) {
+        if crate::clients::PROVISIONED.contains(&def.client) {
+            // A provisioning error fails the trial below, with its message.
+            let _ = opts.clients.ensure(def.client, &StderrProgress);
         }
+        outcomes.push(runner::run_trial(&def, &config));
     }
-    Ok(build_report(&lab, opts, &outcomes, &skipped))
+    let mut report = build_report(&lab, opts, &outcomes, &skipped);
+    report.skipped_links = skipped_links.iter().map(ToString::to_string).collect();
+    Ok(report)
 }
 
 fn build_report(
@@ -226,5 +246,6 @@ fn build_report(
             })
             .collect(),
         network_guard: guards,
+        skipped_links: Vec::new(),
     }
 }

@@ -28,6 +28,9 @@ pub fn text(r: &GradeReport) -> String {
     if !r.network_guard.is_empty() {
         let _ = writeln!(out, "network guard: {}", r.network_guard.join(", "));
     }
+    for link in &r.skipped_links {
+        let _ = writeln!(out, "workspace: {link}");
+    }
     let _ = writeln!(out, "score {}/{}", r.score, r.max);
     out
 }

@@ -37,7 +37,8 @@ impl std::fmt::Display for GuardKind {
     }
 }
 
-/// Whether to try a network namespace (`LABCHECK_NETGUARD=proxy` turns it off).
+/// Whether to try a network namespace (`LABCHECK_NETGUARD=proxy` turns it
+/// off; parsed by [`crate::settings`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Policy {
     /// A namespace where permitted, else the proxy alone.
@@ -45,17 +46,6 @@ pub enum Policy {
     Auto,
     /// The proxy alone.
     ProxyOnly,
-}
-
-impl Policy {
-    /// `LABCHECK_NETGUARD`: `auto` (default) or `proxy`.
-    pub fn from_env() -> Result<Policy, String> {
-        match std::env::var("LABCHECK_NETGUARD").as_deref() {
-            Err(_) | Ok("") | Ok("auto") => Ok(Policy::Auto),
-            Ok("proxy") => Ok(Policy::ProxyOnly),
-            Ok(other) => Err(other.to_string()),
-        }
-    }
 }
 
 /// What a child process needs to run guarded.
@@ -157,20 +147,5 @@ impl NetGuard {
     /// Requests the proxy refused so far.
     pub fn attempts(&self) -> Vec<Attempt> {
         self.proxy.attempts()
-    }
-}
-
-/// The failure of a trial whose step reached for a host the guard refused.
-pub fn refused_failure(attempt: &Attempt) -> crate::expect::Failure {
-    crate::expect::Failure {
-        subject: "network".into(),
-        message: format!(
-            "the step tried to reach `{}` ({}); labcheck's guard refused it: in replay only the trial's endpoint is reachable",
-            attempt.host, attempt.method
-        ),
-        hint: Some(
-            "call Bedrock through the endpoint labcheck sets (AWS_ENDPOINT_URL_BEDROCK_RUNTIME): do not pass `endpoint_url=None`, unset the variable, or call other services (sts, s3)"
-                .into(),
-        ),
     }
 }

@@ -83,7 +83,8 @@ pub enum CredentialSource {
 /// Default token budget of a live run (`LABCHECK_MAX_TOKENS`).
 pub const DEFAULT_MAX_TOKENS: u64 = 20_000;
 
-/// Everything record and live modes need beyond the lab; read once at the edge.
+/// Everything record and live modes need beyond the lab; built from the
+/// environment by [`crate::settings::proxy_settings`].
 #[derive(Debug, Clone)]
 pub struct ProxySettings {
     /// `LABCHECK_UPSTREAM`, else `https://bedrock-runtime.<region>.amazonaws.com`.
@@ -106,30 +107,6 @@ impl Default for ProxySettings {
             budget: Arc::new(Budget::new(DEFAULT_MAX_TOKENS)),
             progress: true,
         }
-    }
-}
-
-impl ProxySettings {
-    /// From `LABCHECK_UPSTREAM`, `LABCHECK_RECORD` and `LABCHECK_MAX_TOKENS`.
-    pub fn from_env() -> Result<ProxySettings, RecordError> {
-        let var = |name| std::env::var(name).unwrap_or_default();
-        let upstream = Some(var("LABCHECK_UPSTREAM")).filter(|u| !u.is_empty());
-        let max = var("LABCHECK_MAX_TOKENS");
-        let max_tokens = if max.is_empty() {
-            DEFAULT_MAX_TOKENS
-        } else {
-            max.parse().map_err(|_| RecordError::BadEnv {
-                var: "LABCHECK_MAX_TOKENS",
-                value: max.clone(),
-                hint: "a whole number of tokens, e.g. `20000`",
-            })?
-        };
-        Ok(ProxySettings {
-            upstream,
-            record_mode: RecordMode::parse(&var("LABCHECK_RECORD"))?,
-            budget: Arc::new(Budget::new(max_tokens)),
-            ..ProxySettings::default()
-        })
     }
 }
 

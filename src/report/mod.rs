@@ -7,6 +7,7 @@
 //! computed from files of one run id, never from memory alone.
 
 pub mod checklist;
+pub mod console;
 pub mod json;
 pub mod junit;
 pub mod markdown;

@@ -13,7 +13,7 @@ pub mod sdk;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::clients::{self, Progress};
+use crate::clients::{Clients, Progress};
 use crate::ids::ClientId;
 use crate::spec::lab::{ConverseRequest, ParamPair, ProgramSource, StepKind};
 use env::ChildEnv;
@@ -35,7 +35,7 @@ pub enum StepError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Client(#[from] clients::ClientsError),
+    Client(#[from] crate::clients::ClientsError),
     #[error(
         "step source `{path}` is missing from the workspace (hint: the student must create it as the lab says)"
     )]
@@ -91,6 +91,8 @@ pub struct Invocation<'a> {
     pub workspace: PathBuf,
     pub timeout: Duration,
     pub progress: &'a dyn Progress,
+    /// Where the provisioned clients live (from [`crate::settings`]).
+    pub clients: &'a Clients,
     /// The trial's network guard for child processes (none: unguarded).
     pub guard: Option<crate::netguard::ChildGuard>,
 }
@@ -141,7 +143,7 @@ fn child_env(inv: &Invocation<'_>) -> Result<ChildEnv, StepError> {
             client: inv.client,
         });
     }
-    let provisioned = clients::ensure(inv.client, inv.progress)?;
+    let provisioned = inv.clients.ensure(inv.client, inv.progress)?;
     let env = ChildEnv {
         workspace: inv.workspace.clone(),
         endpoint: inv

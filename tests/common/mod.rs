@@ -12,17 +12,24 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The provisioned clients' cache, as the environment says (the one
+/// `cargo test` and `labcheck` use).
+pub fn clients() -> labcheck::clients::Clients {
+    labcheck::settings::clients(&labcheck::settings::Vars::capture())
+}
+
+/// A replay run of `lab` (whatever `LABCHECK_MODE` says) with results under `results`.
 pub fn config(lab: &Path, results: &Path) -> RunConfig {
     RunConfig {
         run_id: "test".into(),
-        ..RunConfig::new(vec![lab.to_path_buf()], results.to_path_buf())
+        ..RunConfig::new(vec![lab.to_path_buf()], results.to_path_buf(), clients())
     }
 }
 
 /// Runs every trial of `config` whose name contains `filter`, in parallel;
 /// outcomes sorted by trial name. Panics if a lab fails to load.
 pub fn run(config: &RunConfig, filter: &str) -> Vec<Outcome> {
-    let plan = runner::plan(config);
+    let plan = config.plan();
     assert!(
         plan.broken.is_empty(),
         "lab failed to load: {:?}",
@@ -48,18 +55,11 @@ pub fn run(config: &RunConfig, filter: &str) -> Vec<Outcome> {
     outcomes
 }
 
-/// Copies a directory tree (labs are small).
+/// Copies a directory tree (labs are small) with the library's
+/// [`labcheck::copy::copy_tree`]; a fixture has no link to skip.
 pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
+    let skipped = labcheck::copy::copy_tree(from, to, &Default::default()).expect("copy");
+    assert!(skipped.is_empty(), "fixture links not copied: {skipped:?}");
 }
 
 /// All failure text of an outcome, one string.

@@ -1,0 +1,199 @@
+//! Execution of one trial: its own endpoint (replay server, or proxy in
+//! record and live modes), its own temporary workspace (seeded from a
+//! student's workspace when grading), the network guard for child processes,
+//! the step run with its client, the expectations judged, the outcome file
+//! written.
+
+use std::path::Path;
+use std::time::Instant;
+
+use super::RunConfig;
+use crate::clients::StderrProgress;
+use crate::copy::{CopyOptions, SkippedLink, copy_tree};
+use crate::expect;
+use crate::mode::Mode;
+use crate::netguard::{Attempt, NetGuard};
+use crate::plan::TrialDef;
+use crate::report::outcome::OUTCOME_VERSION;
+use crate::report::{Outcome, ResultsDir, Status, console};
+use crate::spec::lab::StepKind;
+use crate::steps::{self, Invocation};
+
+/// Directories of a seed workspace that are not copied into a trial:
+/// version control, virtualenvs and caches (the provisioned python and
+/// boto3 are used, never the student's own).
+pub const SKIPPED_DIRS: &[&str] = &[".git", ".venv", "venv", "__pycache__", "node_modules"];
+
+/// Copies a seed workspace (a student's hand-in) into a trial's workspace:
+/// student code never runs in, or writes to, the directory handed in. Links
+/// follow [`crate::copy`]'s rule; the skipped ones are returned.
+pub fn seed_workspace(seed: &Path, workspace: &Path) -> std::io::Result<Vec<SkippedLink>> {
+    copy_tree(
+        seed,
+        workspace,
+        &CopyOptions {
+            skip_dir_names: SKIPPED_DIRS,
+            skip_paths: &[],
+        },
+    )
+}
+
+/// Runs one trial and writes its outcome file.
+pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
+    let started = Instant::now();
+    let step = def.step();
+    let (failures, network_guard) = match run_step(def, config) {
+        Ok(run) => (
+            run.failures.iter().map(|f| f.to_string()).collect(),
+            run.network_guard,
+        ),
+        Err(e) => (vec![format!("could not run the step: {e}")], None),
+    };
+    let outcome = Outcome {
+        version: OUTCOME_VERSION,
+        run_id: config.run_id.clone(),
+        trial: def.name.clone(),
+        lab: def.lab.lab.id.to_string(),
+        step: step.id.to_string(),
+        client: def.client.to_string(),
+        proves: step.proves.clone(),
+        status: if failures.is_empty() {
+            Status::Passed
+        } else {
+            Status::Failed
+        },
+        emulated: matches!(step.kind, StepKind::Playground { .. }),
+        failures,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        network_guard,
+    };
+    if let Err(e) = ResultsDir::new(&config.results_root, &config.run_id).write(&outcome) {
+        console::warn(&e.to_string());
+    }
+    outcome
+}
+
+/// Why a trial's step could not be run at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrialError {
+    #[error(transparent)]
+    Endpoint(#[from] crate::endpoint::EndpointError),
+    #[error(transparent)]
+    Step(#[from] steps::StepError),
+    #[error("cannot create the trial workspace: {0}")]
+    Workspace(std::io::Error),
+    #[error("cannot start the network guard: {0}")]
+    Guard(std::io::Error),
+}
+
+/// One trial's step as run and judged, before it becomes an [`Outcome`].
+#[derive(Debug)]
+pub struct TrialRun {
+    /// What the step showed.
+    pub output: steps::StepOutput,
+    /// Unmet expectations; empty when the trial passed.
+    pub failures: Vec<expect::Failure>,
+    /// The network guard in force for the step's process, if any.
+    pub network_guard: Option<String>,
+    /// Links of the seed workspace that were not copied into the trial's.
+    pub skipped_links: Vec<SkippedLink>,
+}
+
+/// Runs one trial's step against its own endpoint and workspace and judges
+/// it; [`run_trial`] turns this into an outcome file.
+pub fn run_step(def: &TrialDef, config: &RunConfig) -> Result<TrialRun, TrialError> {
+    let lab = &def.lab.lab;
+    let step = def.step();
+    let server = crate::endpoint::start(
+        config.mode,
+        lab,
+        &def.lab.cassettes,
+        config.speed,
+        &config.proxy,
+    )?;
+    let workspace = tempfile::Builder::new()
+        .prefix("labcheck-trial-")
+        .tempdir()
+        .map_err(TrialError::Workspace)?;
+    let skipped_links = match &config.workspace {
+        Some(seed) => seed_workspace(seed, workspace.path()).map_err(TrialError::Workspace)?,
+        None => Vec::new(),
+    };
+    let endpoint = server.endpoint();
+    // Only child processes need a guard: sdk/playground steps run in process
+    // against the explicit endpoint.
+    let guard = match step.kind {
+        StepKind::Shell { .. } | StepKind::Python { .. } if config.mode == Mode::Replay => {
+            Some(NetGuard::start(&endpoint, config.netguard).map_err(TrialError::Guard)?)
+        }
+        _ => None,
+    };
+    let network_guard = guard.as_ref().map(|g| g.kind().to_string());
+    let invocation = Invocation {
+        kind: &step.kind,
+        client: def.client,
+        pair: def.pair,
+        endpoint: &endpoint,
+        region: &lab.region,
+        workspace: workspace.path().to_path_buf(),
+        timeout: step.timeout,
+        progress: &StderrProgress,
+        clients: &config.clients,
+        guard: guard.as_ref().map(|g| g.child()),
+    };
+    let output = steps::run(&invocation)?;
+    let refused = guard.as_ref().map(|g| g.attempts()).unwrap_or_default();
+    let served = server.served();
+    let misses = server.misses();
+    server.finish()?;
+    let ctx = expect::Context {
+        client: def.client,
+        served: &served,
+        misses: &misses,
+        pair: def.pair,
+        workspace: workspace.path(),
+        timeout: step.timeout,
+        cassette_dir: &lab.cassettes,
+        lab_dir: &lab.dir,
+    };
+    // Against a real model (live, or recording), exact-text checks cannot hold.
+    let mut failures = if config.mode != Mode::Replay {
+        let (live, skipped) = step.expect.for_live();
+        if !skipped.is_empty() {
+            console::note(&format!(
+                "{}: skipped in {} mode (replay_only, exact model text): {}",
+                def.name,
+                config.mode,
+                skipped.join(", ")
+            ));
+        }
+        expect::check(&live, &output, &ctx)
+    } else {
+        expect::check(&step.expect, &output, &ctx)
+    };
+    for attempt in refused {
+        failures.insert(0, refused_failure(&attempt));
+    }
+    Ok(TrialRun {
+        output,
+        failures,
+        network_guard,
+        skipped_links,
+    })
+}
+
+/// The failure of a trial whose step reached for a host the guard refused.
+fn refused_failure(attempt: &Attempt) -> expect::Failure {
+    expect::Failure {
+        subject: "network".into(),
+        message: format!(
+            "the step tried to reach `{}` ({}); labcheck's guard refused it: in replay only the trial's endpoint is reachable",
+            attempt.host, attempt.method
+        ),
+        hint: Some(
+            "call Bedrock through the endpoint labcheck sets (AWS_ENDPOINT_URL_BEDROCK_RUNTIME): do not pass `endpoint_url=None`, unset the variable, or call other services (sts, s3)"
+                .into(),
+        ),
+    }
+}
