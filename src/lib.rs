@@ -20,7 +20,13 @@
 //! - [`runner`]: labs × steps × clients as libtest-mimic trials;
 //! - [`netguard`]: no network but the trial endpoint for step processes;
 //! - [`grade`]: a student's workspace graded against a lab.
-//! - [`lint`]: static checks of pages, `lab.toml` and cassettes.
+//! - [`lint`]: static checks of pages, `lab.toml` and cassettes;
+//! - [`http`]: the HTTP layer replay, record and the test upstream share
+//!   (server thread, operation table, request extractor, Bedrock errors);
+//! - [`endpoint`]: the local endpoint of one trial, whatever the mode.
+//!
+//! Feature `test-support` adds test-only servers (`record::verify`); the
+//! crate's own tests enable it through a dev-dependency on itself.
 #![deny(clippy::unwrap_used)]
 
 pub mod cassette;
@@ -29,6 +35,7 @@ pub mod content;
 pub mod endpoint;
 pub mod expect;
 pub mod grade;
+pub mod http;
 pub mod ids;
 pub mod lint;
 pub mod mode;

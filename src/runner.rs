@@ -179,7 +179,7 @@ pub fn speed_from_env() -> Result<f64, ConfigError> {
 /// they could not be loaded: every trial of the lab then fails with it).
 pub struct LoadedLab {
     pub lab: Lab,
-    pub cassettes: Result<CassetteSet, String>,
+    pub cassettes: Result<CassetteSet, crate::endpoint::CassettesUnavailable>,
 }
 
 /// One trial to run.
@@ -226,9 +226,9 @@ fn plan_with(config: &RunConfig, load_cassettes: bool) -> Plan {
         }
         .map_err(|e| e.to_string())?;
         let cassettes = if load_cassettes {
-            CassetteSet::load_dir(&lab.cassettes).map_err(|e| e.to_string())
+            CassetteSet::load_dir(&lab.cassettes).map_err(Into::into)
         } else {
-            Err("cassettes not loaded (plan made for listing only)".to_string())
+            Err(crate::endpoint::CassettesUnavailable::NotLoaded)
         };
         Ok(LoadedLab { lab, cassettes })
     };

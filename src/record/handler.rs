@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Full};
 
@@ -20,25 +20,9 @@ use super::upstream;
 use super::{ProxyRole, RecordMode, budget};
 use crate::cassette::scrub::Scrubber;
 use crate::cassette::{Interaction, Match, ReceivedBody, RecordedRequest};
+use crate::http::{BedrockError, BedrockRequest};
 use crate::ids::Operation;
 use crate::replay::ServedRequest;
-
-/// A Bedrock-shaped, non-retryable error answer.
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "message": message }).to_string();
-    let mut resp = (status, body).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{code}:http://internal.amazon.com/coral/com.amazon.bedrock/"
-    )) {
-        h.insert("x-amzn-errortype", v);
-    }
-    resp
-}
 
 /// The request body scrubbed as a cassette stores it, and as matching sees it.
 fn scrubbed_body(scrubber: &Scrubber, body: &[u8]) -> (Option<serde_json::Value>, Vec<u8>) {
@@ -59,35 +43,25 @@ fn scrubbed_body(scrubber: &Scrubber, body: &[u8]) -> (Option<serde_json::Value>
     }
 }
 
-pub(super) async fn handle(
-    State(st): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let arrived = Instant::now();
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .unwrap_or_default();
-    let Some((model_id, op)) = crate::replay::parse_path(uri.path()) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "UnknownOperationException",
+pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response {
+    let Some(route) = &req.route else {
+        return BedrockError::unknown_operation(
             "labcheck proxy forwards the four Bedrock Runtime model operations only",
-        );
+        )
+        .into_response();
     };
-    let model = st.scrubber.text(&model_id);
-    let (stored_body, match_bytes) = scrubbed_body(&st.scrubber, &body);
+    let (op, model_id) = (route.operation(), route.model_id());
+    let (method, headers, body) = (&req.method, &req.headers, &req.body);
+    let model = st.scrubber.text(model_id);
+    let (stored_body, match_bytes) = scrubbed_body(&st.scrubber, body);
     let slot = {
         let mut s = st.served.lock().unwrap_or_else(|p| p.into_inner());
         s.push(ServedRequest {
             operation: Some(op),
             model_id: model.clone(),
-            user_agent,
-            received_at: SystemTime::now(),
-            arrived,
+            user_agent: req.user_agent(),
+            received_at: req.received_at,
+            arrived: req.arrived,
             interaction: None,
             cassette: None,
             status: 0,
@@ -100,7 +74,7 @@ pub(super) async fn handle(
     let hit = || {
         let raw = st
             .existing
-            .find(op, method.as_str(), &model_id, &ReceivedBody::parse(&body));
+            .find(op, method.as_str(), model_id, &ReceivedBody::parse(body));
         match raw {
             Match::Hit(at) => Some(at),
             Match::Miss(_) => match st.existing.find(
@@ -120,8 +94,8 @@ pub(super) async fn handle(
         let file = &st.existing.files()[at.file];
         if !(mode == RecordMode::NewEpisodes && stale(&file.cassette.meta.recorded_at, st.max_age))
         {
-            let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-            let req = http::Request::builder()
+            let path = req.path_and_query();
+            let replayed = http::Request::builder()
                 .method("POST")
                 .uri(format!("{}{path}", replay.endpoint()))
                 .header(header::AUTHORIZATION, "Bearer labcheck-record")
@@ -133,13 +107,9 @@ pub(super) async fn handle(
                 e.interaction = Some(name);
                 e.cassette = Some(fname);
             });
-            return match req {
-                Ok(req) => forward(st, req, slot, op, None).await,
-                Err(e) => error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "InternalServerException",
-                    &e.to_string(),
-                ),
+            return match replayed {
+                Ok(replayed) => forward(st, replayed, slot, op, None).await,
+                Err(e) => BedrockError::internal(e.to_string()).into_response(),
             };
         }
     }
@@ -160,32 +130,25 @@ pub(super) async fn handle(
     };
     if st.role == ProxyRole::Live {
         let want = serde_json::from_slice(&body).map_or(0, |v| budget::requested_tokens(&v));
-        if let Err(message) = st.settings.budget.admit(want) {
+        if let Err(exhausted) = st.settings.budget.admit(want) {
             st.served_mut(slot, |e| e.status = 400);
-            return error(StatusCode::BAD_REQUEST, "ValidationException", &message);
+            return BedrockError::validation(exhausted.to_string()).into_response();
         }
     }
-    let path_and_query = uri
-        .path_and_query()
-        .map_or(uri.path(), |p| p.as_str())
-        .to_string();
-    let req = upstream::signed_request(
+    let signed = upstream::signed_request(
         &st.upstream,
-        &path_and_query,
-        &headers,
-        body,
+        req.path_and_query(),
+        headers,
+        body.clone(),
         &st.creds,
         &st.region,
     );
-    match req {
-        Ok(req) => forward(Arc::clone(&st), req, slot, op, Some(recorded)).await,
+    match signed {
+        Ok(signed) => forward(Arc::clone(&st), signed, slot, op, Some(recorded)).await,
         Err(e) => {
             st.error(format!("cannot sign the request: {e}"));
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalServerException",
-                &format!("labcheck proxy cannot sign the request: {e}"),
-            )
+            BedrockError::internal(format!("labcheck proxy cannot sign the request: {e}"))
+                .into_response()
         }
     }
 }
@@ -215,14 +178,15 @@ async fn forward(
         Err(e) => {
             st.error(format!("upstream `{}` failed: {e}", st.upstream.base));
             st.served_mut(slot, |e| e.status = 502);
-            return error(
+            return BedrockError::new(
                 StatusCode::BAD_GATEWAY,
                 "InternalServerException",
-                &format!(
+                format!(
                     "labcheck proxy: upstream `{}` failed: {e}",
                     st.upstream.base
                 ),
-            );
+            )
+            .into_response();
         }
     };
     let started = Instant::now();

@@ -10,17 +10,17 @@
 //! ([`crate::cassette::scrub`]) and writes it atomically under a lock on the
 //! cassette dir ([`store`]). In [`ProxyRole::Live`] it writes nothing and
 //! meters tokens against a [`budget::Budget`]. [`drift`] compares a fresh
-//! recording with committed cassettes; [`verify`] is a SigV4-verifying local
-//! upstream for tests.
+//! recording with committed cassettes; `verify` (feature `test-support`) is a
+//! SigV4-verifying local upstream for tests.
 
 pub mod budget;
 mod capture;
 pub mod drift;
 mod handler;
 mod proxy;
-mod server_thread;
 pub mod store;
 mod upstream;
+#[cfg(feature = "test-support")]
 pub mod verify;
 
 use std::fmt;
@@ -28,8 +28,9 @@ use std::sync::Arc;
 
 pub use aws_credential_types::Credentials;
 pub use budget::Budget;
+pub use budget::BudgetExhausted;
 pub use proxy::{ProxyTarget, RecordingProxy};
-pub use upstream::{Upstream, signed_request};
+pub use upstream::{SignError, Upstream, UpstreamUrlProblem, signed_request};
 
 /// Which requests are sent upstream, like vcrpy's record modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -142,6 +143,16 @@ pub enum ProxyRole {
     Live,
 }
 
+/// Why the signing credentials could not be resolved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CredentialsProblem {
+    #[error("no provider configured")]
+    NoProvider,
+    #[error(transparent)]
+    Provider(#[from] aws_credential_types::provider::error::CredentialsError),
+}
+
 /// Errors starting a proxy or writing what it recorded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -153,13 +164,17 @@ pub enum RecordError {
         hint: &'static str,
     },
     #[error(
-        "invalid upstream URL `{0}` (hint: e.g. `https://bedrock-runtime.us-east-1.amazonaws.com`)"
+        "invalid upstream URL `{url}`: {problem} (hint: e.g. `https://bedrock-runtime.us-east-1.amazonaws.com`)"
     )]
-    Upstream(String),
+    Upstream {
+        url: String,
+        #[source]
+        problem: UpstreamUrlProblem,
+    },
     #[error(
         "no AWS credentials for recording: {0} (hint: set AWS_PROFILE, run `aws sso login`, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
     )]
-    Credentials(String),
+    Credentials(#[source] CredentialsProblem),
     #[error(transparent)]
     Scrub(#[from] crate::cassette::scrub::ScrubPatternError),
     #[error("cannot read `{path}`: {source}")]
@@ -180,4 +195,6 @@ pub enum RecordError {
     Replay(#[from] crate::replay::ReplayError),
     #[error("cannot start the proxy: {0}")]
     Start(#[source] std::io::Error),
+    #[error(transparent)]
+    Server(#[from] crate::http::ServerError),
 }

@@ -3,19 +3,18 @@
 //! credentials resolved once, the scrubber, the store, the lab's cassettes
 //! (and a replay server for the ones that match), the served log.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use axum::Router;
 
-use super::server_thread::ServerThread;
 use super::store::Store;
 use super::upstream::{self, HttpClient, Upstream};
 use super::{ProxyRole, ProxySettings, RecordError, RecordMode};
 use crate::cassette::scrub::Scrubber;
 use crate::cassette::{CassetteSet, Source};
+use crate::http::{Server, ThreadSpec};
 use crate::replay::{ReplayOptions, ReplayServer, ServedRequest};
 use crate::spec::lab::Lab;
 
@@ -56,9 +55,8 @@ impl Shared {
 
 /// A running record or live proxy.
 pub struct RecordingProxy {
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    server: ServerThread,
+    server: Server,
 }
 
 /// What a proxy needs to know about the lab it serves.
@@ -114,21 +112,22 @@ impl RecordingProxy {
         settings: &ProxySettings,
     ) -> Result<RecordingProxy, RecordError> {
         let upstream = Upstream::new(settings.upstream.as_deref(), &lab.region)?;
-        let extra = &lab.extra_patterns;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("labcheck-proxy")
-            .enable_all()
-            .build()
-            .map_err(RecordError::Start)?;
-        let (listener, shared) = rt.block_on(async {
+        let spec = ThreadSpec {
+            name: "labcheck-proxy",
+            port: 0,
+            workers: 2,
+        };
+        let (lab, settings) = (lab.clone(), settings.clone());
+        // Credentials, the helper replay server and the client live on the
+        // proxy's own runtime.
+        let (server, shared) = Server::spawn_thread(spec, move || async move {
             let creds = upstream::credentials(&settings.credentials).await?;
             let mut known: Vec<String> = vec![
                 creds.access_key_id().to_string(),
                 creds.secret_access_key().to_string(),
             ];
             known.extend(creds.session_token().map(str::to_string));
-            let scrubber = Scrubber::new(&known, extra)?;
+            let scrubber = Scrubber::new(&known, &lab.extra_patterns)?;
             let replay = match role {
                 ProxyRole::Record(RecordMode::Once | RecordMode::NewEpisodes)
                     if !existing.is_empty() =>
@@ -143,9 +142,6 @@ impl RecordingProxy {
                 }
                 _ => None,
             };
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-                .await
-                .map_err(RecordError::Start)?;
             let shared = Arc::new(Shared {
                 role,
                 lab: lab.lab.clone(),
@@ -167,28 +163,21 @@ impl RecordingProxy {
                 existing,
                 replay,
                 max_age: lab.max_age,
-                settings: settings.clone(),
+                settings,
                 served: Mutex::new(Vec::new()),
                 errors: Mutex::new(Vec::new()),
             });
-            Ok::<_, RecordError>((listener, shared))
+            let app = Router::new()
+                .fallback(super::handler::handle)
+                .with_state(Arc::clone(&shared));
+            Ok::<_, RecordError>((app, shared))
         })?;
-        let addr = listener.local_addr().map_err(RecordError::Start)?;
-        let app = Router::new()
-            .fallback(super::handler::handle)
-            .with_state(Arc::clone(&shared));
-        let server = ServerThread::spawn(rt, listener, app, "labcheck-proxy-main")
-            .map_err(RecordError::Start)?;
-        Ok(RecordingProxy {
-            addr,
-            shared,
-            server,
-        })
+        Ok(RecordingProxy { shared, server })
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Every request so far, in arrival order.
