@@ -129,7 +129,7 @@ pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -
         body: stored_body,
     };
     if st.role == ProxyRole::Live {
-        let want = serde_json::from_slice(&body).map_or(0, |v| budget::requested_tokens(&v));
+        let want = serde_json::from_slice(body).map_or(0, |v| budget::requested_tokens(&v));
         if let Err(exhausted) = st.settings.budget.admit(want) {
             st.served_mut(slot, |e| e.status = 400);
             return BedrockError::validation(exhausted.to_string()).into_response();
