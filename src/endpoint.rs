@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use crate::cassette::{CassetteError, CassetteSet};
 use crate::mode::Mode;
-use crate::record::{ProxyRole, ProxySettings, ProxyTarget, RecordError, RecordingProxy};
+use crate::record::{
+    ProxyProblem, ProxyRole, ProxySettings, ProxyTarget, RecordError, RecordingProxy,
+};
 use crate::replay::{MissReport, ReplayError, ReplayOptions, ReplayServer, ServedRequest};
 use crate::spec::lab::Lab;
 
@@ -56,8 +58,16 @@ pub enum EndpointError {
     Replay(#[from] ReplayError),
     #[error(transparent)]
     Record(#[from] RecordError),
-    #[error("the {mode} proxy reported: {}", .errors.join("; "))]
-    Proxy { mode: Mode, errors: Vec<String> },
+    #[error("the {mode} proxy reported: {}", join(.errors))]
+    Proxy {
+        mode: Mode,
+        errors: Vec<ProxyProblem>,
+    },
+}
+
+fn join(errors: &[ProxyProblem]) -> String {
+    let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    all.join("; ")
 }
 
 impl TrialEndpoint for ReplayServer {

@@ -17,7 +17,7 @@ use super::capture::Capture;
 use super::proxy::Shared;
 use super::store::Saved;
 use super::upstream;
-use super::{ProxyRole, RecordMode, budget};
+use super::{ProxyProblem, ProxyRole, RecordMode, budget};
 use crate::cassette::scrub::Scrubber;
 use crate::cassette::{Interaction, Match, ReceivedBody, RecordedRequest};
 use crate::http::{BedrockError, BedrockRequest};
@@ -146,9 +146,9 @@ pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -
     match signed {
         Ok(signed) => forward(Arc::clone(&st), signed, slot, op, Some(recorded)).await,
         Err(e) => {
-            st.error(format!("cannot sign the request: {e}"));
-            BedrockError::internal(format!("labcheck proxy cannot sign the request: {e}"))
-                .into_response()
+            let message = format!("labcheck proxy cannot sign the request: {e}");
+            st.error(ProxyProblem::Sign(e));
+            BedrockError::internal(message).into_response()
         }
     }
 }
@@ -176,17 +176,17 @@ async fn forward(
     let resp = match st.client.request(req).await {
         Ok(r) => r,
         Err(e) => {
-            st.error(format!("upstream `{}` failed: {e}", st.upstream.base));
+            let message = format!(
+                "labcheck proxy: upstream `{}` failed: {e}",
+                st.upstream.base
+            );
+            st.error(ProxyProblem::Upstream {
+                upstream: st.upstream.base.clone(),
+                source: e,
+            });
             st.served_mut(slot, |e| e.status = 502);
-            return BedrockError::new(
-                StatusCode::BAD_GATEWAY,
-                "InternalServerException",
-                format!(
-                    "labcheck proxy: upstream `{}` failed: {e}",
-                    st.upstream.base
-                ),
-            )
-            .into_response();
+            return BedrockError::new(StatusCode::BAD_GATEWAY, "InternalServerException", message)
+                .into_response();
         }
     };
     let started = Instant::now();
@@ -223,7 +223,7 @@ async fn forward(
                         return Some((Ok::<Bytes, Infallible>(data), (body, capture, st, false)));
                     }
                     Some(Err(e)) => {
-                        st.error(format!("upstream answer broke off: {e}"));
+                        st.error(ProxyProblem::BrokeOff(e));
                         return None;
                     }
                     None => {
@@ -249,7 +249,7 @@ async fn forward(
 }
 
 /// The end of a forwarded answer: meter it (live) or scrub and write it (record).
-async fn finish(st: &Arc<Shared>, request: RecordedRequest, c: Capture) {
+async fn finish(st: &Arc<Shared>, request: RecordedRequest, mut c: Capture) {
     if st.role == ProxyRole::Live {
         st.settings.budget.spend(&st.lab, c.usage());
         return;
@@ -257,11 +257,11 @@ async fn finish(st: &Arc<Shared>, request: RecordedRequest, c: Capture) {
     let ProxyRole::Record(mode) = st.role else {
         return;
     };
-    if let Some(why) = &c.broken {
-        st.error(format!(
-            "not recorded: {} answer could not be decoded: {why}",
-            request.operation
-        ));
+    if let Some(why) = c.broken.take() {
+        st.error(ProxyProblem::Undecodable {
+            operation: request.operation,
+            source: why,
+        });
         return;
     }
     let status = c.status();
@@ -269,10 +269,10 @@ async fn finish(st: &Arc<Shared>, request: RecordedRequest, c: Capture) {
         || status >= 500
         || (status >= 400 && !c.response_has_errortype())
     {
-        st.error(format!(
-            "not recorded: {} answered {status} (auth, throttling or server errors are not kept)",
-            request.operation
-        ));
+        st.error(ProxyProblem::NotKept {
+            operation: request.operation,
+            status,
+        });
         return;
     }
     let mut response = c.response();
@@ -332,7 +332,7 @@ async fn finish(st: &Arc<Shared>, request: RecordedRequest, c: Capture) {
                 );
             }
         }
-        Ok(Err(e)) => st.error(format!("cannot write the cassette: {e}")),
-        Err(e) => st.error(format!("cannot write the cassette: {e}")),
+        Ok(Err(e)) => st.error(ProxyProblem::Write(e)),
+        Err(e) => st.error(ProxyProblem::WriterDied(e)),
     }
 }

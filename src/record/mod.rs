@@ -29,6 +29,7 @@ use std::sync::Arc;
 pub use aws_credential_types::Credentials;
 pub use budget::Budget;
 pub use budget::BudgetExhausted;
+pub use capture::CaptureError;
 pub use proxy::{ProxyTarget, RecordingProxy};
 pub use upstream::{SignError, Upstream, UpstreamUrlProblem, signed_request};
 
@@ -141,6 +142,40 @@ pub enum ProxyRole {
     Record(RecordMode),
     /// Write nothing; meter tokens against the budget.
     Live,
+}
+
+/// A request the proxy could not forward, or an answer it could not record;
+/// the trial fails with it when the proxy stops.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProxyProblem {
+    #[error("cannot sign the request: {0}")]
+    Sign(#[source] SignError),
+    #[error("upstream `{upstream}` failed: {source}")]
+    Upstream {
+        upstream: String,
+        #[source]
+        source: hyper_util::client::legacy::Error,
+    },
+    #[error("upstream answer broke off: {0}")]
+    BrokeOff(#[source] hyper::Error),
+    #[error("not recorded: {operation} answer could not be decoded: {source}")]
+    Undecodable {
+        operation: crate::ids::Operation,
+        #[source]
+        source: capture::CaptureError,
+    },
+    #[error(
+        "not recorded: {operation} answered {status} (auth, throttling or server errors are not kept)"
+    )]
+    NotKept {
+        operation: crate::ids::Operation,
+        status: u16,
+    },
+    #[error("cannot write the cassette: {0}")]
+    Write(#[source] RecordError),
+    #[error("cannot write the cassette: {0}")]
+    WriterDied(#[source] tokio::task::JoinError),
 }
 
 /// Why the signing credentials could not be resolved.

@@ -11,7 +11,7 @@ use axum::Router;
 
 use super::store::Store;
 use super::upstream::{self, HttpClient, Upstream};
-use super::{ProxyRole, ProxySettings, RecordError, RecordMode};
+use super::{ProxyProblem, ProxyRole, ProxySettings, RecordError, RecordMode};
 use crate::cassette::scrub::Scrubber;
 use crate::cassette::{CassetteSet, Source};
 use crate::http::{Server, ThreadSpec};
@@ -32,7 +32,7 @@ pub(super) struct Shared {
     pub(super) max_age: Option<Duration>,
     pub(super) settings: ProxySettings,
     pub(super) served: Mutex<Vec<ServedRequest>>,
-    pub(super) errors: Mutex<Vec<String>>,
+    pub(super) errors: Mutex<Vec<ProxyProblem>>,
 }
 
 impl Shared {
@@ -42,7 +42,7 @@ impl Shared {
             f(e);
         }
     }
-    pub(super) fn error(&self, e: String) {
+    pub(super) fn error(&self, e: ProxyProblem) {
         if self.settings.progress {
             eprintln!("labcheck record: {}: {e}", self.lab);
         }
@@ -189,18 +189,10 @@ impl RecordingProxy {
             .clone()
     }
 
-    /// Recording or forwarding problems so far (each also printed).
-    pub fn errors(&self) -> Vec<String> {
-        self.shared
-            .errors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Stops accepting, lets in-flight answers finish (and be written).
-    pub fn shutdown(mut self) -> Vec<String> {
+    /// Stops accepting, lets in-flight answers finish (and be written), and
+    /// returns the recording or forwarding problems (each also printed).
+    pub fn shutdown(mut self) -> Vec<ProxyProblem> {
         self.server.stop();
-        self.errors()
+        std::mem::take(&mut *self.shared.errors.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
