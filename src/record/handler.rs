@@ -20,7 +20,7 @@ use super::upstream;
 use super::{ProxyProblem, ProxyRole, RecordMode, budget};
 use crate::cassette::scrub::Scrubber;
 use crate::cassette::{Interaction, Match, ReceivedBody, RecordedRequest};
-use crate::http::{BedrockError, BedrockRequest};
+use crate::http::{BedrockError, BedrockRequest, Slot};
 use crate::ids::Operation;
 use crate::replay::ServedRequest;
 
@@ -54,21 +54,10 @@ pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -
     let (method, headers, body) = (&req.method, &req.headers, &req.body);
     let model = st.scrubber.text(model_id);
     let (stored_body, match_bytes) = scrubbed_body(&st.scrubber, body);
-    let slot = {
-        let mut s = st.served.lock().unwrap_or_else(|p| p.into_inner());
-        s.push(ServedRequest {
-            operation: Some(op),
-            model_id: model.clone(),
-            user_agent: req.user_agent(),
-            received_at: req.received_at,
-            arrived: req.arrived,
-            interaction: None,
-            cassette: None,
-            status: 0,
-            frames_sent: Vec::new(),
-        });
-        s.len() - 1
-    };
+    let slot = st.served.push(ServedRequest {
+        model_id: model.clone(),
+        ..ServedRequest::of(&req)
+    });
     // Record modes replay what matches (as sent, or as scrubbed), unless the
     // match is stale (new_episodes); the replay server matches both ways too.
     let hit = || {
@@ -103,7 +92,7 @@ pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -
                 .body(Full::new(body.clone()));
             let name = st.existing.interaction(at).name.clone();
             let fname = file.name.clone();
-            st.served_mut(slot, |e| {
+            st.served.update(slot, |e| {
                 e.interaction = Some(name);
                 e.cassette = Some(fname);
             });
@@ -131,7 +120,7 @@ pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -
     if st.role == ProxyRole::Live {
         let want = serde_json::from_slice(body).map_or(0, |v| budget::requested_tokens(&v));
         if let Err(exhausted) = st.settings.budget.admit(want) {
-            st.served_mut(slot, |e| e.status = 400);
+            st.served.update(slot, |e| e.status = 400);
             return BedrockError::validation(exhausted.to_string()).into_response();
         }
     }
@@ -169,7 +158,7 @@ fn stale(recorded_at: &str, max_age: Option<Duration>) -> bool {
 async fn forward(
     st: Arc<Shared>,
     req: http::Request<Full<Bytes>>,
-    slot: usize,
+    slot: Slot,
     op: Operation,
     recorded: Option<RecordedRequest>,
 ) -> Response {
@@ -184,14 +173,14 @@ async fn forward(
                 upstream: st.upstream.base.clone(),
                 source: e,
             });
-            st.served_mut(slot, |e| e.status = 502);
+            st.served.update(slot, |e| e.status = 502);
             return BedrockError::new(StatusCode::BAD_GATEWAY, "InternalServerException", message)
                 .into_response();
         }
     };
     let started = Instant::now();
     let status = resp.status();
-    st.served_mut(slot, |e| e.status = status.as_u16());
+    st.served.update(slot, |e| e.status = status.as_u16());
     let (parts, incoming) = resp.into_parts();
     let header_pairs: Vec<(String, String)> = parts
         .headers
@@ -219,7 +208,7 @@ async fn forward(
                         if let Some((_, c)) = capture.as_mut() {
                             c.push(&data, now);
                         }
-                        st.served_mut(slot, |e| e.frames_sent.push(now));
+                        st.served.update(slot, |e| e.frames_sent.push(now));
                         return Some((Ok::<Bytes, Infallible>(data), (body, capture, st, false)));
                     }
                     Some(Err(e)) => {

@@ -14,7 +14,7 @@ use super::upstream::{self, HttpClient, Upstream};
 use super::{ProxyProblem, ProxyRole, ProxySettings, RecordError, RecordMode};
 use crate::cassette::scrub::Scrubber;
 use crate::cassette::{CassetteSet, Source};
-use crate::http::{Server, ThreadSpec};
+use crate::http::{ServedLog, Server, ThreadSpec};
 use crate::replay::{ReplayOptions, ReplayServer, ServedRequest};
 use crate::spec::lab::Lab;
 
@@ -31,17 +31,11 @@ pub(super) struct Shared {
     pub(super) replay: Option<ReplayServer>,
     pub(super) max_age: Option<Duration>,
     pub(super) settings: ProxySettings,
-    pub(super) served: Mutex<Vec<ServedRequest>>,
+    pub(super) served: ServedLog,
     pub(super) errors: Mutex<Vec<ProxyProblem>>,
 }
 
 impl Shared {
-    pub(super) fn served_mut(&self, slot: usize, f: impl FnOnce(&mut ServedRequest)) {
-        let mut s = self.served.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = s.get_mut(slot) {
-            f(e);
-        }
-    }
     pub(super) fn error(&self, e: ProxyProblem) {
         if self.settings.progress {
             eprintln!("labcheck record: {}: {e}", self.lab);
@@ -164,7 +158,7 @@ impl RecordingProxy {
                 replay,
                 max_age: lab.max_age,
                 settings,
-                served: Mutex::new(Vec::new()),
+                served: ServedLog::new(true),
                 errors: Mutex::new(Vec::new()),
             });
             let app = Router::new()
@@ -182,11 +176,7 @@ impl RecordingProxy {
 
     /// Every request so far, in arrival order.
     pub fn served(&self) -> Vec<ServedRequest> {
-        self.shared
-            .served
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.shared.served.entries()
     }
 
     /// Stops accepting, lets in-flight answers finish (and be written), and

@@ -28,15 +28,16 @@ mod prepared;
 mod routes;
 pub mod stream;
 
+pub use crate::http::ServedRequest;
 pub use prepared::{PrepareError, PrepareProblem};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::cassette::{CassetteSet, Difference};
-use crate::http::{Server, ServerError, ThreadSpec};
+use crate::http::{ServedLog, Server, ServerError, ThreadSpec};
 use crate::ids::Operation;
 use prepared::PreparedSet;
 
@@ -65,30 +66,6 @@ impl Default for ReplayOptions {
             keep_log: true,
         }
     }
-}
-
-/// One request the server answered (hit, miss or rejection).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServedRequest {
-    /// `None` when the path named no replayed operation.
-    pub operation: Option<Operation>,
-    /// Decoded model id (empty if the path did not parse).
-    pub model_id: String,
-    /// The `User-Agent` header, e.g. `aws-sdk-rust/…`, `Boto3/…`.
-    pub user_agent: String,
-    /// Wall-clock time the request arrived.
-    pub received_at: SystemTime,
-    /// Monotonic time the request arrived (compare with `frames_sent`).
-    pub arrived: Instant,
-    /// Interaction that answered; `None` for misses and rejections.
-    pub interaction: Option<String>,
-    /// Cassette file name of that interaction.
-    pub cassette: Option<String>,
-    /// HTTP status sent.
-    pub status: u16,
-    /// Streams: for each frame, when it had been written and flushed (the
-    /// instant the server came back for the next one).
-    pub frames_sent: Vec<Instant>,
 }
 
 /// Why a request was not replayed: what came in and what came closest.
@@ -137,9 +114,7 @@ pub(crate) struct Shared {
     prepared: PreparedSet,
     speed: f64,
     label: String,
-    served: Mutex<Vec<ServedRequest>>,
-    keep_log: bool,
-    served_count: AtomicU64,
+    served: ServedLog,
     misses: Mutex<Vec<MissReport>>,
     next_id: AtomicU64,
     id_seed: u64,
@@ -158,25 +133,6 @@ impl Shared {
             ((n >> 48) & 0xfff) as u16,
             n & 0xffff_ffff_ffff
         )
-    }
-
-    /// Append to the served log; returns the entry's slot (`usize::MAX`,
-    /// which no frame update finds, when the log is not kept).
-    fn log(&self, entry: ServedRequest) -> usize {
-        self.served_count.fetch_add(1, Ordering::Relaxed);
-        if !self.keep_log {
-            return usize::MAX;
-        }
-        let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
-        served.push(entry);
-        served.len() - 1
-    }
-
-    fn frame_sent(&self, slot: usize, when: Instant) {
-        let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = served.get_mut(slot) {
-            e.frames_sent.push(when);
-        }
     }
 }
 
@@ -208,9 +164,7 @@ fn prepare(set: CassetteSet, opts: ReplayOptions) -> Result<Arc<Shared>, ReplayE
         prepared,
         speed: opts.speed,
         label: opts.label,
-        served: Mutex::new(Vec::new()),
-        keep_log: opts.keep_log,
-        served_count: AtomicU64::new(0),
+        served: ServedLog::new(opts.keep_log),
         misses: Mutex::new(Vec::new()),
         next_id: AtomicU64::new(1),
         id_seed: nanos ^ u64::from(std::process::id()).rotate_left(40),
@@ -256,16 +210,12 @@ impl ReplayServer {
 
     /// Every request answered so far, in arrival order.
     pub fn served(&self) -> Vec<ServedRequest> {
-        self.shared
-            .served
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.shared.served.entries()
     }
 
     /// How many requests were answered, whether or not the log is kept.
     pub fn served_count(&self) -> u64 {
-        self.shared.served_count.load(Ordering::Relaxed)
+        self.shared.served.count()
     }
 
     /// Every request that matched no interaction, in arrival order.

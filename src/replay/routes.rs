@@ -36,32 +36,20 @@ fn unknown_operation(method: &str, path: &str) -> BedrockError {
 
 async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response {
     let request_id = st.request_id();
-    let mut entry = ServedRequest {
-        operation: None,
-        model_id: String::new(),
-        user_agent: req.user_agent(),
-        received_at: req.received_at,
-        arrived: req.arrived,
-        interaction: None,
-        cassette: None,
-        status: 0,
-        frames_sent: Vec::new(),
-    };
+    let mut entry = ServedRequest::of(&req);
     let Some(route) = &req.route else {
         let err =
             unknown_operation(req.method.as_str(), req.uri.path()).with_request_id(request_id);
         entry.status = err.status.as_u16();
-        st.log(entry);
+        st.served.push(entry);
         return err.into_response();
     };
     let op = route.operation();
     let model_id = route.model_id().to_string();
-    entry.operation = Some(op);
-    entry.model_id.clone_from(&model_id);
     if let Err(err) = req.require_auth() {
         let err = err.with_request_id(request_id);
         entry.status = err.status.as_u16();
-        st.log(entry);
+        st.served.push(entry);
         return err.into_response();
     }
     let (method, body) = (&req.method, &req.body);
@@ -89,7 +77,7 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
             );
             let err = BedrockError::validation(message.clone()).with_request_id(request_id);
             entry.status = err.status.as_u16();
-            st.log(entry);
+            st.served.push(entry);
             let report = MissReport {
                 operation: op,
                 method: method.to_string(),
@@ -114,13 +102,15 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
     entry.status = prepared.status.as_u16();
     let body = match &prepared.body {
         PreparedBody::Full(bytes) => {
-            st.log(entry);
+            st.served.push(entry);
             Body::from(bytes.clone())
         }
         PreparedBody::Stream(frames) => {
-            let slot = st.log(entry);
+            let slot = st.served.push(entry);
             let log = Arc::clone(&st);
-            let on_sent = Box::new(move |_i: usize, when: Instant| log.frame_sent(slot, when));
+            let on_sent = Box::new(move |_i: usize, when: Instant| {
+                log.served.update(slot, |e| e.frames_sent.push(when))
+            });
             Body::from_stream(frame_stream(Arc::clone(frames), st.speed, on_sent))
         }
     };
