@@ -19,4 +19,4 @@ pub use error::BedrockError;
 pub use operations::{OPERATIONS, OperationSpec, Route, Service};
 pub use request::{Auth, BedrockRequest, CredentialScope, SigV4};
 pub use served::{ServedLog, ServedRequest, Slot};
-pub use server::{Server, ServerError, ThreadSpec};
+pub use server::{Server, ServerError, ThreadSpec, app};

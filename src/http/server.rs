@@ -80,6 +80,19 @@ async fn serve(listener: TcpListener, app: Router, stop: oneshot::Receiver<()>) 
         .await;
 }
 
+/// A router sending every request to `handler` with `state`. Routing is the
+/// operation table's job, done by the [`BedrockRequest`](super::BedrockRequest)
+/// extractor on the raw path: axum's path router would decode a `%2F` inside a
+/// model id into a segment break.
+pub fn app<H, T, S>(handler: H, state: S) -> Router
+where
+    H: axum::handler::Handler<T, S>,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+    Router::new().fallback(handler).with_state(state)
+}
+
 impl Server {
     /// Serves `app` on `127.0.0.1:port` as a task on the current runtime;
     /// returns once the listener is bound (connections are queued from then).

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
-use axum::Router;
 
 use super::store::Store;
 use super::upstream::{self, HttpClient, Upstream};
@@ -161,10 +160,10 @@ impl RecordingProxy {
                 served: ServedLog::new(true),
                 errors: Mutex::new(Vec::new()),
             });
-            let app = Router::new()
-                .fallback(super::handler::handle)
-                .with_state(Arc::clone(&shared));
-            Ok::<_, RecordError>((app, shared))
+            Ok::<_, RecordError>((
+                crate::http::app(super::handler::handle, Arc::clone(&shared)),
+                shared,
+            ))
         })?;
         Ok(RecordingProxy { shared, server })
     }

@@ -11,7 +11,6 @@ use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_types::date_time::{DateTime, Format};
-use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -69,10 +68,7 @@ impl VerifyingUpstream {
                 rejected: Mutex::new(Vec::new()),
                 verified: Mutex::new(0),
             });
-            let app = Router::new()
-                .fallback(handle)
-                .with_state(Arc::clone(&shared));
-            Ok::<_, RecordError>((app, shared))
+            Ok::<_, RecordError>((crate::http::app(handle, Arc::clone(&shared)), shared))
         })?;
         Ok(VerifyingUpstream { shared, server })
     }

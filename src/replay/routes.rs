@@ -18,10 +18,9 @@ use super::{MissReport, ServedRequest, Shared};
 use crate::cassette::{Match, ReceivedBody};
 use crate::http::{BedrockError, BedrockRequest, OPERATIONS};
 
-/// The router; every path goes through one handler, routed by the operation
-/// table on the raw path (a `%2F` inside the id must not split the segment).
+/// The router: every request goes to [`handle`].
 pub(crate) fn app(shared: Arc<Shared>) -> Router {
-    Router::new().fallback(handle).with_state(shared)
+    crate::http::app(handle, shared)
 }
 
 /// 404 for a request that is none of the table's operations.
