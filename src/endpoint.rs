@@ -2,9 +2,14 @@
 //! the replay server (replay), a recording proxy (record) or a metering proxy
 //! in front of real Bedrock (live). The runner only sees [`TrialEndpoint`].
 
+use std::path::PathBuf;
+
 use crate::cassette::CassetteSet;
 use crate::mode::Mode;
-use crate::record::{ProxyRole, ProxySettings, ProxyTarget, RecordError, RecordingProxy};
+use crate::plan::CassettesUnavailable;
+use crate::record::{
+    ProxyProblem, ProxyRole, ProxySettings, ProxyTarget, RecordError, RecordingProxy,
+};
 use crate::replay::{MissReport, ReplayError, ReplayOptions, ReplayServer, ServedRequest};
 use crate::spec::lab::Lab;
 
@@ -24,15 +29,27 @@ pub trait TrialEndpoint: Send {
 #[non_exhaustive]
 pub enum EndpointError {
     #[error("the lab's cassettes could not be loaded: {0}")]
-    Cassettes(String),
+    Cassettes(#[from] CassettesUnavailable),
+    #[error("the lab's cassettes could not be loaded: cannot create `{}`: {source}", path.display())]
+    CassetteDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Replay(#[from] ReplayError),
-    #[error("mode `{0}` has no endpoint in this build")]
-    Unavailable(Mode),
     #[error(transparent)]
     Record(#[from] RecordError),
-    #[error("the {mode} proxy reported: {}", .errors.join("; "))]
-    Proxy { mode: Mode, errors: Vec<String> },
+    #[error("the {mode} proxy reported: {}", join(.errors))]
+    Proxy {
+        mode: Mode,
+        errors: Vec<ProxyProblem>,
+    },
+}
+
+fn join(errors: &[ProxyProblem]) -> String {
+    let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    all.join("; ")
 }
 
 impl TrialEndpoint for ReplayServer {
@@ -86,21 +103,21 @@ impl TrialEndpoint for ProxyEndpoint {
 pub fn start(
     mode: Mode,
     lab: &Lab,
-    cassettes: &Result<CassetteSet, String>,
+    cassettes: &Result<CassetteSet, CassettesUnavailable>,
     speed: f64,
     proxy: &ProxySettings,
 ) -> Result<Box<dyn TrialEndpoint>, EndpointError> {
     match mode {
         Mode::Record => {
             // What is on disk now (parallel trials may have added to it).
-            std::fs::create_dir_all(&lab.cassettes).map_err(|e| {
-                EndpointError::Cassettes(format!(
-                    "cannot create `{}`: {e}",
-                    lab.cassettes.display()
-                ))
+            std::fs::create_dir_all(&lab.cassettes).map_err(|source| {
+                EndpointError::CassetteDir {
+                    path: lab.cassettes.clone(),
+                    source,
+                }
             })?;
             let existing = CassetteSet::load_dir(&lab.cassettes)
-                .map_err(|e| EndpointError::Cassettes(e.to_string()))?;
+                .map_err(|e| EndpointError::Cassettes(e.into()))?;
             let role = ProxyRole::Record(proxy.record_mode);
             let proxy = RecordingProxy::start_blocking(
                 role,
@@ -123,7 +140,7 @@ pub fn start(
             Ok(Box::new(ProxyEndpoint { mode, proxy }))
         }
         Mode::Replay => {
-            let set = cassettes.clone().map_err(EndpointError::Cassettes)?;
+            let set = cassettes.clone()?;
             let options = ReplayOptions {
                 port: 0,
                 speed,

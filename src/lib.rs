@@ -27,7 +27,12 @@
 //! - [`copy`]: the one directory copy and its symlink rule;
 //! - [`grade`]: a student's workspace graded against a lab;
 //! - [`lint`]: static checks of pages, `lab.toml` and cassettes;
+//! - [`http`]: the HTTP layer replay, record and the test upstream share
+//!   (server thread, operation table, request extractor, Bedrock errors);
 //! - [`ids`], [`mode`]: validated ids and the run mode.
+//!
+//! Feature `test-support` adds test-only servers (`record::verify`); the
+//! crate's own tests enable it through a dev-dependency on itself.
 #![deny(clippy::unwrap_used)]
 
 pub mod cassette;
@@ -38,6 +43,7 @@ pub mod endpoint;
 pub mod exit_code;
 pub mod expect;
 pub mod grade;
+pub mod http;
 pub mod ids;
 pub mod lint;
 pub mod mode;

@@ -22,10 +22,6 @@ pub enum ModeError {
     )]
     Invalid(String),
     #[error(
-        "`LABCHECK_MODE={0}` is not available in this version of labcheck: only `replay` runs (hint: unset LABCHECK_MODE)"
-    )]
-    Unavailable(Mode),
-    #[error(
         "`LABCHECK_MODE=live` calls real Amazon Bedrock and spends tokens, so it needs an explicit opt-in (hint: set `LABCHECK_LIVE=1`, and a budget with `LABCHECK_MAX_TOKENS`)"
     )]
     LiveNotEnabled,

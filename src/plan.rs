@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::cassette::CassetteSet;
+use crate::cassette::{CassetteError, CassetteSet};
 use crate::ids::ClientId;
 use crate::spec::lab::{Lab, ParamPair, StepKind};
 use crate::spec::{self};
@@ -35,11 +35,29 @@ pub fn discover_labs(labs_root: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
     Ok(labs)
 }
 
+/// Why a lab's cassettes are not there for its trials (each fails with it).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum CassettesUnavailable {
+    /// Loading failed; shared by every trial of the lab.
+    #[error(transparent)]
+    Load(Arc<CassetteError>),
+    /// The plan was made for listing only.
+    #[error("cassettes not loaded (plan made for listing only)")]
+    NotLoaded,
+}
+
+impl From<CassetteError> for CassettesUnavailable {
+    fn from(e: CassetteError) -> Self {
+        CassettesUnavailable::Load(Arc::new(e))
+    }
+}
+
 /// A lab as loaded for a run: the validated spec and its cassettes (or why
 /// they could not be loaded: every trial of the lab then fails with it).
 pub struct LoadedLab {
     pub lab: Lab,
-    pub cassettes: Result<CassetteSet, String>,
+    pub cassettes: Result<CassetteSet, CassettesUnavailable>,
 }
 
 /// One trial to run.
@@ -140,9 +158,9 @@ fn plan_with(selection: Selection<'_>, load_cassettes: bool) -> Plan {
         }
         .map_err(|e| e.to_string())?;
         let cassettes = if load_cassettes {
-            CassetteSet::load_dir(&lab.cassettes).map_err(|e| e.to_string())
+            CassetteSet::load_dir(&lab.cassettes).map_err(Into::into)
         } else {
-            Err("cassettes not loaded (plan made for listing only)".to_string())
+            Err(CassettesUnavailable::NotLoaded)
         };
         Ok(LoadedLab { lab, cassettes })
     };

@@ -129,7 +129,7 @@ pub fn grade(lab_dir: &Path, opts: &GradeOptions) -> Result<GradeReport, GradeEr
     }
     let lab = crate::spec::load_lab(lab_dir)?;
     let (graded, skipped) = plan::graded_lab(&lab);
-    let cassettes = CassetteSet::load_dir(&graded.cassettes).map_err(|e| e.to_string());
+    let cassettes = CassetteSet::load_dir(&graded.cassettes).map_err(Into::into);
     let loaded = Arc::new(LoadedLab {
         lab: graded,
         cassettes,

@@ -13,6 +13,17 @@ pub struct Budget {
     spent: Mutex<BTreeMap<String, Tokens>>,
 }
 
+/// A live request refused because the run's token budget would be exceeded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "labcheck live: token budget exhausted: {spent} of LABCHECK_MAX_TOKENS={max} spent, this request may use up to {requested} more (hint: raise LABCHECK_MAX_TOKENS)"
+)]
+pub struct BudgetExhausted {
+    pub spent: u64,
+    pub max: u64,
+    pub requested: u64,
+}
+
 /// Input and output tokens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tokens {
@@ -49,15 +60,16 @@ impl Budget {
         self.spent.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// `Err(message)` if a request that may produce `requested` output tokens
+    /// An error if a request that may produce `requested` output tokens
     /// (plus at least one input token) would exceed the budget.
-    pub fn admit(&self, requested: u64) -> Result<(), String> {
+    pub fn admit(&self, requested: u64) -> Result<(), BudgetExhausted> {
         let spent = self.total();
-        if spent + requested.max(1) > self.max {
-            return Err(format!(
-                "labcheck live: token budget exhausted: {spent} of LABCHECK_MAX_TOKENS={} spent, this request may use up to {requested} more (hint: raise LABCHECK_MAX_TOKENS)",
-                self.max
-            ));
+        if spent.saturating_add(requested.max(1)) > self.max {
+            return Err(BudgetExhausted {
+                spent,
+                max: self.max,
+                requested,
+            });
         }
         Ok(())
     }
@@ -142,7 +154,15 @@ mod tests {
         );
         assert!(b.admit(60).is_ok());
         let e = b.admit(61).expect_err("over");
-        assert!(e.contains("LABCHECK_MAX_TOKENS=100"), "{e}");
+        assert_eq!(
+            e,
+            BudgetExhausted {
+                spent: 40,
+                max: 100,
+                requested: 61
+            }
+        );
+        assert!(e.to_string().contains("LABCHECK_MAX_TOKENS=100"), "{e}");
         assert_eq!(b.total(), 40);
     }
 

@@ -14,6 +14,20 @@ use super::budget::{Tokens, usage_in};
 use crate::cassette::{RecordedResponse, StreamEvent};
 use crate::ids::Operation;
 
+/// Why a captured event stream cannot be recorded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaptureError {
+    #[error("event-stream frame of length {0}")]
+    FrameLength(usize),
+    #[error("cannot decode an event-stream frame: {0}")]
+    Frame(#[from] aws_smithy_eventstream::error::Error),
+    #[error("event-stream frame without `:event-type`")]
+    NoEventType,
+    #[error("invalid base64 in `bytes`: {0}")]
+    Base64(#[from] aws_smithy_types::base64::DecodeError),
+}
+
 /// One answer being captured.
 pub(crate) struct Capture {
     op: Operation,
@@ -25,7 +39,7 @@ pub(crate) struct Capture {
     events: Vec<StreamEvent>,
     last: Instant,
     /// Set when the stream could not be decoded; the answer is then not recorded.
-    pub(crate) broken: Option<String>,
+    pub(crate) broken: Option<CaptureError>,
 }
 
 impl Capture {
@@ -61,7 +75,7 @@ impl Capture {
         while self.buf.len() >= 4 {
             let total = (&self.buf[..4]).get_u32() as usize;
             if total < 16 {
-                self.broken = Some(format!("event-stream frame of length {total}"));
+                self.broken = Some(CaptureError::FrameLength(total));
                 self.buf.clear();
                 return;
             }
@@ -70,7 +84,7 @@ impl Capture {
             }
             let frame = self.buf.split_to(total).freeze();
             match read_message_from(frame)
-                .map_err(|e| e.to_string())
+                .map_err(CaptureError::from)
                 .and_then(|m| event(self.op, &m))
             {
                 Ok(mut ev) => {
@@ -158,7 +172,7 @@ fn header<'a>(m: &'a Message, name: &str) -> Option<&'a str> {
 }
 
 /// One decoded frame as a cassette stream event (delay filled in by the caller).
-fn event(op: Operation, m: &Message) -> Result<StreamEvent, String> {
+fn event(op: Operation, m: &Message) -> Result<StreamEvent, CaptureError> {
     let payload: Value = serde_json::from_slice(m.payload())
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(m.payload()).into_owned()));
     let (event, exception, payload) = match header(m, ":message-type") {
@@ -170,7 +184,7 @@ fn event(op: Operation, m: &Message) -> Result<StreamEvent, String> {
         }
         _ => {
             let name = header(m, ":event-type")
-                .ok_or("event-stream frame without `:event-type`")?
+                .ok_or(CaptureError::NoEventType)?
                 .to_string();
             let payload = match payload {
                 Value::Object(mut map) => {
@@ -178,8 +192,7 @@ fn event(op: Operation, m: &Message) -> Result<StreamEvent, String> {
                     if op == Operation::InvokeModelWithResponseStream
                         && let Some(Value::String(b64)) = map.get("bytes")
                     {
-                        let raw = aws_smithy_types::base64::decode(b64)
-                            .map_err(|e| format!("invalid base64 in `bytes`: {e}"))?;
+                        let raw = aws_smithy_types::base64::decode(b64)?;
                         serde_json::from_slice(&raw).unwrap_or_else(|_| {
                             Value::String(String::from_utf8_lossy(&raw).into_owned())
                         })

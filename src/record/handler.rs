@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Full};
 
@@ -17,28 +17,12 @@ use super::capture::Capture;
 use super::proxy::Shared;
 use super::store::Saved;
 use super::upstream;
-use super::{ProxyRole, RecordMode, budget};
+use super::{ProxyProblem, ProxyRole, RecordMode, budget};
 use crate::cassette::scrub::Scrubber;
 use crate::cassette::{Interaction, Match, ReceivedBody, RecordedRequest};
+use crate::http::{BedrockError, BedrockRequest, Slot};
 use crate::ids::Operation;
 use crate::replay::ServedRequest;
-
-/// A Bedrock-shaped, non-retryable error answer.
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "message": message }).to_string();
-    let mut resp = (status, body).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{code}:http://internal.amazon.com/coral/com.amazon.bedrock/"
-    )) {
-        h.insert("x-amzn-errortype", v);
-    }
-    resp
-}
 
 /// The request body scrubbed as a cassette stores it, and as matching sees it.
 fn scrubbed_body(scrubber: &Scrubber, body: &[u8]) -> (Option<serde_json::Value>, Vec<u8>) {
@@ -59,48 +43,27 @@ fn scrubbed_body(scrubber: &Scrubber, body: &[u8]) -> (Option<serde_json::Value>
     }
 }
 
-pub(super) async fn handle(
-    State(st): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let arrived = Instant::now();
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .unwrap_or_default();
-    let Some((model_id, op)) = crate::replay::parse_path(uri.path()) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "UnknownOperationException",
+pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response {
+    let Some(route) = &req.route else {
+        return BedrockError::unknown_operation(
             "labcheck proxy forwards the four Bedrock Runtime model operations only",
-        );
+        )
+        .into_response();
     };
-    let model = st.scrubber.text(&model_id);
-    let (stored_body, match_bytes) = scrubbed_body(&st.scrubber, &body);
-    let slot = {
-        let mut s = st.served.lock().unwrap_or_else(|p| p.into_inner());
-        s.push(ServedRequest {
-            operation: Some(op),
-            model_id: model.clone(),
-            user_agent,
-            received_at: SystemTime::now(),
-            arrived,
-            interaction: None,
-            cassette: None,
-            status: 0,
-            frames_sent: Vec::new(),
-        });
-        s.len() - 1
-    };
+    let (op, model_id) = (route.operation(), route.model_id());
+    let (method, headers, body) = (&req.method, &req.headers, &req.body);
+    let model = st.scrubber.text(model_id);
+    let (stored_body, match_bytes) = scrubbed_body(&st.scrubber, body);
+    let slot = st.served.push(ServedRequest {
+        model_id: model.clone(),
+        ..ServedRequest::of(&req)
+    });
     // Record modes replay what matches (as sent, or as scrubbed), unless the
     // match is stale (new_episodes); the replay server matches both ways too.
     let hit = || {
         let raw = st
             .existing
-            .find(op, method.as_str(), &model_id, &ReceivedBody::parse(&body));
+            .find(op, method.as_str(), model_id, &ReceivedBody::parse(body));
         match raw {
             Match::Hit(at) => Some(at),
             Match::Miss(_) => match st.existing.find(
@@ -120,8 +83,8 @@ pub(super) async fn handle(
         let file = &st.existing.files()[at.file];
         if !(mode == RecordMode::NewEpisodes && stale(&file.cassette.meta.recorded_at, st.max_age))
         {
-            let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-            let req = http::Request::builder()
+            let path = req.path_and_query();
+            let replayed = http::Request::builder()
                 .method("POST")
                 .uri(format!("{}{path}", replay.endpoint()))
                 .header(header::AUTHORIZATION, "Bearer labcheck-record")
@@ -129,17 +92,13 @@ pub(super) async fn handle(
                 .body(Full::new(body.clone()));
             let name = st.existing.interaction(at).name.clone();
             let fname = file.name.clone();
-            st.served_mut(slot, |e| {
+            st.served.update(slot, |e| {
                 e.interaction = Some(name);
                 e.cassette = Some(fname);
             });
-            return match req {
-                Ok(req) => forward(st, req, slot, op, None).await,
-                Err(e) => error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "InternalServerException",
-                    &e.to_string(),
-                ),
+            return match replayed {
+                Ok(replayed) => forward(st, replayed, slot, op, None).await,
+                Err(e) => BedrockError::internal(e.to_string()).into_response(),
             };
         }
     }
@@ -159,33 +118,26 @@ pub(super) async fn handle(
         body: stored_body,
     };
     if st.role == ProxyRole::Live {
-        let want = serde_json::from_slice(&body).map_or(0, |v| budget::requested_tokens(&v));
-        if let Err(message) = st.settings.budget.admit(want) {
-            st.served_mut(slot, |e| e.status = 400);
-            return error(StatusCode::BAD_REQUEST, "ValidationException", &message);
+        let want = serde_json::from_slice(body).map_or(0, |v| budget::requested_tokens(&v));
+        if let Err(exhausted) = st.settings.budget.admit(want) {
+            st.served.update(slot, |e| e.status = 400);
+            return BedrockError::validation(exhausted.to_string()).into_response();
         }
     }
-    let path_and_query = uri
-        .path_and_query()
-        .map_or(uri.path(), |p| p.as_str())
-        .to_string();
-    let req = upstream::signed_request(
+    let signed = upstream::signed_request(
         &st.upstream,
-        &path_and_query,
-        &headers,
-        body,
+        req.path_and_query(),
+        headers,
+        body.clone(),
         &st.creds,
         &st.region,
     );
-    match req {
-        Ok(req) => forward(Arc::clone(&st), req, slot, op, Some(recorded)).await,
+    match signed {
+        Ok(signed) => forward(Arc::clone(&st), signed, slot, op, Some(recorded)).await,
         Err(e) => {
-            st.error(format!("cannot sign the request: {e}"));
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalServerException",
-                &format!("labcheck proxy cannot sign the request: {e}"),
-            )
+            let message = format!("labcheck proxy cannot sign the request: {e}");
+            st.error(ProxyProblem::Sign(e));
+            BedrockError::internal(message).into_response()
         }
     }
 }
@@ -206,28 +158,29 @@ fn stale(recorded_at: &str, max_age: Option<Duration>) -> bool {
 async fn forward(
     st: Arc<Shared>,
     req: http::Request<Full<Bytes>>,
-    slot: usize,
+    slot: Slot,
     op: Operation,
     recorded: Option<RecordedRequest>,
 ) -> Response {
     let resp = match st.client.request(req).await {
         Ok(r) => r,
         Err(e) => {
-            st.error(format!("upstream `{}` failed: {e}", st.upstream.base));
-            st.served_mut(slot, |e| e.status = 502);
-            return error(
-                StatusCode::BAD_GATEWAY,
-                "InternalServerException",
-                &format!(
-                    "labcheck proxy: upstream `{}` failed: {e}",
-                    st.upstream.base
-                ),
+            let message = format!(
+                "labcheck proxy: upstream `{}` failed: {e}",
+                st.upstream.base
             );
+            st.error(ProxyProblem::Upstream {
+                upstream: st.upstream.base.clone(),
+                source: e,
+            });
+            st.served.update(slot, |e| e.status = 502);
+            return BedrockError::new(StatusCode::BAD_GATEWAY, "InternalServerException", message)
+                .into_response();
         }
     };
     let started = Instant::now();
     let status = resp.status();
-    st.served_mut(slot, |e| e.status = status.as_u16());
+    st.served.update(slot, |e| e.status = status.as_u16());
     let (parts, incoming) = resp.into_parts();
     let header_pairs: Vec<(String, String)> = parts
         .headers
@@ -255,11 +208,11 @@ async fn forward(
                         if let Some((_, c)) = capture.as_mut() {
                             c.push(&data, now);
                         }
-                        st.served_mut(slot, |e| e.frames_sent.push(now));
+                        st.served.update(slot, |e| e.frames_sent.push(now));
                         return Some((Ok::<Bytes, Infallible>(data), (body, capture, st, false)));
                     }
                     Some(Err(e)) => {
-                        st.error(format!("upstream answer broke off: {e}"));
+                        st.error(ProxyProblem::BrokeOff(e));
                         return None;
                     }
                     None => {
@@ -285,7 +238,7 @@ async fn forward(
 }
 
 /// The end of a forwarded answer: meter it (live) or scrub and write it (record).
-async fn finish(st: &Arc<Shared>, request: RecordedRequest, c: Capture) {
+async fn finish(st: &Arc<Shared>, request: RecordedRequest, mut c: Capture) {
     if st.role == ProxyRole::Live {
         st.settings.budget.spend(&st.lab, c.usage());
         return;
@@ -293,11 +246,11 @@ async fn finish(st: &Arc<Shared>, request: RecordedRequest, c: Capture) {
     let ProxyRole::Record(mode) = st.role else {
         return;
     };
-    if let Some(why) = &c.broken {
-        st.error(format!(
-            "not recorded: {} answer could not be decoded: {why}",
-            request.operation
-        ));
+    if let Some(why) = c.broken.take() {
+        st.error(ProxyProblem::Undecodable {
+            operation: request.operation,
+            source: why,
+        });
         return;
     }
     let status = c.status();
@@ -305,10 +258,10 @@ async fn finish(st: &Arc<Shared>, request: RecordedRequest, c: Capture) {
         || status >= 500
         || (status >= 400 && !c.response_has_errortype())
     {
-        st.error(format!(
-            "not recorded: {} answered {status} (auth, throttling or server errors are not kept)",
-            request.operation
-        ));
+        st.error(ProxyProblem::NotKept {
+            operation: request.operation,
+            status,
+        });
         return;
     }
     let mut response = c.response();
@@ -368,7 +321,7 @@ async fn finish(st: &Arc<Shared>, request: RecordedRequest, c: Capture) {
                 );
             }
         }
-        Ok(Err(e)) => st.error(format!("cannot write the cassette: {e}")),
-        Err(e) => st.error(format!("cannot write the cassette: {e}")),
+        Ok(Err(e)) => st.error(ProxyProblem::Write(e)),
+        Err(e) => st.error(ProxyProblem::WriterDied(e)),
     }
 }

@@ -10,17 +10,17 @@
 //! ([`crate::cassette::scrub`]) and writes it atomically under a lock on the
 //! cassette dir ([`store`]). In [`ProxyRole::Live`] it writes nothing and
 //! meters tokens against a [`budget::Budget`]. [`drift`] compares a fresh
-//! recording with committed cassettes; [`verify`] is a SigV4-verifying local
-//! upstream for tests.
+//! recording with committed cassettes; `verify` (feature `test-support`) is a
+//! SigV4-verifying local upstream for tests.
 
 pub mod budget;
 mod capture;
 pub mod drift;
 mod handler;
 mod proxy;
-mod server_thread;
 pub mod store;
 mod upstream;
+#[cfg(feature = "test-support")]
 pub mod verify;
 
 use std::fmt;
@@ -28,8 +28,10 @@ use std::sync::Arc;
 
 pub use aws_credential_types::Credentials;
 pub use budget::Budget;
+pub use budget::BudgetExhausted;
+pub use capture::CaptureError;
 pub use proxy::{ProxyTarget, RecordingProxy};
-pub use upstream::{Upstream, signed_request};
+pub use upstream::{SignError, Upstream, UpstreamUrlProblem, signed_request};
 
 /// Which requests are sent upstream, like vcrpy's record modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -119,6 +121,50 @@ pub enum ProxyRole {
     Live,
 }
 
+/// A request the proxy could not forward, or an answer it could not record;
+/// the trial fails with it when the proxy stops.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProxyProblem {
+    #[error("cannot sign the request: {0}")]
+    Sign(#[source] SignError),
+    #[error("upstream `{upstream}` failed: {source}")]
+    Upstream {
+        upstream: String,
+        #[source]
+        source: hyper_util::client::legacy::Error,
+    },
+    #[error("upstream answer broke off: {0}")]
+    BrokeOff(#[source] hyper::Error),
+    #[error("not recorded: {operation} answer could not be decoded: {source}")]
+    Undecodable {
+        operation: crate::ids::Operation,
+        #[source]
+        source: capture::CaptureError,
+    },
+    #[error(
+        "not recorded: {operation} answered {status} (auth, throttling or server errors are not kept)"
+    )]
+    NotKept {
+        operation: crate::ids::Operation,
+        status: u16,
+    },
+    #[error("cannot write the cassette: {0}")]
+    Write(#[source] RecordError),
+    #[error("cannot write the cassette: {0}")]
+    WriterDied(#[source] tokio::task::JoinError),
+}
+
+/// Why the signing credentials could not be resolved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CredentialsProblem {
+    #[error("no provider configured")]
+    NoProvider,
+    #[error(transparent)]
+    Provider(#[from] aws_credential_types::provider::error::CredentialsError),
+}
+
 /// Errors starting a proxy or writing what it recorded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -130,13 +176,17 @@ pub enum RecordError {
         hint: &'static str,
     },
     #[error(
-        "invalid upstream URL `{0}` (hint: e.g. `https://bedrock-runtime.us-east-1.amazonaws.com`)"
+        "invalid upstream URL `{url}`: {problem} (hint: e.g. `https://bedrock-runtime.us-east-1.amazonaws.com`)"
     )]
-    Upstream(String),
+    Upstream {
+        url: String,
+        #[source]
+        problem: UpstreamUrlProblem,
+    },
     #[error(
         "no AWS credentials for recording: {0} (hint: set AWS_PROFILE, run `aws sso login`, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
     )]
-    Credentials(String),
+    Credentials(#[source] CredentialsProblem),
     #[error(transparent)]
     Scrub(#[from] crate::cassette::scrub::ScrubPatternError),
     #[error("cannot read `{path}`: {source}")]
@@ -157,4 +207,6 @@ pub enum RecordError {
     Replay(#[from] crate::replay::ReplayError),
     #[error("cannot start the proxy: {0}")]
     Start(#[source] std::io::Error),
+    #[error(transparent)]
+    Server(#[from] crate::http::ServerError),
 }

@@ -3,19 +3,17 @@
 //! credentials resolved once, the scrubber, the store, the lab's cassettes
 //! (and a replay server for the ones that match), the served log.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
-use axum::Router;
 
-use super::server_thread::ServerThread;
 use super::store::Store;
 use super::upstream::{self, HttpClient, Upstream};
-use super::{ProxyRole, ProxySettings, RecordError, RecordMode};
+use super::{ProxyProblem, ProxyRole, ProxySettings, RecordError, RecordMode};
 use crate::cassette::scrub::Scrubber;
 use crate::cassette::{CassetteSet, Source};
+use crate::http::{ServedLog, Server, ThreadSpec};
 use crate::replay::{ReplayOptions, ReplayServer, ServedRequest};
 use crate::spec::lab::Lab;
 
@@ -32,18 +30,12 @@ pub(super) struct Shared {
     pub(super) replay: Option<ReplayServer>,
     pub(super) max_age: Option<Duration>,
     pub(super) settings: ProxySettings,
-    pub(super) served: Mutex<Vec<ServedRequest>>,
-    pub(super) errors: Mutex<Vec<String>>,
+    pub(super) served: ServedLog,
+    pub(super) errors: Mutex<Vec<ProxyProblem>>,
 }
 
 impl Shared {
-    pub(super) fn served_mut(&self, slot: usize, f: impl FnOnce(&mut ServedRequest)) {
-        let mut s = self.served.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = s.get_mut(slot) {
-            f(e);
-        }
-    }
-    pub(super) fn error(&self, e: String) {
+    pub(super) fn error(&self, e: ProxyProblem) {
         if self.settings.progress {
             eprintln!("labcheck record: {}: {e}", self.lab);
         }
@@ -56,9 +48,8 @@ impl Shared {
 
 /// A running record or live proxy.
 pub struct RecordingProxy {
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    server: ServerThread,
+    server: Server,
 }
 
 /// What a proxy needs to know about the lab it serves.
@@ -114,21 +105,22 @@ impl RecordingProxy {
         settings: &ProxySettings,
     ) -> Result<RecordingProxy, RecordError> {
         let upstream = Upstream::new(settings.upstream.as_deref(), &lab.region)?;
-        let extra = &lab.extra_patterns;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("labcheck-proxy")
-            .enable_all()
-            .build()
-            .map_err(RecordError::Start)?;
-        let (listener, shared) = rt.block_on(async {
+        let spec = ThreadSpec {
+            name: "labcheck-proxy",
+            port: 0,
+            workers: 2,
+        };
+        let (lab, settings) = (lab.clone(), settings.clone());
+        // Credentials, the helper replay server and the client live on the
+        // proxy's own runtime.
+        let (server, shared) = Server::spawn_thread(spec, move || async move {
             let creds = upstream::credentials(&settings.credentials).await?;
             let mut known: Vec<String> = vec![
                 creds.access_key_id().to_string(),
                 creds.secret_access_key().to_string(),
             ];
             known.extend(creds.session_token().map(str::to_string));
-            let scrubber = Scrubber::new(&known, extra)?;
+            let scrubber = Scrubber::new(&known, &lab.extra_patterns)?;
             let replay = match role {
                 ProxyRole::Record(RecordMode::Once | RecordMode::NewEpisodes)
                     if !existing.is_empty() =>
@@ -143,9 +135,6 @@ impl RecordingProxy {
                 }
                 _ => None,
             };
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-                .await
-                .map_err(RecordError::Start)?;
             let shared = Arc::new(Shared {
                 role,
                 lab: lab.lab.clone(),
@@ -167,51 +156,32 @@ impl RecordingProxy {
                 existing,
                 replay,
                 max_age: lab.max_age,
-                settings: settings.clone(),
-                served: Mutex::new(Vec::new()),
+                settings,
+                served: ServedLog::new(true),
                 errors: Mutex::new(Vec::new()),
             });
-            Ok::<_, RecordError>((listener, shared))
+            Ok::<_, RecordError>((
+                crate::http::app(super::handler::handle, Arc::clone(&shared)),
+                shared,
+            ))
         })?;
-        let addr = listener.local_addr().map_err(RecordError::Start)?;
-        let app = Router::new()
-            .fallback(super::handler::handle)
-            .with_state(Arc::clone(&shared));
-        let server = ServerThread::spawn(rt, listener, app, "labcheck-proxy-main")
-            .map_err(RecordError::Start)?;
-        Ok(RecordingProxy {
-            addr,
-            shared,
-            server,
-        })
+        Ok(RecordingProxy { shared, server })
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Every request so far, in arrival order.
     pub fn served(&self) -> Vec<ServedRequest> {
-        self.shared
-            .served
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.shared.served.entries()
     }
 
-    /// Recording or forwarding problems so far (each also printed).
-    pub fn errors(&self) -> Vec<String> {
-        self.shared
-            .errors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Stops accepting, lets in-flight answers finish (and be written).
-    pub fn shutdown(mut self) -> Vec<String> {
+    /// Stops accepting, lets in-flight answers finish (and be written), and
+    /// returns the recording or forwarding problems (each also printed).
+    pub fn shutdown(mut self) -> Vec<ProxyProblem> {
         self.server.stop();
-        self.errors()
+        std::mem::take(&mut *self.shared.errors.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }

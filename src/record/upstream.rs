@@ -14,6 +14,32 @@ use hyper_util::rt::TokioExecutor;
 
 use super::RecordError;
 
+/// Why an upstream URL is refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpstreamUrlProblem {
+    #[error("{0}")]
+    Parse(#[from] http::uri::InvalidUri),
+    #[error("it has no host")]
+    NoHost,
+    #[error("the scheme must be `http` or `https`")]
+    Scheme,
+    #[error("it must not have a path")]
+    Path,
+}
+
+/// Why a forwarded request could not be built and signed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    #[error("invalid request: {0}")]
+    Request(#[from] http::Error),
+    #[error(transparent)]
+    Signing(#[from] aws_sigv4::http_request::SigningError),
+    #[error("invalid signing parameters: {0}")]
+    Params(#[from] aws_sigv4::sign::v4::signing_params::BuildError),
+}
+
 /// Request headers forwarded upstream (the rest are the client's own
 /// signing and SDK bookkeeping, recomputed or dropped).
 fn forwarded(name: &str) -> bool {
@@ -36,14 +62,19 @@ impl Upstream {
             Some(u) => u.trim_end_matches('/').to_string(),
             None => format!("https://bedrock-runtime.{region}.amazonaws.com"),
         };
+        let bad = |problem| RecordError::Upstream {
+            url: base.clone(),
+            problem,
+        };
         let uri: http::Uri = base
             .parse()
-            .map_err(|_| RecordError::Upstream(base.clone()))?;
-        let host = uri
-            .host()
-            .ok_or_else(|| RecordError::Upstream(base.clone()))?;
-        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.path().len() > 1 {
-            return Err(RecordError::Upstream(base));
+            .map_err(|e| bad(UpstreamUrlProblem::Parse(e)))?;
+        let host = uri.host().ok_or_else(|| bad(UpstreamUrlProblem::NoHost))?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) {
+            return Err(bad(UpstreamUrlProblem::Scheme));
+        }
+        if uri.path().len() > 1 {
+            return Err(bad(UpstreamUrlProblem::Path));
         }
         let is_aws = uri.scheme_str() == Some("https")
             && (host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn"));
@@ -89,11 +120,13 @@ pub(crate) async fn credentials(
                 .await;
             let provider = config
                 .credentials_provider()
-                .ok_or_else(|| RecordError::Credentials("no provider configured".into()))?;
+                .ok_or(RecordError::Credentials(
+                    super::CredentialsProblem::NoProvider,
+                ))?;
             let creds = provider
                 .provide_credentials()
                 .await
-                .map_err(|e| RecordError::Credentials(e.to_string()))?;
+                .map_err(|e| RecordError::Credentials(e.into()))?;
             *CACHE.lock().unwrap_or_else(|p| p.into_inner()) = Some(creds.clone());
             Ok(creds)
         }
@@ -109,7 +142,7 @@ pub fn signed_request(
     body: Bytes,
     creds: &Credentials,
     region: &str,
-) -> Result<http::Request<Full<Bytes>>, String> {
+) -> Result<http::Request<Full<Bytes>>, SignError> {
     let url = format!("{}{path_and_query}", upstream.base);
     let mut req = http::Request::builder().method("POST").uri(&url);
     for (name, value) in headers {
@@ -117,9 +150,7 @@ pub fn signed_request(
             req = req.header(name, value);
         }
     }
-    let mut req = req
-        .body(Full::new(body.clone()))
-        .map_err(|e| e.to_string())?;
+    let mut req = req.body(Full::new(body.clone()))?;
     let pairs: Vec<(&str, &str)> = req
         .headers()
         .iter()
@@ -130,8 +161,7 @@ pub fn signed_request(
         url.as_str(),
         pairs.into_iter(),
         SignableBody::Bytes(&body),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let identity = creds.clone().into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
@@ -139,12 +169,9 @@ pub fn signed_request(
         .name("bedrock")
         .time(SystemTime::now())
         .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| e.to_string())?
+        .build()?
         .into();
-    let (instructions, _signature) = sign(signable, &params)
-        .map_err(|e| e.to_string())?
-        .into_parts();
+    let (instructions, _signature) = sign(signable, &params)?.into_parts();
     instructions.apply_to_request_http1x(&mut req);
     Ok(req)
 }
@@ -166,7 +193,17 @@ mod tests {
                 .expect("plain http")
                 .is_aws
         );
-        assert!(Upstream::new(Some("ftp://x"), "x").is_err());
-        assert!(Upstream::new(Some("http://x/some/path"), "x").is_err());
+        let problem = |url| match Upstream::new(Some(url), "x") {
+            Err(RecordError::Upstream { problem, .. }) => problem.to_string(),
+            other => panic!("{url}: {other:?}"),
+        };
+        assert_eq!(problem("ftp://x"), "the scheme must be `http` or `https`");
+        assert_eq!(problem("http://x/some/path"), "it must not have a path");
+        assert_eq!(problem("/just/a/path"), "it has no host");
+        let e = Upstream::new(Some("http://x/p"), "x").expect_err("path");
+        assert_eq!(
+            e.to_string(),
+            "invalid upstream URL `http://x/p`: it must not have a path (hint: e.g. `https://bedrock-runtime.us-east-1.amazonaws.com`)"
+        );
     }
 }

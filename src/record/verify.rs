@@ -1,10 +1,9 @@
-//! A local upstream for tests: it VERIFIES each request's SigV4 signature
+//! A local upstream for tests (feature `test-support`): it VERIFIES each request's SigV4 signature
 //! (service `bedrock`) for one set of known credentials with aws-sigv4, and
 //! answers verified requests Bedrock-shaped by passing them to a
 //! [`ReplayServer`]. A wrong key, a wrong secret, a missing session token or a
 //! body changed after signing get 403, as real Bedrock answers them.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -12,17 +11,16 @@ use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_types::date_time::{DateTime, Format};
-use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::Full;
 
 use super::RecordError;
-use super::server_thread::ServerThread;
 use super::upstream::{self, HttpClient};
 use crate::cassette::CassetteSet;
+use crate::http::{Auth, BedrockError, BedrockRequest, Server, ThreadSpec};
 use crate::replay::{ReplayOptions, ReplayServer};
 
 struct Shared {
@@ -37,9 +35,8 @@ struct Shared {
 
 /// A SigV4-verifying Bedrock Runtime stand-in on `127.0.0.1:0`.
 pub struct VerifyingUpstream {
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    server: ServerThread,
+    server: Server,
 }
 
 impl VerifyingUpstream {
@@ -50,49 +47,35 @@ impl VerifyingUpstream {
         region: &str,
         speed: f64,
     ) -> Result<VerifyingUpstream, RecordError> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("labcheck-upstream")
-            .enable_all()
-            .build()
-            .map_err(RecordError::Start)?;
-        let (listener, shared) = rt.block_on(async {
+        let spec = ThreadSpec {
+            name: "labcheck-upstream",
+            port: 0,
+            workers: 2,
+        };
+        let region = region.to_string();
+        let (server, shared) = Server::spawn_thread(spec, move || async move {
             let opts = ReplayOptions {
                 port: 0,
                 speed,
                 label: "verifying upstream".into(),
                 ..ReplayOptions::default()
             };
-            let replay = ReplayServer::start(set, opts).await?;
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-                .await
-                .map_err(RecordError::Start)?;
             let shared = Arc::new(Shared {
                 creds,
-                region: region.to_string(),
-                replay,
+                region,
+                replay: ReplayServer::start(set, opts).await?,
                 client: upstream::client()?,
                 rejected: Mutex::new(Vec::new()),
                 verified: Mutex::new(0),
             });
-            Ok::<_, RecordError>((listener, shared))
+            Ok::<_, RecordError>((crate::http::app(handle, Arc::clone(&shared)), shared))
         })?;
-        let addr = listener.local_addr().map_err(RecordError::Start)?;
-        let app = Router::new()
-            .fallback(handle)
-            .with_state(Arc::clone(&shared));
-        let server = ServerThread::spawn(rt, listener, app, "labcheck-upstream-main")
-            .map_err(RecordError::Start)?;
-        Ok(VerifyingUpstream {
-            addr,
-            shared,
-            server,
-        })
+        Ok(VerifyingUpstream { shared, server })
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Requests whose signature verified.
@@ -138,77 +121,74 @@ fn amz_date(v: &str) -> Option<SystemTime> {
         .and_then(|d| SystemTime::try_from(d).ok())
 }
 
-/// `Ok(())` if the request is signed by the known credentials, else why not.
-fn verify(
-    st: &Shared,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(), (&'static str, String)> {
-    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let auth = h("authorization").ok_or((
-        "MissingAuthenticationTokenException",
-        "Authorization header is missing".to_string(),
-    ))?;
-    let rest = auth.strip_prefix("AWS4-HMAC-SHA256 ").ok_or((
-        "IncompleteSignatureException",
-        "not a SigV4 Authorization header".into(),
-    ))?;
-    let field = |name: &str| {
-        rest.split(',')
-            .map(str::trim)
-            .find_map(|p| p.strip_prefix(name))
-            .unwrap_or_default()
+/// `Ok(())` if the request is signed by the known credentials, else the
+/// 403 real Bedrock answers.
+fn verify(st: &Shared, req: &BedrockRequest) -> Result<(), BedrockError> {
+    let reject = |code, message: String| BedrockError::new(StatusCode::FORBIDDEN, code, message);
+    let sig = match req.auth() {
+        Auth::SigV4(sig) => sig,
+        Auth::Missing => {
+            return Err(reject(
+                "MissingAuthenticationTokenException",
+                "Authorization header is missing".into(),
+            ));
+        }
+        Auth::Bearer(_) | Auth::Other(_) => {
+            return Err(reject(
+                "IncompleteSignatureException",
+                "not a SigV4 Authorization header".into(),
+            ));
+        }
     };
-    let credential = field("Credential=");
-    let signed: Vec<&str> = field("SignedHeaders=").split(';').collect();
-    let signature = field("Signature=");
-    let scope: Vec<&str> = credential.split('/').collect();
-    if scope.len() != 5 || scope[3] != "bedrock" || scope[4] != "aws4_request" {
-        return Err((
+    let Some(scope) = sig.scope().filter(|s| s.service == "bedrock") else {
+        return Err(reject(
             "InvalidSignatureException",
-            format!("credential scope `{credential}` is not `…/bedrock/aws4_request`"),
+            format!(
+                "credential scope `{}` is not `…/bedrock/aws4_request`",
+                sig.credential
+            ),
         ));
-    }
-    if scope[0] != st.creds.access_key_id() {
-        return Err((
+    };
+    if scope.access_key != st.creds.access_key_id() {
+        return Err(reject(
             "UnrecognizedClientException",
             "The security token included in the request is invalid.".into(),
         ));
     }
-    if scope[2] != st.region {
-        return Err((
+    if scope.region != st.region {
+        return Err(reject(
             "InvalidSignatureException",
             format!(
                 "credential should be scoped to a valid region, not `{}`",
-                scope[2]
+                scope.region
             ),
         ));
     }
-    let time = h("x-amz-date").and_then(amz_date).ok_or((
-        "IncompleteSignatureException",
-        "missing or invalid X-Amz-Date".into(),
-    ))?;
-    if st.creds.session_token() != h("x-amz-security-token") {
-        return Err((
+    let time = req.header("x-amz-date").and_then(amz_date).ok_or_else(|| {
+        reject(
+            "IncompleteSignatureException",
+            "missing or invalid X-Amz-Date".into(),
+        )
+    })?;
+    if st.creds.session_token() != req.header("x-amz-security-token") {
+        return Err(reject(
             "UnrecognizedClientException",
             "The security token included in the request is invalid.".into(),
         ));
     }
-    let host = h("host").unwrap_or_default();
-    let url = format!(
-        "http://{host}{}",
-        uri.path_and_query().map_or(uri.path(), |p| p.as_str())
-    );
-    let pairs = headers.iter().filter_map(|(k, v)| {
+    let host = req.header("host").unwrap_or_default();
+    let url = format!("http://{host}{}", req.path_and_query());
+    let pairs = req.headers.iter().filter_map(|(k, v)| {
         let k = k.as_str();
-        (signed.contains(&k) && !matches!(k, "host" | "x-amz-date" | "x-amz-security-token"))
-            .then(|| v.to_str().ok().map(|v| (k, v)))
-            .flatten()
+        (sig.signed_headers.contains(&k)
+            && !matches!(k, "host" | "x-amz-date" | "x-amz-security-token"))
+        .then(|| v.to_str().ok().map(|v| (k, v)))
+        .flatten()
     });
-    let bad = |e: String| ("InvalidSignatureException", e);
-    let signable = SignableRequest::new("POST", url.as_str(), pairs, SignableBody::Bytes(body))
-        .map_err(|e| bad(e.to_string()))?;
+    let bad = |e: String| reject("InvalidSignatureException", e);
+    let signable =
+        SignableRequest::new("POST", url.as_str(), pairs, SignableBody::Bytes(&req.body))
+            .map_err(|e| bad(e.to_string()))?;
     let identity = st.creds.clone().into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
@@ -220,8 +200,8 @@ fn verify(
         .map_err(|e| bad(e.to_string()))?
         .into();
     let expected = sign(signable, &params).map_err(|e| bad(e.to_string()))?;
-    if expected.signature() != signature {
-        return Err((
+    if expected.signature() != sig.signature {
+        return Err(reject(
             "SignatureDoesNotMatch",
             "The request signature we calculated does not match the signature you provided.".into(),
         ));
@@ -229,45 +209,30 @@ fn verify(
     Ok(())
 }
 
-async fn handle(
-    State(st): State<Arc<Shared>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err((code, message)) = verify(&st, &uri, &headers, &body) {
+async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response {
+    if let Err(e) = verify(&st, &req) {
         st.rejected
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push((403, format!("{code}: {message}")));
-        let mut resp = (
-            StatusCode::FORBIDDEN,
-            serde_json::json!({ "message": message }).to_string(),
-        )
-            .into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        if let Ok(v) = HeaderValue::from_str(code) {
-            resp.headers_mut().insert("x-amzn-errortype", v);
-        }
-        return resp;
+            .push((e.status.as_u16(), format!("{}: {}", e.code, e.message)));
+        return e.into_response();
     }
     *st.verified.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-    let mut req = http::Request::builder()
-        .method("POST")
-        .uri(format!("{}{path}", st.replay.endpoint()));
-    for (k, v) in &headers {
+    let mut forwarded = http::Request::builder().method("POST").uri(format!(
+        "{}{}",
+        st.replay.endpoint(),
+        req.path_and_query()
+    ));
+    for (k, v) in &req.headers {
         if k != header::HOST && k != header::CONTENT_LENGTH {
-            req = req.header(k, v);
+            forwarded = forwarded.header(k, v);
         }
     }
-    let Ok(req) = req.body(Full::new(body)) else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    let forwarded = match forwarded.body(Full::new(req.body)) {
+        Ok(r) => r,
+        Err(e) => return BedrockError::internal(e.to_string()).into_response(),
     };
-    match st.client.request(req).await {
+    match st.client.request(forwarded).await {
         Ok(resp) => {
             let (parts, incoming) = resp.into_parts();
             let mut out = Response::new(Body::new(incoming));
@@ -279,6 +244,11 @@ async fn handle(
             }
             out
         }
-        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+        Err(e) => BedrockError::new(
+            StatusCode::BAD_GATEWAY,
+            "InternalServerException",
+            e.to_string(),
+        )
+        .into_response(),
     }
 }

@@ -24,21 +24,20 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod error;
 mod prepared;
 mod routes;
-pub(crate) use routes::parse_path;
 pub mod stream;
+
+pub use crate::http::ServedRequest;
+pub use prepared::{PrepareError, PrepareProblem};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
-use axum::serve::ListenerExt;
-use tokio::sync::oneshot;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::cassette::{CassetteSet, Difference};
+use crate::http::{ServedLog, Server, ServerError, ThreadSpec};
 use crate::ids::Operation;
 use prepared::PreparedSet;
 
@@ -67,30 +66,6 @@ impl Default for ReplayOptions {
             keep_log: true,
         }
     }
-}
-
-/// One request the server answered (hit, miss or rejection).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServedRequest {
-    /// `None` when the path named no replayed operation.
-    pub operation: Option<Operation>,
-    /// Decoded model id (empty if the path did not parse).
-    pub model_id: String,
-    /// The `User-Agent` header, e.g. `aws-sdk-rust/…`, `Boto3/…`.
-    pub user_agent: String,
-    /// Wall-clock time the request arrived.
-    pub received_at: SystemTime,
-    /// Monotonic time the request arrived (compare with `frames_sent`).
-    pub arrived: Instant,
-    /// Interaction that answered; `None` for misses and rejections.
-    pub interaction: Option<String>,
-    /// Cassette file name of that interaction.
-    pub cassette: Option<String>,
-    /// HTTP status sent.
-    pub status: u16,
-    /// Streams: for each frame, when it had been written and flushed (the
-    /// instant the server came back for the next one).
-    pub frames_sent: Vec<Instant>,
 }
 
 /// Why a request was not replayed: what came in and what came closest.
@@ -125,18 +100,12 @@ impl std::fmt::Display for MissReport {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReplayError {
-    #[error("cannot bind `127.0.0.1:{port}`: {source} (hint: use port 0 for any free port)")]
-    Bind {
-        port: u16,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Server(#[from] ServerError),
     #[error("invalid speed `{0}`, expected a finite number >= 0 (1.0 = real time, 0 = no delays)")]
     Speed(f64),
     #[error("cannot prepare cassettes: {0}")]
-    Prepare(String),
-    #[error("cannot start the replay runtime thread: {0}")]
-    Runtime(#[source] std::io::Error),
+    Prepare(#[from] PrepareError),
 }
 
 /// State shared by all requests.
@@ -145,9 +114,7 @@ pub(crate) struct Shared {
     prepared: PreparedSet,
     speed: f64,
     label: String,
-    served: Mutex<Vec<ServedRequest>>,
-    keep_log: bool,
-    served_count: AtomicU64,
+    served: ServedLog,
     misses: Mutex<Vec<MissReport>>,
     next_id: AtomicU64,
     id_seed: u64,
@@ -167,44 +134,18 @@ impl Shared {
             n & 0xffff_ffff_ffff
         )
     }
-
-    /// Append to the served log; returns the entry's slot (`usize::MAX`,
-    /// which no frame update finds, when the log is not kept).
-    fn log(&self, entry: ServedRequest) -> usize {
-        self.served_count.fetch_add(1, Ordering::Relaxed);
-        if !self.keep_log {
-            return usize::MAX;
-        }
-        let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
-        served.push(entry);
-        served.len() - 1
-    }
-
-    fn frame_sent(&self, slot: usize, when: Instant) {
-        let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = served.get_mut(slot) {
-            e.frames_sent.push(when);
-        }
-    }
-}
-
-enum Runner {
-    Task,
-    Thread(std::thread::JoinHandle<()>),
 }
 
 /// A running replay endpoint. Shuts down gracefully on [`shutdown`](Self::shutdown) or drop.
 pub struct ReplayServer {
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    runner: Option<Runner>,
+    server: Server,
 }
 
 impl std::fmt::Debug for ReplayServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReplayServer")
-            .field("addr", &self.addr)
+            .field("addr", &self.server.addr())
             .finish_non_exhaustive()
     }
 }
@@ -213,7 +154,7 @@ fn prepare(set: CassetteSet, opts: ReplayOptions) -> Result<Arc<Shared>, ReplayE
     if !opts.speed.is_finite() || opts.speed < 0.0 {
         return Err(ReplayError::Speed(opts.speed));
     }
-    let prepared = PreparedSet::build(&set).map_err(ReplayError::Prepare)?;
+    let prepared = PreparedSet::build(&set)?;
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -223,36 +164,11 @@ fn prepare(set: CassetteSet, opts: ReplayOptions) -> Result<Arc<Shared>, ReplayE
         prepared,
         speed: opts.speed,
         label: opts.label,
-        served: Mutex::new(Vec::new()),
-        keep_log: opts.keep_log,
-        served_count: AtomicU64::new(0),
+        served: ServedLog::new(opts.keep_log),
         misses: Mutex::new(Vec::new()),
         next_id: AtomicU64::new(1),
         id_seed: nanos ^ u64::from(std::process::id()).rotate_left(40),
     }))
-}
-
-async fn bind(port: u16) -> Result<tokio::net::TcpListener, ReplayError> {
-    tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .map_err(|source| ReplayError::Bind { port, source })
-}
-
-async fn serve(
-    listener: tokio::net::TcpListener,
-    shared: Arc<Shared>,
-    stop: oneshot::Receiver<()>,
-) {
-    // Nagle would hold back small stream frames behind delayed ACKs.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let app = routes::app(shared);
-    let _ = axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = stop.await;
-        })
-        .await;
 }
 
 impl ReplayServer {
@@ -260,86 +176,46 @@ impl ReplayServer {
     pub async fn start(set: CassetteSet, opts: ReplayOptions) -> Result<ReplayServer, ReplayError> {
         let port = opts.port;
         let shared = prepare(set, opts)?;
-        let listener = bind(port).await?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| ReplayError::Bind { port, source })?;
-        let (tx, rx) = oneshot::channel();
-        // Detached: the task ends when `stop` fires and in-flight responses finish.
-        tokio::spawn(serve(listener, Arc::clone(&shared), rx));
-        Ok(ReplayServer {
-            addr,
-            shared,
-            stop: Some(tx),
-            runner: Some(Runner::Task),
-        })
+        let server = Server::spawn_task(port, routes::app(Arc::clone(&shared))).await?;
+        Ok(ReplayServer { shared, server })
     }
 
     /// Start on a dedicated thread with its own multi-threaded tokio runtime;
-    /// usable from plain (non-async) threads. Returns once the port is bound.
+    /// usable from plain (non-async) threads. Returns once the server is accepting.
     pub fn start_blocking(
         set: CassetteSet,
         opts: ReplayOptions,
     ) -> Result<ReplayServer, ReplayError> {
-        let port = opts.port;
+        let spec = ThreadSpec {
+            name: "labcheck-replay",
+            port: opts.port,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
+        };
         let shared = prepare(set, opts)?;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().min(4)))
-            .thread_name("labcheck-replay")
-            .enable_all()
-            .build()
-            .map_err(ReplayError::Runtime)?;
-        let listener = rt.block_on(async {
-            let l = bind(port).await?;
-            // Convert to std so the listener can move to the server thread.
-            l.into_std()
-                .map_err(|source| ReplayError::Bind { port, source })
-        })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| ReplayError::Bind { port, source })?;
-        let (tx, rx) = oneshot::channel();
-        let thread_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("labcheck-replay-main".into())
-            .spawn(move || {
-                rt.block_on(async move {
-                    if let Ok(l) = tokio::net::TcpListener::from_std(listener) {
-                        serve(l, thread_shared, rx).await;
-                    }
-                });
-            })
-            .map_err(ReplayError::Runtime)?;
-        Ok(ReplayServer {
-            addr,
-            shared,
-            stop: Some(tx),
-            runner: Some(Runner::Thread(thread)),
-        })
+        let app = routes::app(Arc::clone(&shared));
+        let (server, ()) =
+            Server::spawn_thread(spec, move || async move { Ok::<_, ReplayError>((app, ())) })?;
+        Ok(ReplayServer { shared, server })
     }
 
     /// The bound address (always 127.0.0.1).
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://127.0.0.1:PORT`, for `endpoint_url` / `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Every request answered so far, in arrival order.
     pub fn served(&self) -> Vec<ServedRequest> {
-        self.shared
-            .served
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.shared.served.entries()
     }
 
     /// How many requests were answered, whether or not the log is kept.
     pub fn served_count(&self) -> u64 {
-        self.shared.served_count.load(Ordering::Relaxed)
+        self.shared.served.count()
     }
 
     /// Every request that matched no interaction, in arrival order.
@@ -355,24 +231,6 @@ impl ReplayServer {
     /// [`start_blocking`](Self::start_blocking)) wait for the server thread.
     /// A server from [`start`](Self::start) finishes on its runtime.
     pub fn shutdown(mut self) {
-        self.stop_now();
-    }
-
-    fn stop_now(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        match self.runner.take() {
-            Some(Runner::Thread(t)) => {
-                let _ = t.join();
-            }
-            Some(Runner::Task) | None => {}
-        }
-    }
-}
-
-impl Drop for ReplayServer {
-    fn drop(&mut self) {
-        self.stop_now();
+        self.server.stop();
     }
 }

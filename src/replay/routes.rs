@@ -1,109 +1,66 @@
-//! The HTTP surface: `POST /model/{modelId}/{operation}` for the four replayed
-//! operations, auth check, cassette lookup, and the response or a
-//! Bedrock-shaped error.
+//! The replay handler: every request goes through the shared extractor
+//! ([`crate::http::BedrockRequest`]: operation and model id from the raw path,
+//! body, auth), then the auth check, the cassette lookup, and the recorded
+//! response or a Bedrock-shaped error.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use percent_encoding::percent_decode_str;
 
-use super::error::BedrockError;
 use super::prepared::PreparedBody;
 use super::stream::frame_stream;
 use super::{MissReport, ServedRequest, Shared};
 use crate::cassette::{Match, ReceivedBody};
-use crate::ids::Operation;
+use crate::http::{BedrockError, BedrockRequest, OPERATIONS};
 
-/// The router; every path goes through one handler so the model id is taken
-/// from the raw path (a `%2F` inside the id must not split the segment).
+/// The router: every request goes to [`handle`].
 pub(crate) fn app(shared: Arc<Shared>) -> Router {
-    Router::new().fallback(handle).with_state(shared)
+    crate::http::app(handle, shared)
 }
 
-/// Split `/model/{id}/{suffix}` into the decoded model id and operation.
-pub(crate) fn parse_path(path: &str) -> Option<(String, Operation)> {
-    let rest = path.strip_prefix("/model/")?;
-    let (raw_id, suffix) = rest.rsplit_once('/')?;
-    let op = Operation::ALL
-        .into_iter()
-        .find(|o| o.path_suffix() == suffix)?;
-    if raw_id.is_empty() || raw_id.contains('/') {
-        return None;
-    }
-    let id = percent_decode_str(raw_id).decode_utf8().ok()?;
-    Some((id.into_owned(), op))
+/// 404 for a request that is none of the table's operations.
+fn unknown_operation(method: &str, path: &str) -> BedrockError {
+    let names: Vec<&str> = OPERATIONS.iter().map(|s| s.name()).collect();
+    let (last, rest) = names.split_last().map_or(("", &[][..]), |(l, r)| (*l, r));
+    BedrockError::unknown_operation(format!(
+        "labcheck replay serves {} and {last}; not {method} `{path}`",
+        rest.join(", ")
+    ))
 }
 
-/// `None` if the request is authorised, else the error to answer with.
-fn check_auth(headers: &HeaderMap, request_id: &str) -> Option<BedrockError> {
-    let auth = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    match auth {
-        Some(a) if a.starts_with("AWS4-HMAC-SHA256 ") => (!a.contains("/bedrock/aws4_request"))
-            .then(|| BedrockError::wrong_scope(request_id.into())),
-        Some(a)
-            if a.strip_prefix("Bearer ")
-                .is_some_and(|t| !t.trim().is_empty()) =>
-        {
-            None
-        }
-        _ => Some(BedrockError::missing_auth(request_id.into())),
-    }
-}
-
-async fn handle(
-    State(st): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let arrived = Instant::now();
-    let received_at = SystemTime::now();
+async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response {
     let request_id = st.request_id();
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .unwrap_or_default();
-    let mut entry = ServedRequest {
-        operation: None,
-        model_id: String::new(),
-        user_agent,
-        received_at,
-        arrived,
-        interaction: None,
-        cassette: None,
-        status: 0,
-        frames_sent: Vec::new(),
-    };
-    let Some((model_id, op)) = parse_path(uri.path()) else {
-        let err = BedrockError::unknown_operation(uri.path(), request_id);
+    let mut entry = ServedRequest::of(&req);
+    let Some(route) = &req.route else {
+        let err =
+            unknown_operation(req.method.as_str(), req.uri.path()).with_request_id(request_id);
         entry.status = err.status.as_u16();
-        st.log(entry);
+        st.served.push(entry);
         return err.into_response();
     };
-    entry.operation = Some(op);
-    entry.model_id.clone_from(&model_id);
-    if let Some(err) = check_auth(&headers, &request_id) {
+    let op = route.operation();
+    let model_id = route.model_id().to_string();
+    if let Err(err) = req.require_auth() {
+        let err = err.with_request_id(request_id);
         entry.status = err.status.as_u16();
-        st.log(entry);
+        st.served.push(entry);
         return err.into_response();
     }
-    let received = ReceivedBody::parse(&body);
+    let (method, body) = (&req.method, &req.body);
+    let received = ReceivedBody::parse(body);
     let mut found = st.set.find(op, method.as_str(), &model_id, &received);
     if matches!(found, Match::Miss(_)) {
         // Recordings are scrubbed (account ids, key ids): also try what they hold.
         let scrub = crate::cassette::scrub::Scrubber::builtin();
-        let scrubbed = scrub.request_body(&body);
+        let scrubbed = scrub.request_body(body);
         let match_id = scrub.text(&model_id);
         if scrubbed.is_some() || match_id != model_id {
-            let received = ReceivedBody::parse(scrubbed.as_deref().unwrap_or(&body));
+            let received = ReceivedBody::parse(scrubbed.as_deref().unwrap_or(body));
             if let hit @ Match::Hit(_) = st.set.find(op, method.as_str(), &match_id, &received) {
                 found = hit;
             }
@@ -117,14 +74,14 @@ async fn handle(
                 st.label,
                 miss.summary()
             );
-            let err = BedrockError::validation(message.clone(), request_id);
+            let err = BedrockError::validation(message.clone()).with_request_id(request_id);
             entry.status = err.status.as_u16();
-            st.log(entry);
+            st.served.push(entry);
             let report = MissReport {
                 operation: op,
                 method: method.to_string(),
                 model_id,
-                body: String::from_utf8_lossy(&body).into_owned(),
+                body: String::from_utf8_lossy(body).into_owned(),
                 nearest_file: miss.nearest.as_ref().map(|n| n.file.clone()),
                 nearest_interaction: miss.nearest.as_ref().map(|n| n.interaction.clone()),
                 differences: miss.differences,
@@ -144,13 +101,15 @@ async fn handle(
     entry.status = prepared.status.as_u16();
     let body = match &prepared.body {
         PreparedBody::Full(bytes) => {
-            st.log(entry);
+            st.served.push(entry);
             Body::from(bytes.clone())
         }
         PreparedBody::Stream(frames) => {
-            let slot = st.log(entry);
+            let slot = st.served.push(entry);
             let log = Arc::clone(&st);
-            let on_sent = Box::new(move |_i: usize, when: Instant| log.frame_sent(slot, when));
+            let on_sent = Box::new(move |_i: usize, when: Instant| {
+                log.served.update(slot, |e| e.frames_sent.push(when))
+            });
             Body::from_stream(frame_stream(Arc::clone(frames), st.speed, on_sent))
         }
     };
@@ -170,48 +129,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn path_decodes_colon_and_arn_slash_in_one_segment() {
-        let (id, op) =
-            parse_path("/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke").expect("parses");
-        assert_eq!(id, "anthropic.claude-3-haiku-20240307-v1:0");
-        assert_eq!(op, Operation::InvokeModel);
-        let arn = "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.anthropic.x-v1%3A0/converse-stream";
-        let (id, op) = parse_path(arn).expect("parses");
+    fn unknown_operation_names_every_replayed_operation() {
+        let e = unknown_operation("POST", "/model/x/count-tokens");
+        assert_eq!(e.status.as_u16(), 404);
         assert_eq!(
-            id,
-            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.x-v1:0"
-        );
-        assert_eq!(op, Operation::ConverseStream);
-    }
-
-    #[test]
-    fn path_rejects_unknown_operations_and_shapes() {
-        assert_eq!(parse_path("/model/x/count-tokens"), None);
-        assert_eq!(parse_path("/model//invoke"), None);
-        assert_eq!(parse_path("/model/a/b/invoke"), None);
-        assert_eq!(parse_path("/guardrail/x/version/1/apply"), None);
-    }
-
-    #[test]
-    fn auth_accepts_bedrock_sigv4_and_bearer_only() {
-        let mut h = HeaderMap::new();
-        assert!(check_auth(&h, "r").is_some());
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("AWS4-HMAC-SHA256 Credential=AKID/20261126/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=00"));
-        assert!(check_auth(&h, "r").is_none());
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("AWS4-HMAC-SHA256 Credential=AKID/20261126/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00"));
-        assert_eq!(
-            check_auth(&h, "r").map(|e| e.code),
-            Some("InvalidSignatureException")
-        );
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer abc"),
-        );
-        assert!(check_auth(&h, "r").is_none());
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
-        assert_eq!(
-            check_auth(&h, "r").map(|e| e.code),
-            Some("AccessDeniedException")
+            e.message,
+            "labcheck replay serves InvokeModel, InvokeModelWithResponseStream, Converse and ConverseStream; not POST `/model/x/count-tokens`"
         );
     }
 }

@@ -17,6 +17,16 @@ use crate::ids::Operation;
 
 const PADDING: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
+/// Why a stream event cannot be encoded as an event-stream message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    #[error("cannot serialize the payload: {0}")]
+    Payload(#[from] serde_json::Error),
+    #[error("cannot write the frame: {0}")]
+    Frame(#[from] aws_smithy_eventstream::error::Error),
+}
+
 /// One pre-encoded frame and its delay after the previous frame.
 #[derive(Debug, Clone)]
 pub(crate) struct Frame {
@@ -31,12 +41,12 @@ pub(crate) struct Frame {
 /// `:message-type: exception`. The invoke stream's payload is
 /// `{"bytes": base64(model event), "p": padding}`; Converse's is the event
 /// object plus `"p"`; an exception's is its payload as is.
-pub fn encode_event(op: Operation, event: &StreamEvent, seq: usize) -> Result<Bytes, String> {
+pub fn encode_event(op: Operation, event: &StreamEvent, seq: usize) -> Result<Bytes, EncodeError> {
     let (type_header, name, message_type, payload) = match event.kind() {
         FrameKind::Event(name) => {
             let pad = padding(seq);
             let payload = if op == Operation::InvokeModelWithResponseStream {
-                let inner = serde_json::to_vec(&event.payload).map_err(|e| e.to_string())?;
+                let inner = serde_json::to_vec(&event.payload)?;
                 let mut m = Map::new();
                 m.insert(
                     "bytes".into(),
@@ -53,7 +63,7 @@ pub fn encode_event(op: Operation, event: &StreamEvent, seq: usize) -> Result<By
         }
         FrameKind::Exception(name) => (":exception-type", name, "exception", event.payload.clone()),
     };
-    let body = serde_json::to_vec(&payload).map_err(|e| e.to_string())?;
+    let body = serde_json::to_vec(&payload)?;
     let message = Message::new(body)
         .add_header(Header::new(
             type_header,
@@ -68,7 +78,7 @@ pub fn encode_event(op: Operation, event: &StreamEvent, seq: usize) -> Result<By
             HeaderValue::String(message_type.into()),
         ));
     let mut out = Vec::new();
-    write_message_to(&message, &mut out).map_err(|e| e.to_string())?;
+    write_message_to(&message, &mut out)?;
     Ok(Bytes::from(out))
 }
 
@@ -79,7 +89,10 @@ fn padding(seq: usize) -> &'static str {
 }
 
 /// Encode a whole stream, each frame with its delay after the previous one.
-pub(crate) fn encode_stream(op: Operation, events: &[StreamEvent]) -> Result<Arc<[Frame]>, String> {
+pub(crate) fn encode_stream(
+    op: Operation,
+    events: &[StreamEvent],
+) -> Result<Arc<[Frame]>, EncodeError> {
     let mut frames = Vec::with_capacity(events.len());
     for (seq, ev) in events.iter().enumerate() {
         frames.push(Frame {
@@ -93,6 +106,28 @@ pub(crate) fn encode_stream(op: Operation, events: &[StreamEvent]) -> Result<Arc
 /// Called with each frame's index and the instant hyper came back for more
 /// after taking it (it has been written and flushed by then).
 pub(crate) type OnSent = Box<dyn Fn(usize, Instant) + Send + Sync>;
+
+/// `delay * speed`, saturating at [`Duration::MAX`] instead of panicking
+/// (`Duration::mul_f64` panics on overflow, e.g. at speed `1e300`). A speed
+/// that is not a positive finite number means no wait.
+fn scaled(delay: Duration, speed: f64) -> Duration {
+    if speed.is_nan() || speed <= 0.0 || delay.is_zero() {
+        return Duration::ZERO;
+    }
+    if !speed.is_finite() {
+        return Duration::MAX;
+    }
+    Duration::try_from_secs_f64(delay.as_secs_f64() * speed).unwrap_or(Duration::MAX)
+}
+
+/// Waits `wait` after `from`; a deadline past what an instant can hold is
+/// left to `tokio::time::sleep`, which saturates to its far future.
+async fn wait_after(from: tokio::time::Instant, wait: Duration) {
+    match from.checked_add(wait) {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => tokio::time::sleep(wait).await,
+    }
+}
 
 /// The frames as a body stream: frame `i` is released `delay_i * speed` after
 /// hyper came back for it, i.e. after frame `i - 1` was written and flushed (no
@@ -114,8 +149,9 @@ pub(crate) fn frame_stream(
         let previous_written = tokio::time::Instant::now();
         async move {
             let frame = frames.get(i)?;
-            if speed > 0.0 && !frame.delay.is_zero() {
-                tokio::time::sleep_until(previous_written + frame.delay.mul_f64(speed)).await;
+            let wait = scaled(frame.delay, speed);
+            if !wait.is_zero() {
+                wait_after(previous_written, wait).await;
             }
             Some((Ok(frame.bytes.clone()), i + 1))
         }
@@ -197,5 +233,34 @@ mod tests {
             }
             assert_eq!(got, want, "speed {speed}");
         }
+    }
+
+    #[test]
+    fn scaling_saturates_instead_of_overflowing() {
+        let huge = Duration::from_millis(u64::MAX);
+        assert_eq!(scaled(huge, 1e300), Duration::MAX);
+        assert_eq!(scaled(Duration::from_millis(1), 1e300), Duration::MAX);
+        assert_eq!(scaled(huge, f64::INFINITY), Duration::MAX);
+        assert_eq!(scaled(huge, 0.0), Duration::ZERO);
+        assert_eq!(scaled(huge, f64::NAN), Duration::ZERO);
+        assert_eq!(
+            scaled(Duration::from_millis(100), 0.5),
+            Duration::from_millis(50)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn extreme_speed_and_delay_hold_the_frame_back_without_panicking() {
+        let events = [chunk(0, json!({})), chunk(u64::MAX, json!({}))];
+        let frames =
+            encode_stream(Operation::InvokeModelWithResponseStream, &events).expect("encode");
+        let mut s = Box::pin(frame_stream(frames, 1e300, Box::new(|_, _| {})));
+        assert!(
+            matches!(s.next().await, Some(Ok(_))),
+            "the first frame has no delay"
+        );
+        // The paused clock jumps a year ahead: the second frame is still held back.
+        let year = Duration::from_secs(365 * 24 * 3600);
+        assert!(tokio::time::timeout(year, s.next()).await.is_err());
     }
 }

@@ -1,0 +1,255 @@
+//! One request extractor for every server: [`BedrockRequest`] is the
+//! request's method, URI, headers and body, when it arrived, and its
+//! [`Route`] through the operation table (`None` when no row matches, so the
+//! handler can still log it before answering 404). [`Auth`] reads the
+//! `Authorization` header: SigV4 (with its credential scope) or a Bearer
+//! token (`AWS_BEARER_TOKEN_BEDROCK`, BEDROCK-WIRE §5).
+
+use std::time::{Instant, SystemTime};
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, Method, Uri, header};
+
+use super::error::BedrockError;
+use super::operations::Route;
+
+/// A request as every labcheck server sees it.
+#[derive(Debug, Clone)]
+pub struct BedrockRequest {
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// Its operation and labels; `None` when no table row matches.
+    pub route: Option<Route>,
+    /// Monotonic time the request (with its body) was read.
+    pub arrived: Instant,
+    /// Wall-clock time the request was read.
+    pub received_at: SystemTime,
+}
+
+impl BedrockRequest {
+    /// Builds the request from its parts, routing it.
+    pub fn new(method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> BedrockRequest {
+        let route = Route::find(method.as_str(), uri.path());
+        BedrockRequest {
+            method,
+            uri,
+            headers,
+            body,
+            route,
+            arrived: Instant::now(),
+            received_at: SystemTime::now(),
+        }
+    }
+
+    /// The `User-Agent` header (lossy UTF-8; empty when absent).
+    pub fn user_agent(&self) -> String {
+        self.headers
+            .get(header::USER_AGENT)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Path and query as sent, still percent-encoded.
+    pub fn path_and_query(&self) -> &str {
+        self.uri
+            .path_and_query()
+            .map_or(self.uri.path(), |p| p.as_str())
+    }
+
+    /// A header as text (`None` if absent or not visible ASCII).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `Authorization` header, parsed.
+    pub fn auth(&self) -> Auth<'_> {
+        Auth::parse(self.header("authorization"))
+    }
+
+    /// What a Bedrock endpoint accepts without checking signatures: SigV4
+    /// scoped to the route's signing name (`bedrock` when unrouted), or a
+    /// non-empty Bearer token; else the 403 Bedrock answers.
+    pub fn require_auth(&self) -> Result<(), BedrockError> {
+        let service = self
+            .route
+            .as_ref()
+            .map_or("bedrock", |r| r.spec.service.signing_name());
+        match self.auth() {
+            Auth::SigV4(sig) => match sig.scope() {
+                Some(scope) if scope.service == service => Ok(()),
+                _ => Err(BedrockError::wrong_scope()),
+            },
+            Auth::Bearer(token) if !token.is_empty() => Ok(()),
+            _ => Err(BedrockError::missing_auth()),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for BedrockRequest {
+    type Rejection = BedrockError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (method, uri, headers) = (
+            req.method().clone(),
+            req.uri().clone(),
+            req.headers().clone(),
+        );
+        // `Bytes` keeps axum's default body limit; a refusal is Bedrock-shaped.
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| BedrockError::new(e.status(), "ValidationException", e.body_text()))?;
+        Ok(BedrockRequest::new(method, uri, headers, body))
+    }
+}
+
+/// The `Authorization` header of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth<'a> {
+    Missing,
+    /// `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
+    SigV4(SigV4<'a>),
+    /// `Bearer <token>`, the token trimmed.
+    Bearer(&'a str),
+    /// Any other scheme.
+    Other(&'a str),
+}
+
+impl<'a> Auth<'a> {
+    pub fn parse(header: Option<&'a str>) -> Auth<'a> {
+        let Some(h) = header else {
+            return Auth::Missing;
+        };
+        if let Some(rest) = h.strip_prefix("AWS4-HMAC-SHA256 ") {
+            let field = |name: &str| {
+                rest.split(',')
+                    .map(str::trim)
+                    .find_map(|p| p.strip_prefix(name))
+                    .unwrap_or_default()
+            };
+            return Auth::SigV4(SigV4 {
+                credential: field("Credential="),
+                signed_headers: field("SignedHeaders=").split(';').collect(),
+                signature: field("Signature="),
+            });
+        }
+        match h.strip_prefix("Bearer ") {
+            Some(token) => Auth::Bearer(token.trim()),
+            None => Auth::Other(h),
+        }
+    }
+}
+
+/// The fields of a SigV4 `Authorization` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigV4<'a> {
+    /// `AKID/20261126/us-east-1/bedrock/aws4_request`.
+    pub credential: &'a str,
+    /// Lower-case names, e.g. `["content-type", "host", "x-amz-date"]`.
+    pub signed_headers: Vec<&'a str>,
+    /// Hex signature.
+    pub signature: &'a str,
+}
+
+/// The parts of a credential scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialScope<'a> {
+    pub access_key: &'a str,
+    /// `YYYYMMDD`.
+    pub date: &'a str,
+    pub region: &'a str,
+    /// The signing name, e.g. `bedrock`.
+    pub service: &'a str,
+}
+
+impl<'a> SigV4<'a> {
+    /// The credential scope, `None` unless it is `key/date/region/service/aws4_request`.
+    pub fn scope(&self) -> Option<CredentialScope<'a>> {
+        let parts: Vec<&'a str> = self.credential.split('/').collect();
+        match parts[..] {
+            [access_key, date, region, service, "aws4_request"] => Some(CredentialScope {
+                access_key,
+                date,
+                region,
+                service,
+            }),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn request(auth: Option<&'static str>) -> BedrockRequest {
+        let mut h = HeaderMap::new();
+        if let Some(a) = auth {
+            h.insert(header::AUTHORIZATION, HeaderValue::from_static(a));
+        }
+        BedrockRequest::new(
+            Method::POST,
+            Uri::from_static("/model/x/invoke"),
+            h,
+            Bytes::new(),
+        )
+    }
+
+    #[test]
+    fn auth_accepts_bedrock_sigv4_and_bearer_only() {
+        let code = |a| request(a).require_auth().err().map(|e| e.code);
+        assert_eq!(code(None), Some("AccessDeniedException"));
+        assert_eq!(
+            code(Some(
+                "AWS4-HMAC-SHA256 Credential=AKID/20261126/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=00"
+            )),
+            None
+        );
+        assert_eq!(
+            code(Some(
+                "AWS4-HMAC-SHA256 Credential=AKID/20261126/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00"
+            )),
+            Some("InvalidSignatureException")
+        );
+        assert_eq!(code(Some("Bearer abc")), None);
+        assert_eq!(code(Some("Bearer  ")), Some("AccessDeniedException"));
+        assert_eq!(code(Some("Basic abc")), Some("AccessDeniedException"));
+    }
+
+    #[test]
+    fn sigv4_fields_and_scope() {
+        let Auth::SigV4(sig) = Auth::parse(Some(
+            "AWS4-HMAC-SHA256 Credential=AKID/20261126/us-east-1/bedrock/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=abcd",
+        )) else {
+            panic!("sigv4 expected");
+        };
+        assert_eq!(sig.signed_headers, ["content-type", "host", "x-amz-date"]);
+        assert_eq!(sig.signature, "abcd");
+        assert_eq!(
+            sig.scope(),
+            Some(CredentialScope {
+                access_key: "AKID",
+                date: "20261126",
+                region: "us-east-1",
+                service: "bedrock"
+            })
+        );
+        let Auth::SigV4(short) = Auth::parse(Some("AWS4-HMAC-SHA256 Credential=AKID/bedrock"))
+        else {
+            panic!("sigv4 expected");
+        };
+        assert_eq!(short.scope(), None);
+    }
+
+    #[test]
+    fn the_request_is_routed_with_its_model_id() {
+        let r = request(None);
+        let route = r.route.as_ref().expect("routed");
+        assert_eq!(route.operation(), crate::ids::Operation::InvokeModel);
+        assert_eq!(route.model_id(), "x");
+        assert_eq!(r.path_and_query(), "/model/x/invoke");
+    }
+}
