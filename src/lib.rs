@@ -30,6 +30,7 @@ pub mod endpoint;
 pub mod expect;
 pub mod grade;
 pub mod ids;
+pub mod diagnostic;
 pub mod lint;
 pub mod mode;
 pub mod netguard;

@@ -224,9 +224,9 @@ fn plan_with(config: &RunConfig, load_cassettes: bool) -> Plan {
             Some(page) => spec::load_lab_with_page(dir, page),
             None => spec::load_lab(dir),
         }
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.diagnostic().render())?;
         let cassettes = if load_cassettes {
-            CassetteSet::load_dir(&lab.cassettes).map_err(|e| e.to_string())
+            CassetteSet::load_dir(&lab.cassettes).map_err(|e| e.diagnostic().render())
         } else {
             Err("cassettes not loaded (plan made for listing only)".to_string())
         };

@@ -4,7 +4,7 @@
 //! v2; neither CLI has the streaming operations.
 
 use super::commands::Src;
-use super::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, Severity};
 use super::shell::Word;
 
 /// Global flags that take no value.
