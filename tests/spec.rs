@@ -138,6 +138,30 @@ fn bad_fixtures_fail_with_the_expected_error() {
     }
 }
 
+/// Spec and cassette errors render through the shared diagnostics layer: the
+/// offending line with a caret under the span, and the hint as help.
+#[test]
+fn errors_render_with_a_snippet_and_a_caret() {
+    let spec_error = spec::load_lab(Path::new("tests/fixtures/bad/unknown-key-step"))
+        .expect_err("unknown key");
+    let lab = spec::load_lab(Path::new("tests/fixtures/bad/cassette-duplicate-key"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cassette_error =
+        labcheck::cassette::CassetteSet::load_dir(&lab.cassettes).expect_err("duplicate key");
+    for (name, rendered) in [
+        ("render-spec-unknown-key", spec_error.diagnostic().render()),
+        (
+            "render-cassette-duplicate-key",
+            cassette_error.diagnostic().render(),
+        ),
+    ] {
+        assert!(rendered.contains(" | ") && rendered.contains('^'), "{rendered}");
+        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(name, rendered);
+        });
+    }
+}
+
 #[test]
 fn good_fixture_resolves_blocks_and_bindings() {
     let lab = spec::load_lab(Path::new("tests/fixtures/good")).unwrap_or_else(|e| panic!("{e}"));
