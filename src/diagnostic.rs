@@ -140,12 +140,12 @@ impl Diagnostic {
         self
     }
 
-    /// rustc-style plain rendering, ending with a blank line.
+    /// rustc-style plain rendering, ending with a newline.
     pub fn render(&self) -> String {
         self.render_with(Color::Never)
     }
 
-    /// rustc-style rendering, ending with a blank line.
+    /// rustc-style rendering, ending with a newline.
     pub fn render_with(&self, color: Color) -> String {
         let renderer = match color {
             Color::Never => Renderer::plain(),
@@ -157,7 +157,9 @@ impl Diagnostic {
             Severity::Info => Level::INFO,
         };
         let path = self.file.display().to_string();
-        let title = level.primary_title(self.message.as_str()).id(self.code.as_str());
+        let title = level
+            .primary_title(self.message.as_str())
+            .id(self.code.as_str());
         let mut group = match &self.snippet {
             Some(src) => {
                 let src = src.trim_end();
@@ -188,7 +190,7 @@ impl Diagnostic {
             group = group.element(Level::HELP.message(help.as_str()));
         }
         let mut out = renderer.render(&[group]);
-        out.push_str("\n\n");
+        out.push('\n');
         out
     }
 }
@@ -222,7 +224,11 @@ impl Summary {
 
 /// Every diagnostic, then a one-line summary naming `what` (`lint`).
 pub fn render_text(what: &str, diagnostics: &[Diagnostic], color: Color) -> String {
-    let mut out: String = diagnostics.iter().map(|d| d.render_with(color)).collect();
+    // A blank line after each, as rustc and cargo separate theirs.
+    let mut out: String = diagnostics
+        .iter()
+        .map(|d| d.render_with(color) + "\n")
+        .collect();
     let s = Summary::of(diagnostics);
     let _ = writeln!(
         out,
@@ -330,7 +336,10 @@ mod tests {
         .help("use `expect`")
         .suggestion(Some("expect".into()));
         let out = d.render();
-        assert!(out.starts_with("error[spec/unknown-key]: unknown key `expct`\n"), "{out}");
+        assert!(
+            out.starts_with("error[spec/unknown-key]: unknown key `expct`\n"),
+            "{out}"
+        );
         assert!(out.contains("--> lab.toml:2:1"), "{out}");
         assert!(out.contains("2 | expct = 2"), "{out}");
         assert!(out.contains("  | ^^^^^"), "{out}");

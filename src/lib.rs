@@ -26,11 +26,11 @@
 pub mod cassette;
 pub mod clients;
 pub mod content;
+pub mod diagnostic;
 pub mod endpoint;
 pub mod expect;
 pub mod grade;
 pub mod ids;
-pub mod diagnostic;
 pub mod lint;
 pub mod mode;
 pub mod netguard;

@@ -453,7 +453,11 @@ fn lint(
             // Colour only on a terminal, and never when NO_COLOR is set (no-color.org).
             let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            let color = if color { lint::Color::Always } else { lint::Color::Never };
+            let color = if color {
+                lint::Color::Always
+            } else {
+                lint::Color::Never
+            };
             print!("{}", lint::render_text_with(&found, color))
         }
         cli::LintFormat::Json => print!("{}", lint::render_json(&found)),

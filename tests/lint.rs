@@ -350,3 +350,65 @@ fn cli_exit_codes() {
     assert_eq!(json["summary"]["errors"], 0);
     assert_eq!(run(&["no/such/lab"]).status.code(), Some(2));
 }
+
+/// Lint loads cassettes and `lab.toml` as run does: bad bytes, a key given
+/// twice, an overflowing delay or timeout are errors at their real position
+/// (never skipped, never 1:1). `tests/positions.rs` checks run says the same.
+#[test]
+fn bad_input_is_reported_at_its_position() {
+    let cases = [
+        ("not-utf8-lab-toml", "spec/not-utf8", "lab.toml", 2, 13),
+        (
+            "timeout-too-long",
+            "spec/duration-too-long",
+            "lab.toml",
+            12,
+            11,
+        ),
+        (
+            "page-is-directory",
+            "spec/page-is-directory",
+            "lab.toml",
+            3,
+            8,
+        ),
+        (
+            "cassette-not-utf8",
+            "cassette-invalid",
+            "cassettes/step.json",
+            9,
+            17,
+        ),
+        (
+            "cassette-duplicate-key",
+            "cassette-invalid",
+            "cassettes/step.json",
+            23,
+            29,
+        ),
+        (
+            "cassette-delay-overflow",
+            "cassette-invalid",
+            "cassettes/step.json",
+            24,
+            43,
+        ),
+    ];
+    for (fixture, code, file, line, column) in cases {
+        let dir = Path::new("tests/fixtures/bad").join(fixture);
+        let found = lint_dir(&dir, today());
+        // A cassette that does not load also leaves its step without one.
+        let errors: Vec<_> = found
+            .iter()
+            .filter(|d| d.severity == Severity::Error && d.code != "step-without-cassette")
+            .collect();
+        assert_eq!(errors.len(), 1, "{fixture}:\n{}", lint::render_text(&found));
+        let d = errors[0];
+        assert_eq!(
+            (d.code.as_str(), d.file.clone(), d.line, d.column),
+            (code, dir.join(file), line, column),
+            "{fixture}"
+        );
+        assert!(d.snippet.is_some() && d.help.is_some(), "{fixture}: {d:?}");
+    }
+}

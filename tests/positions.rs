@@ -17,7 +17,14 @@ fn labcheck() -> Command {
 
 /// (fixture, file in it, line, column, exit code of `run`, words of the message).
 const CASES: [(&str, &str, usize, usize, i32, &str); 6] = [
-    ("not-utf8-lab-toml", "lab.toml", 2, 13, 2, "not UTF-8: byte 0xe9"),
+    (
+        "not-utf8-lab-toml",
+        "lab.toml",
+        2,
+        13,
+        2,
+        "not UTF-8: byte 0xe9",
+    ),
     (
         "timeout-too-long",
         "lab.toml",
@@ -65,11 +72,17 @@ fn check(out: &std::process::Output, what: &str, at: &str, words: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let all = format!("{stdout}{stderr}");
     assert!(!all.contains("panicked"), "{what} panicked:\n{all}");
-    assert!(all.contains(&format!("--> {at}")), "{what}: no `--> {at}` in:\n{all}");
+    assert!(
+        all.contains(&format!("--> {at}")),
+        "{what}: no `--> {at}` in:\n{all}"
+    );
     assert!(all.contains(words), "{what}: no `{words}` in:\n{all}");
     // The snippet: the line's number in the gutter and a caret under it.
     let line = at.split(':').nth(1).expect("line");
-    assert!(all.contains(&format!("{line} | ")), "{what}: no snippet in:\n{all}");
+    assert!(
+        all.contains(&format!("{line} | ")),
+        "{what}: no snippet in:\n{all}"
+    );
     assert!(all.contains('^'), "{what}: no caret in:\n{all}");
 }
 

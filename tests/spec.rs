@@ -142,8 +142,8 @@ fn bad_fixtures_fail_with_the_expected_error() {
 /// offending line with a caret under the span, and the hint as help.
 #[test]
 fn errors_render_with_a_snippet_and_a_caret() {
-    let spec_error = spec::load_lab(Path::new("tests/fixtures/bad/unknown-key-step"))
-        .expect_err("unknown key");
+    let spec_error =
+        spec::load_lab(Path::new("tests/fixtures/bad/unknown-key-step")).expect_err("unknown key");
     let lab = spec::load_lab(Path::new("tests/fixtures/bad/cassette-duplicate-key"))
         .unwrap_or_else(|e| panic!("{e}"));
     let cassette_error =
@@ -155,7 +155,10 @@ fn errors_render_with_a_snippet_and_a_caret() {
             cassette_error.diagnostic().render(),
         ),
     ] {
-        assert!(rendered.contains(" | ") && rendered.contains('^'), "{rendered}");
+        assert!(
+            rendered.contains(" | ") && rendered.contains('^'),
+            "{rendered}"
+        );
         insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
             insta::assert_snapshot!(name, rendered);
         });

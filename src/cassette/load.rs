@@ -113,8 +113,16 @@ fn json_error(path: &Path, bytes: &[u8], json_path: String, e: serde_json::Error
         .to_string();
     match e.classify() {
         serde_json::error::Category::Data => {
-            let hint = (json_path == "version")
-                .then(|| "this labcheck reads version-1 cassettes only".to_string());
+            let hint = if json_path == "version" {
+                Some("this labcheck reads version-1 cassettes only")
+            } else if message.starts_with("duplicate") {
+                Some("keep one of them: a JSON reader would silently take the last")
+            } else if json_path.ends_with("delay_ms") {
+                Some("a recorded pause is at most 10 minutes; write the real delay in milliseconds")
+            } else {
+                None
+            }
+            .map(str::to_string);
             CassetteError::Invalid {
                 path: path.to_path_buf(),
                 line,

@@ -135,10 +135,7 @@ mod tests {
     #[test]
     fn missing_parts_point_at_the_end_of_the_deepest_existing_parent() {
         // `{"name": "b", "response": …}` closes at column 45 of line 6.
-        assert_eq!(
-            locate(DOC.as_bytes(), "interactions[1].request"),
-            (6, 45)
-        );
+        assert_eq!(locate(DOC.as_bytes(), "interactions[1].request"), (6, 45));
         // The array closes on line 7.
         assert_eq!(locate(DOC.as_bytes(), "interactions[7]"), (7, 3));
     }

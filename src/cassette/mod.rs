@@ -81,14 +81,14 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-pub use error::CassetteError;
 pub use age::{age, whole_days};
+pub use error::CassetteError;
 pub use load::{json_files, load_file, parse_cassette};
-pub use strict::MAX_DELAY_MS;
 pub use matching::{Difference, InteractionRef, Match, Miss, Nearest, ReceivedBody};
 pub use model::{
     Cassette, FrameKind, Interaction, Meta, RecordedRequest, RecordedResponse, Source, StreamEvent,
 };
+pub use strict::MAX_DELAY_MS;
 
 use crate::ids::Operation;
 

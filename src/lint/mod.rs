@@ -190,9 +190,14 @@ fn lint_page(
         Err(e) => {
             let (line, column) = crate::diagnostic::utf8_error_position(&bytes, &e);
             let lossy = String::from_utf8_lossy(&bytes);
-            let d = Diagnostic::new(Severity::Error, "page-not-utf8", "the page is not UTF-8", path)
-                .at_column(&lossy, line, column, 1)
-                .help("save the page as UTF-8");
+            let d = Diagnostic::new(
+                Severity::Error,
+                "page-not-utf8",
+                "the page is not UTF-8",
+                path,
+            )
+            .at_column(&lossy, line, column, 1)
+            .help("save the page as UTF-8");
             return Ok(vec![d]);
         }
     };

@@ -9,10 +9,10 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::commands::{self, ShellState, Src};
-use crate::diagnostic::{Diagnostic, Severity};
 use super::models::{self, ModelTable};
 use super::shell;
 use crate::content::{CodeBlock, LabPage};
+use crate::diagnostic::{Diagnostic, Severity};
 
 static PY_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"`([^`\s]+\.py)`").expect("static regex"));

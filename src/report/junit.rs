@@ -84,7 +84,8 @@ pub fn render(name: &str, suites: &[Suite]) -> String {
             };
             let mut tc = TestCase::new(case.name.as_str(), status);
             let case_time = Duration::from_millis(case.time_ms);
-            tc.set_classname(case.classname.as_str()).set_time(case_time);
+            tc.set_classname(case.classname.as_str())
+                .set_time(case_time);
             time += case_time;
             ts.add_test_case(tc);
         }
@@ -145,5 +146,44 @@ mod tests {
             xml.contains("name=\"b::boto3\" classname=\"lab\" time=\"0.002\"/>"),
             "{xml}"
         );
+    }
+
+    /// The whole document, pinned: names and classnames stay what CI
+    /// dashboards already track (`<lab>` / `<step>::<client>`).
+    #[test]
+    fn document_shape() {
+        let suite = Suite {
+            name: "4.1-invoke-fm-via-bedrock".into(),
+            cases: vec![
+                Case {
+                    classname: "4.1-invoke-fm-via-bedrock".into(),
+                    name: "cli-invoke::aws-cli-v2".into(),
+                    time_ms: 1234,
+                    failure: None,
+                    skipped: None,
+                },
+                Case {
+                    classname: "4.1-invoke-fm-via-bedrock".into(),
+                    name: "sdk-converse::rust-sdk".into(),
+                    time_ms: 20,
+                    failure: Some((
+                        "stdout: missing `RAG`".into(),
+                        "stdout: missing `RAG`\nmore".into(),
+                    )),
+                    skipped: None,
+                },
+                Case {
+                    classname: "4.1-invoke-fm-via-bedrock".into(),
+                    name: "3. Python script".into(),
+                    time_ms: 0,
+                    failure: None,
+                    skipped: Some("not graded".into()),
+                },
+            ],
+            system_out: Some("score 1/3\n".into()),
+        };
+        insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!("junit-report", render("labcheck run r1", &[suite]));
+        });
     }
 }
