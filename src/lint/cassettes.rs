@@ -117,20 +117,20 @@ pub fn check_dir(dir: &Path, labs: &[&Lab], today: DateTime) -> Vec<Diagnostic> 
             continue;
         };
         out.extend(secrets(path, &text));
-        if let (Some(max), Some(age)) = (max_age, age(&cassette.meta.recorded_at, today)) {
-            if age > max {
-                let recorded = cassette.meta.recorded_at.get(..10).unwrap_or_default();
-                let msg = format!(
-                    "cassette recorded on {recorded} is {} days old, more than the lab's `max_age` ({} days)",
-                    whole_days(age),
-                    whole_days(max)
-                );
-                out.push(
-                    Diagnostic::new(Severity::Error, "cassette-stale", msg, path)
-                        .at(&text, line_of(&text, "\"recorded_at\""), Some(&cassette.meta.recorded_at))
-                        .help("re-record it against Bedrock (or re-check and re-author it) and update `recorded_at`"),
-                );
-            }
+        if let (Some(max), Some(age)) = (max_age, age(&cassette.meta.recorded_at, today))
+            && age > max
+        {
+            let recorded = cassette.meta.recorded_at.get(..10).unwrap_or_default();
+            let msg = format!(
+                "cassette recorded on {recorded} is {} days old, more than the lab's `max_age` ({} days)",
+                whole_days(age),
+                whole_days(max)
+            );
+            out.push(
+                Diagnostic::new(Severity::Error, "cassette-stale", msg, path)
+                    .at(&text, line_of(&text, "\"recorded_at\""), Some(&cassette.meta.recorded_at))
+                    .help("re-record it against Bedrock (or re-check and re-author it) and update `recorded_at`"),
+            );
         }
         let mut unused = Vec::new();
         for it in &cassette.interactions {
