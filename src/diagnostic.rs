@@ -90,9 +90,15 @@ impl Diagnostic {
 
     /// Points at `line` of `text` (the whole file), underlining `needle` if
     /// it occurs on that line, else the line's non-blank part.
-    pub fn at(mut self, text: &str, line: usize, needle: Option<&str>) -> Self {
-        self.line = line;
+    pub fn at(self, text: &str, line: usize, needle: Option<&str>) -> Self {
         let src = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+        self.at_line(line, src, needle)
+    }
+
+    /// Like [`Diagnostic::at`], given the line's text (callers that place
+    /// many diagnostics in one file split it into lines once).
+    pub fn at_line(mut self, line: usize, src: &str, needle: Option<&str>) -> Self {
+        self.line = line;
         let (column, width) = match needle.and_then(|n| src.find(n).map(|i| (i, n))) {
             Some((i, n)) => (src[..i].chars().count() + 1, n.chars().count()),
             None => {

@@ -388,3 +388,28 @@ fn schema_is_current() {
         path.display()
     );
 }
+
+/// Every step knows its `[[step]]` line, also in a long file (lines come
+/// from one index of line starts, not a rescan of the text per step).
+#[test]
+fn many_steps_each_know_their_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("lab.md"),
+        "---\ntitle: \"Many\"\n---\n\n## Verification\n\n- [ ] It answers\n",
+    )
+    .expect("page");
+    let mut toml = String::from("[lab]\ntitle = \"Many\"\n");
+    let mut lines = Vec::new();
+    for i in 0..2000 {
+        // Two header lines, then eight lines per step; `[[step]]` is the second.
+        lines.push(2 + 8 * i + 2);
+        toml.push_str(&format!(
+            "\n[[step]]\nid = \"s{i}\"\nkind = \"sdk\"\nproves = [1]\ncall = \"converse\"\nmodel = \"m\"\nprompt = \"hi\"\n"
+        ));
+    }
+    std::fs::write(dir.path().join("lab.toml"), toml).expect("lab.toml");
+    let lab = spec::load_lab(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let got: Vec<usize> = lab.steps.iter().map(|s| s.line).collect();
+    assert_eq!(got, lines);
+}

@@ -163,6 +163,10 @@ pub fn check_dir(dir: &Path, labs: &[&Lab], today: DateTime) -> Vec<Diagnostic> 
                     .help("delete it, or lint it together with the lab that replays it"),
             );
         } else {
+            // Interactions come in file order: search on from the last one
+            // found, so many unused interactions cost one pass over the file.
+            let lines: Vec<&str> = text.lines().collect();
+            let mut from = 0;
             for it in unused {
                 let msg = format!(
                     "interaction `{}` ({} on `{}`) is used by no step of {names}",
@@ -171,9 +175,14 @@ pub fn check_dir(dir: &Path, labs: &[&Lab], today: DateTime) -> Vec<Diagnostic> 
                     it.request.model_id
                 );
                 let needle = format!("\"{}\"", it.name);
+                let found = lines.iter().skip(from).position(|l| l.contains(&needle));
+                let index = found.map_or(0, |i| from + i);
+                if found.is_some() {
+                    from = index + 1;
+                }
                 out.push(
                     Diagnostic::new(Severity::Warning, "cassette-unused", msg, path)
-                        .at(&text, line_of(&text, &needle), Some(&needle))
+                        .at_line(index + 1, lines.get(index).unwrap_or(&""), Some(&needle))
                         .help("delete it, or add a step whose `served` expects it"),
                 );
             }
@@ -183,6 +192,8 @@ pub fn check_dir(dir: &Path, labs: &[&Lab], today: DateTime) -> Vec<Diagnostic> 
     for (lab, steps) in &calls {
         let toml = lab.dir.join(crate::spec::LAB_FILE);
         let toml_text = std::fs::read_to_string(&toml).unwrap_or_default();
+        // Split once: a lab with many steps without cassettes stays linear.
+        let toml_lines: Vec<&str> = toml_text.lines().collect();
         for ((line, step_calls), step) in steps.iter().zip(&lab.steps) {
             for c in step_calls {
                 let found = available.iter().any(|(op, model)| {
@@ -201,7 +212,11 @@ pub fn check_dir(dir: &Path, labs: &[&Lab], today: DateTime) -> Vec<Diagnostic> 
                     );
                     out.push(
                         Diagnostic::new(Severity::Error, "step-without-cassette", msg, &toml)
-                            .at(&toml_text, *line, None)
+                            .at_line(
+                                *line,
+                                toml_lines.get(line.saturating_sub(1)).unwrap_or(&""),
+                                None,
+                            )
                             .note("in replay the step's request gets no answer and the trial fails")
                             .help("record or author an interaction for it in the lab's cassettes"),
                     );
