@@ -550,4 +550,61 @@ mod tests {
         let m = e.to_string();
         assert!(m.starts_with("`dir/bad.json`:3:3: not valid JSON"), "{m}");
     }
+
+    /// Position of the error parsing `text` as a cassette, and its message.
+    fn position_of(text: &[u8]) -> ((usize, usize), String) {
+        let e = parse_cassette(Path::new("x.json"), text).expect_err("invalid");
+        (e.position().expect("positioned"), e.to_string())
+    }
+
+    #[test]
+    fn repeated_keys_are_errors_where_they_repeat() {
+        let pretty = serde_json::to_string_pretty(&base()).expect("json");
+        // A field of a struct given twice (serde's own duplicate check).
+        let text = pretty.replacen("\"region\"", "\"model\": \"n\",\n    \"region\"", 1);
+        let ((line, _), m) = position_of(text.as_bytes());
+        assert!(m.contains("duplicate field `model`"), "{m}");
+        assert_eq!(
+            text.lines().nth(line - 1).map(str::trim),
+            Some("\"model\": \"n\",")
+        );
+        // A key of a free-form body given twice.
+        let text = pretty.replacen("\"ok\": true", "\"ok\": true,\n \"ok\": false", 1);
+        let ((line, column), m) = position_of(text.as_bytes());
+        assert!(
+            m.contains("duplicate key `ok`") && m.contains("(hint: "),
+            "{m}"
+        );
+        assert_eq!(text.lines().nth(line - 1), Some(" \"ok\": false"));
+        assert_eq!(column, 5, "the key's closing quote");
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_placed_not_skipped() {
+        let mut bytes = serde_json::to_vec_pretty(&base()).expect("json");
+        let at = bytes
+            .windows(3)
+            .position(|w| w == b"m:0")
+            .expect("model id");
+        bytes[at + 2] = 0xff;
+        let ((line, column), m) = position_of(&bytes);
+        assert!(m.contains("not UTF-8: byte 0xff"), "{m}");
+        let text = String::from_utf8_lossy(&bytes);
+        let src = text.lines().nth(line - 1).expect("line");
+        assert_eq!(src.chars().nth(column - 1), Some('\u{fffd}'), "{src}");
+    }
+
+    #[test]
+    fn an_overlong_delay_is_refused_at_its_value() {
+        let m = err_of(|v| {
+            v["interactions"][0]["request"]["operation"] = json!("ConverseStream");
+            v["interactions"][0]["response"] = json!({"status": 200, "stream": [
+                {"delay_ms": u64::MAX, "event": "messageStart", "payload": {"role": "assistant"}}]});
+        });
+        assert_names(
+            &m,
+            "interactions[0].response.stream[0].delay_ms",
+            "at most 600000 (10 minutes)",
+        );
+    }
 }
