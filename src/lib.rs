@@ -39,6 +39,7 @@ pub mod cassette;
 pub mod clients;
 pub mod content;
 pub mod copy;
+pub mod diagnostic;
 pub mod endpoint;
 pub mod exit_code;
 pub mod expect;

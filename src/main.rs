@@ -429,7 +429,8 @@ fn lint(
     models: Option<PathBuf>,
     today: Option<String>,
 ) -> Result<ExitCode> {
-    use labcheck::lint::{self, Date, LintOptions, ModelTable};
+    use labcheck::cassette::age::{parse_day, today_utc};
+    use labcheck::lint::{self, LintOptions, ModelTable};
     // `--today` wins over `LABCHECK_TODAY`; lint needs no other setting.
     let vars = labcheck::settings::Vars::capture();
     let (today, origin) = match today {
@@ -440,9 +441,9 @@ fn lint(
         ),
     };
     let today = match today {
-        Some(t) => Date::parse(&t)
+        Some(t) => parse_day(&t)
             .with_context(|| format!("invalid value for {origin}: `{t}` (hint: YYYY-MM-DD)"))?,
-        None => Date::today_utc(),
+        None => today_utc(),
     };
     let models = match models {
         Some(path) => ModelTable::read(&path)?,
@@ -451,7 +452,17 @@ fn lint(
     let options = LintOptions { today, models };
     let found = lint::lint_paths(&labs_or_default(paths)?, &options)?;
     match format {
-        cli::LintFormat::Text => print!("{}", lint::render_text(&found)),
+        cli::LintFormat::Text => {
+            // Colour only on a terminal, and never when NO_COLOR is set (no-color.org).
+            let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let color = if color {
+                lint::Color::Always
+            } else {
+                lint::Color::Never
+            };
+            print!("{}", lint::render_text_with(&found, color))
+        }
         cli::LintFormat::Json => print!("{}", lint::render_json(&found)),
     }
     Ok(exit(if lint::Summary::of(&found).errors > 0 {

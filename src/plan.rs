@@ -39,8 +39,9 @@ pub fn discover_labs(labs_root: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum CassettesUnavailable {
-    /// Loading failed; shared by every trial of the lab.
-    #[error(transparent)]
+    /// Loading failed; shared by every trial of the lab. Shown as the
+    /// rendered diagnostic (snippet and caret), as `lint` shows it.
+    #[error("{}", .0.diagnostic().render())]
     Load(Arc<CassetteError>),
     /// The plan was made for listing only.
     #[error("cassettes not loaded (plan made for listing only)")]
@@ -156,7 +157,7 @@ fn plan_with(selection: Selection<'_>, load_cassettes: bool) -> Plan {
             Some(page) => spec::load_lab_with_page(dir, page),
             None => spec::load_lab(dir),
         }
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.diagnostic().render())?;
         let cassettes = if load_cassettes {
             CassetteSet::load_dir(&lab.cassettes).map_err(Into::into)
         } else {

@@ -4,14 +4,16 @@
 
 use std::path::{Path, PathBuf};
 
-use labcheck::lint::{self, Date, Diagnostic, LintOptions, Severity};
+use aws_smithy_types::DateTime;
+use labcheck::cassette::age::{add_days, parse_day};
+use labcheck::lint::{self, Diagnostic, LintOptions, Severity};
 
 const ORIGINAL: &str = "tests/fixtures/original/lab.md";
 const LAB_41: &str = "labs/4.1-invoke-fm-via-bedrock";
 const LAB_42: &str = "labs/4.2-converse-api";
 
-fn today() -> Date {
-    Date::parse("2026-11-26").expect("date")
+fn today() -> DateTime {
+    parse_day("2026-11-26").expect("date")
 }
 
 fn options() -> LintOptions {
@@ -115,10 +117,10 @@ fn bundled_labs_have_no_errors() {
 fn model_table_older_than_90_days_warns() {
     let mut opts = options();
     let checked = opts.models.checked;
-    opts.today = Date::from_days(checked.days() + 90);
+    opts.today = add_days(checked, 90);
     let found = lint::lint_paths(&[PathBuf::from(LAB_42)], &opts).expect("lint");
     assert!(found.iter().all(|d| d.code != "models-stale"));
-    opts.today = Date::from_days(checked.days() + 91);
+    opts.today = add_days(checked, 91);
     let found = lint::lint_paths(&[PathBuf::from(LAB_42)], &opts).expect("lint");
     let stale: Vec<_> = found.iter().filter(|d| d.code == "models-stale").collect();
     assert_eq!(stale.len(), 1);
@@ -222,7 +224,7 @@ fn lab_copy() -> tempfile::TempDir {
     dir
 }
 
-fn lint_dir(dir: &Path, today: Date) -> Vec<Diagnostic> {
+fn lint_dir(dir: &Path, today: DateTime) -> Vec<Diagnostic> {
     let mut opts = options();
     opts.today = today;
     lint::lint_paths(&[dir.to_path_buf()], &opts).expect("lint")
@@ -286,7 +288,7 @@ fn cassette_secrets_age_and_coverage() {
             .contains("InvokeModel on `us.amazon.nova-2-lite-v1:0`")
     );
     // Judged on 2025-06-01, the 2025-01-01 cassette is within `max_age` (365d).
-    let later = lint_dir(lab.path(), Date::parse("2025-06-01").expect("date"));
+    let later = lint_dir(lab.path(), parse_day("2025-06-01").expect("date"));
     assert!(later.iter().all(|d| d.code != "cassette-stale"));
 }
 
@@ -347,4 +349,66 @@ fn cli_exit_codes() {
     let json: serde_json::Value = serde_json::from_slice(&ok.stdout).expect("json");
     assert_eq!(json["summary"]["errors"], 0);
     assert_eq!(run(&["no/such/lab"]).status.code(), Some(2));
+}
+
+/// Lint loads cassettes and `lab.toml` as run does: bad bytes, a key given
+/// twice, an overflowing delay or timeout are errors at their real position
+/// (never skipped, never 1:1). `tests/positions.rs` checks run says the same.
+#[test]
+fn bad_input_is_reported_at_its_position() {
+    let cases = [
+        ("not-utf8-lab-toml", "spec/not-utf8", "lab.toml", 2, 13),
+        (
+            "timeout-too-long",
+            "spec/duration-too-long",
+            "lab.toml",
+            12,
+            11,
+        ),
+        (
+            "page-is-directory",
+            "spec/page-is-directory",
+            "lab.toml",
+            3,
+            8,
+        ),
+        (
+            "cassette-not-utf8",
+            "cassette-invalid",
+            "cassettes/step.json",
+            9,
+            17,
+        ),
+        (
+            "cassette-duplicate-key",
+            "cassette-invalid",
+            "cassettes/step.json",
+            23,
+            29,
+        ),
+        (
+            "cassette-delay-overflow",
+            "cassette-invalid",
+            "cassettes/step.json",
+            24,
+            43,
+        ),
+    ];
+    for (fixture, code, file, line, column) in cases {
+        let dir = Path::new("tests/fixtures/bad").join(fixture);
+        let found = lint_dir(&dir, today());
+        // A cassette that does not load also leaves its step without one.
+        let errors: Vec<_> = found
+            .iter()
+            .filter(|d| d.severity == Severity::Error && d.code != "step-without-cassette")
+            .collect();
+        assert_eq!(errors.len(), 1, "{fixture}:\n{}", lint::render_text(&found));
+        let d = errors[0];
+        assert_eq!(
+            (d.code.as_str(), d.file.clone(), d.line, d.column),
+            (code, dir.join(file), line, column),
+            "{fixture}"
+        );
+        assert!(d.snippet.is_some() && d.help.is_some(), "{fixture}: {d:?}");
+    }
 }

@@ -96,7 +96,7 @@ proptest! {
         let r = parse_cassette(Path::new("fuzz.json"), &bytes);
         // Random bytes are (almost) never a cassette; any error must be a content error naming the file.
         if let Err(e) = r {
-            let content_error = matches!(e, CassetteError::Syntax { .. } | CassetteError::Invalid { .. });
+            let content_error = matches!(e, CassetteError::NotUtf8 { .. } | CassetteError::Syntax { .. } | CassetteError::Invalid { .. });
             prop_assert!(content_error, "{:?}", e);
             prop_assert!(e.to_string().contains("fuzz.json"));
         }

@@ -138,6 +138,33 @@ fn bad_fixtures_fail_with_the_expected_error() {
     }
 }
 
+/// Spec and cassette errors render through the shared diagnostics layer: the
+/// offending line with a caret under the span, and the hint as help.
+#[test]
+fn errors_render_with_a_snippet_and_a_caret() {
+    let spec_error =
+        spec::load_lab(Path::new("tests/fixtures/bad/unknown-key-step")).expect_err("unknown key");
+    let lab = spec::load_lab(Path::new("tests/fixtures/bad/cassette-duplicate-key"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cassette_error =
+        labcheck::cassette::CassetteSet::load_dir(&lab.cassettes).expect_err("duplicate key");
+    for (name, rendered) in [
+        ("render-spec-unknown-key", spec_error.diagnostic().render()),
+        (
+            "render-cassette-duplicate-key",
+            cassette_error.diagnostic().render(),
+        ),
+    ] {
+        assert!(
+            rendered.contains(" | ") && rendered.contains('^'),
+            "{rendered}"
+        );
+        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(name, rendered);
+        });
+    }
+}
+
 #[test]
 fn good_fixture_resolves_blocks_and_bindings() {
     let lab = spec::load_lab(Path::new("tests/fixtures/good")).unwrap_or_else(|e| panic!("{e}"));
@@ -360,4 +387,29 @@ fn schema_is_current() {
         "{} is out of date with src/spec/model.rs (hint: regenerate it with `cargo run --bin lab-schema > schema/lab.schema.json`)",
         path.display()
     );
+}
+
+/// Every step knows its `[[step]]` line, also in a long file (lines come
+/// from one index of line starts, not a rescan of the text per step).
+#[test]
+fn many_steps_each_know_their_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("lab.md"),
+        "---\ntitle: \"Many\"\n---\n\n## Verification\n\n- [ ] It answers\n",
+    )
+    .expect("page");
+    let mut toml = String::from("[lab]\ntitle = \"Many\"\n");
+    let mut lines = Vec::new();
+    for i in 0..2000 {
+        // Two header lines, then eight lines per step; `[[step]]` is the second.
+        lines.push(2 + 8 * i + 2);
+        toml.push_str(&format!(
+            "\n[[step]]\nid = \"s{i}\"\nkind = \"sdk\"\nproves = [1]\ncall = \"converse\"\nmodel = \"m\"\nprompt = \"hi\"\n"
+        ));
+    }
+    std::fs::write(dir.path().join("lab.toml"), toml).expect("lab.toml");
+    let lab = spec::load_lab(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let got: Vec<usize> = lab.steps.iter().map(|s| s.line).collect();
+    assert_eq!(got, lines);
 }

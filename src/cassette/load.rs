@@ -23,7 +23,7 @@ pub(crate) const CONVERSE_EVENTS: [&str; 6] = [
 ];
 
 /// The `*.json` files of `dir`, sorted by file name.
-pub(crate) fn json_files(dir: &Path) -> Result<Vec<PathBuf>, CassetteError> {
+pub fn json_files(dir: &Path) -> Result<Vec<PathBuf>, CassetteError> {
     let read_dir = |source| CassetteError::ReadDir {
         dir: dir.to_path_buf(),
         source,
@@ -39,57 +39,166 @@ pub(crate) fn json_files(dir: &Path) -> Result<Vec<PathBuf>, CassetteError> {
     Ok(files)
 }
 
-/// Parse and validate one cassette from its bytes; `path` is for messages.
-pub fn parse_cassette(path: &Path, bytes: &[u8]) -> Result<Cassette, CassetteError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| CassetteError::Syntax {
+/// Read, parse and validate one cassette file: the loader `run`, `serve`,
+/// `record` and `lint` share.
+pub fn load_file(path: &Path) -> Result<Cassette, CassetteError> {
+    let bytes = std::fs::read(path).map_err(|source| CassetteError::Read {
         path: path.to_path_buf(),
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
+        source,
     })?;
-    let invalid = |json_path: &str, expected: String, hint: Option<&str>| {
-        let (line, column) = locate(&String::from_utf8_lossy(bytes), json_path).unwrap_or((1, 1));
+    parse_cassette(path, &bytes)
+}
+
+/// Parse and validate one cassette from its bytes; `path` is for messages.
+///
+/// Parsing reads the raw bytes with serde_json, so every error is at
+/// serde_json's own line and column: bytes that are not UTF-8, JSON syntax, a
+/// wrong type, an unknown or repeated key, an out-of-range `delay_ms`.
+/// Checks serde cannot express (see [`validate`]) are placed by
+/// [`super::locate`], which also asks serde_json where the value is.
+pub fn parse_cassette(path: &Path, bytes: &[u8]) -> Result<Cassette, CassetteError> {
+    if let Err(e) = std::str::from_utf8(bytes) {
+        let (line, column) = crate::diagnostic::utf8_error_position(bytes, &e);
+        return Err(CassetteError::NotUtf8 {
+            path: path.to_path_buf(),
+            line,
+            column,
+            byte: bytes.get(e.valid_up_to()).copied().unwrap_or_default(),
+        });
+    }
+    // The version first: a future format may not fit the v1 structs.
+    from_bytes::<Probe>(path, bytes)?;
+    let cassette: Cassette = from_bytes(path, bytes)?;
+    validate(&cassette).map_err(|(json_path, expected, hint)| {
+        let (line, column) = locate(bytes, &json_path);
         CassetteError::Invalid {
             path: path.to_path_buf(),
             line,
             column,
-            json_path: json_path.to_string(),
+            json_path,
             expected,
             hint: hint.map(str::to_string),
         }
-    };
-    // Check the version first: a future format may not fit the v1 structs.
-    match value.get("version") {
-        Some(Value::Number(n)) if n.as_u64() == Some(1) => {}
-        Some(other) => {
-            return Err(invalid(
-                "version",
-                format!("unsupported version `{other}`, expected `1`"),
-                Some("this labcheck reads version-1 cassettes only"),
-            ));
-        }
-        None if value.is_object() => {
-            return Err(invalid(
-                "version",
-                "missing field, expected `1`".into(),
-                None,
-            ));
-        }
-        None => {
-            return Err(invalid(
-                ".",
-                "expected a JSON object (a cassette)".into(),
-                None,
-            ));
-        }
-    }
-    let cassette: Cassette = serde_path_to_error::deserialize(value).map_err(|e| {
-        let json_path = e.path().to_string();
-        invalid(&json_path, e.into_inner().to_string(), None)
     })?;
-    validate(&cassette)
-        .map_err(|(json_path, expected, hint)| invalid(&json_path, expected, hint))?;
     Ok(cassette)
+}
+
+/// Deserializes the whole of `bytes` (trailing data is an error), keeping
+/// serde_json's position and serde_path_to_error's path.
+fn from_bytes<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<T, CassetteError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| {
+            let json_path = e.path().to_string();
+            json_error(path, bytes, json_path, e.into_inner())
+        })
+        .and_then(|v| {
+            de.end()
+                .map(|()| v)
+                .map_err(|e| json_error(path, bytes, ".".into(), e))
+        })?;
+    Ok(value)
+}
+
+fn json_error(path: &Path, bytes: &[u8], json_path: String, e: serde_json::Error) -> CassetteError {
+    let (line, column) = char_position(bytes, e.line(), e.column());
+    // serde_json's message ends with its position, which the error shows anyway.
+    let full = e.to_string();
+    let message = full
+        .rsplit_once(" at line ")
+        .map_or(full.as_str(), |(m, _)| m)
+        .to_string();
+    match e.classify() {
+        serde_json::error::Category::Data => {
+            let hint = if json_path == "version" {
+                Some("this labcheck reads version-1 cassettes only")
+            } else if message.starts_with("duplicate") {
+                Some("keep one of them: a JSON reader would silently take the last")
+            } else if json_path.ends_with("delay_ms") {
+                Some("a recorded pause is at most 10 minutes; write the real delay in milliseconds")
+            } else {
+                None
+            }
+            .map(str::to_string);
+            CassetteError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                json_path,
+                expected: message,
+                hint,
+            }
+        }
+        _ => CassetteError::Syntax {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        },
+    }
+}
+
+/// serde_json counts columns in bytes; labcheck positions count characters.
+pub(crate) fn char_position(bytes: &[u8], line: usize, byte_column: usize) -> (usize, usize) {
+    let text = String::from_utf8_lossy(bytes);
+    let Some(src) = text.split('\n').nth(line.saturating_sub(1)) else {
+        return (line, byte_column);
+    };
+    let end = byte_column.min(src.len());
+    let column = src.get(..end).map_or(byte_column, |s| s.chars().count());
+    (line, column.max(1))
+}
+
+/// Only `version`, checked before the rest: anything but `1` is refused here.
+#[derive(serde::Deserialize)]
+#[serde(expecting = "a cassette (a JSON object)")]
+struct Probe {
+    #[serde(rename = "version")]
+    _version: Version,
+}
+
+/// `1`, refused inside the visitor so the error has serde_json's position.
+struct Version;
+
+impl<'de> serde::Deserialize<'de> for Version {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Version, D::Error> {
+        struct V;
+        impl V {
+            fn refuse<E: serde::de::Error>(shown: impl std::fmt::Display) -> Result<Version, E> {
+                Err(E::custom(format_args!(
+                    "unsupported version `{shown}`, expected `1`"
+                )))
+            }
+        }
+        impl serde::de::Visitor<'_> for V {
+            type Value = Version;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`1`")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Version, E> {
+                if v == 1 { Ok(Version) } else { V::refuse(v) }
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Version, E> {
+                V::refuse(v)
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Version, E> {
+                V::refuse(v)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Version, E> {
+                V::refuse(format_args!("\"{v}\""))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Version, E> {
+                V::refuse(v)
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Version, E> {
+                V::refuse("null")
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 type Problem = (String, String, Option<&'static str>);
@@ -440,5 +549,62 @@ mod tests {
         .expect_err("bad");
         let m = e.to_string();
         assert!(m.starts_with("`dir/bad.json`:3:3: not valid JSON"), "{m}");
+    }
+
+    /// Position of the error parsing `text` as a cassette, and its message.
+    fn position_of(text: &[u8]) -> ((usize, usize), String) {
+        let e = parse_cassette(Path::new("x.json"), text).expect_err("invalid");
+        (e.position().expect("positioned"), e.to_string())
+    }
+
+    #[test]
+    fn repeated_keys_are_errors_where_they_repeat() {
+        let pretty = serde_json::to_string_pretty(&base()).expect("json");
+        // A field of a struct given twice (serde's own duplicate check).
+        let text = pretty.replacen("\"region\"", "\"model\": \"n\",\n    \"region\"", 1);
+        let ((line, _), m) = position_of(text.as_bytes());
+        assert!(m.contains("duplicate field `model`"), "{m}");
+        assert_eq!(
+            text.lines().nth(line - 1).map(str::trim),
+            Some("\"model\": \"n\",")
+        );
+        // A key of a free-form body given twice.
+        let text = pretty.replacen("\"ok\": true", "\"ok\": true,\n \"ok\": false", 1);
+        let ((line, column), m) = position_of(text.as_bytes());
+        assert!(
+            m.contains("duplicate key `ok`") && m.contains("(hint: "),
+            "{m}"
+        );
+        assert_eq!(text.lines().nth(line - 1), Some(" \"ok\": false"));
+        assert_eq!(column, 5, "the key's closing quote");
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_placed_not_skipped() {
+        let mut bytes = serde_json::to_vec_pretty(&base()).expect("json");
+        let at = bytes
+            .windows(3)
+            .position(|w| w == b"m:0")
+            .expect("model id");
+        bytes[at + 2] = 0xff;
+        let ((line, column), m) = position_of(&bytes);
+        assert!(m.contains("not UTF-8: byte 0xff"), "{m}");
+        let text = String::from_utf8_lossy(&bytes);
+        let src = text.lines().nth(line - 1).expect("line");
+        assert_eq!(src.chars().nth(column - 1), Some('\u{fffd}'), "{src}");
+    }
+
+    #[test]
+    fn an_overlong_delay_is_refused_at_its_value() {
+        let m = err_of(|v| {
+            v["interactions"][0]["request"]["operation"] = json!("ConverseStream");
+            v["interactions"][0]["response"] = json!({"status": 200, "stream": [
+                {"delay_ms": u64::MAX, "event": "messageStart", "payload": {"role": "assistant"}}]});
+        });
+        assert_names(
+            &m,
+            "interactions[0].response.stream[0].delay_ms",
+            "at most 600000 (10 minutes)",
+        );
     }
 }

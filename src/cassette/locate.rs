@@ -1,27 +1,38 @@
-//! Finding where a JSON path (`interactions[0].response.status`) sits in a
-//! cassette's text, so validation errors can name a line and column, not just
-//! a path. A small scanner: it only skips over JSON, it never builds values.
+//! Where a JSON path (`interactions[0].response.status`) sits in a cassette,
+//! for the checks that run after deserialization. serde_json itself walks the
+//! bytes: a seed follows the path and fails on arrival, and the failure
+//! carries serde_json's position. No hand-written JSON scanner.
 
-/// 1-based (line, column) of the value at `path` in `text`, or of the deepest
-/// part of the path that exists (a missing field is reported at its parent).
-pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
-    let bytes = text.as_bytes();
-    let mut scanner = Scanner { bytes, pos: 0 };
-    scanner.skip_ws();
-    let mut found = scanner.pos;
-    for segment in segments(path) {
-        scanner.skip_ws();
-        let ok = match segment {
-            Segment::Key(key) => scanner.enter_key(&key),
-            Segment::Index(i) => scanner.enter_index(i),
-        };
-        if !ok {
-            break;
-        }
-        scanner.skip_ws();
-        found = scanner.pos;
-    }
-    Some(line_col(text, found))
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// Marks of the deliberate failures: arrived at the value, or at the end of
+/// the deepest object or array on the path that lacks the next part.
+const ARRIVED: &str = "labcheck-locate: arrived";
+const MISSING: &str = "labcheck-locate: missing";
+
+/// 1-based (line, column, in characters) of the value at `path` in `bytes`; a
+/// missing part is reported at the end of the deepest part that exists (as
+/// serde reports a missing field). (1, 1) if the bytes are not JSON.
+pub(crate) fn locate(bytes: &[u8], path: &str) -> (usize, usize) {
+    let segments = segments(path);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let Err(e) = (Seek { rest: &segments }).deserialize(&mut de) else {
+        return (1, 1);
+    };
+    let (line, column) = (e.line(), e.column());
+    let message = e.to_string();
+    // On arrival serde_json stands on the last byte before the value (the
+    // `:`, `,`, `[` or a blank): the value starts one column further on.
+    let column = if message.starts_with(ARRIVED) {
+        column + 1
+    } else if message.starts_with(MISSING) {
+        column
+    } else {
+        return (1, 1); // not JSON: the parse error came first anyway
+    };
+    super::load::char_position(bytes, line, column)
 }
 
 #[derive(Debug, PartialEq)]
@@ -56,149 +67,51 @@ fn segments(path: &str) -> Vec<Segment> {
     out
 }
 
-fn line_col(text: &str, pos: usize) -> (usize, usize) {
-    let before = &text[..pos.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
+/// Follows `rest`; always fails, with [`ARRIVED`] or [`MISSING`].
+struct Seek<'a> {
+    rest: &'a [Segment],
 }
 
-struct Scanner<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+impl<'de> DeserializeSeed<'de> for Seek<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        if self.rest.is_empty() {
+            // Fail before serde_json reads the value, so it stands right before it.
+            return Err(de::Error::custom(ARRIVED));
+        }
+        d.deserialize_any(self)
+    }
 }
 
-impl Scanner<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
+impl<'de> Visitor<'de> for Seek<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object or array on the path")
     }
-
-    fn skip_ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\n' | b'\r' | b'\t')) {
-            self.pos += 1;
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Some((Segment::Key(want), rest)) = self.rest.split_first() else {
+            return Err(de::Error::custom(MISSING));
+        };
+        while let Some(key) = map.next_key::<String>()? {
+            if key == *want {
+                return map.next_value_seed(Seek { rest });
+            }
+            map.next_value::<IgnoredAny>()?;
         }
+        Err(de::Error::custom(MISSING))
     }
-
-    /// Reads a string at `pos` (which must be `"`), returning its raw contents.
-    fn string(&mut self) -> Option<&[u8]> {
-        if self.peek() != Some(b'"') {
-            return None;
-        }
-        let start = self.pos + 1;
-        let mut i = start;
-        while let Some(&b) = self.bytes.get(i) {
-            match b {
-                b'\\' => i += 2,
-                b'"' => {
-                    self.pos = i + 1;
-                    return Some(&self.bytes[start..i]);
-                }
-                _ => i += 1,
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Some((Segment::Index(want), rest)) = self.rest.split_first() else {
+            return Err(de::Error::custom(MISSING));
+        };
+        for _ in 0..*want {
+            if seq.next_element::<IgnoredAny>()?.is_none() {
+                return Err(de::Error::custom(MISSING));
             }
         }
-        None
-    }
-
-    /// Skips one value of any kind.
-    fn skip_value(&mut self) -> Option<()> {
-        self.skip_ws();
-        match self.peek()? {
-            b'"' => self.string().map(|_| ()),
-            b'{' | b'[' => {
-                let mut depth = 0usize;
-                loop {
-                    match self.peek()? {
-                        b'"' => {
-                            self.string()?;
-                            continue;
-                        }
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                self.pos += 1;
-                                return Some(());
-                            }
-                        }
-                        _ => {}
-                    }
-                    self.pos += 1;
-                }
-            }
-            _ => {
-                while !matches!(
-                    self.peek(),
-                    None | Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
-                ) {
-                    self.pos += 1;
-                }
-                Some(())
-            }
+        match seq.next_element_seed(Seek { rest })? {
+            Some(()) | None => Err(de::Error::custom(MISSING)),
         }
-    }
-
-    /// With `pos` at an object, moves to the value of `key`.
-    fn enter_key(&mut self, key: &str) -> bool {
-        let start = self.pos;
-        if self.peek() != Some(b'{') {
-            return false;
-        }
-        self.pos += 1;
-        loop {
-            self.skip_ws();
-            let Some(name) = self.string() else {
-                self.pos = start;
-                return false;
-            };
-            let matched = name == key.as_bytes();
-            self.skip_ws();
-            if self.peek() != Some(b':') {
-                self.pos = start;
-                return false;
-            }
-            self.pos += 1;
-            self.skip_ws();
-            if matched {
-                return true;
-            }
-            if self.skip_value().is_none() {
-                self.pos = start;
-                return false;
-            }
-            self.skip_ws();
-            if self.peek() != Some(b',') {
-                self.pos = start;
-                return false;
-            }
-            self.pos += 1;
-        }
-    }
-
-    /// With `pos` at an array, moves to element `index`.
-    fn enter_index(&mut self, index: usize) -> bool {
-        let start = self.pos;
-        if self.peek() != Some(b'[') {
-            return false;
-        }
-        self.pos += 1;
-        for _ in 0..index {
-            if self.skip_value().is_none() {
-                self.pos = start;
-                return false;
-            }
-            self.skip_ws();
-            if self.peek() != Some(b',') {
-                self.pos = start;
-                return false;
-            }
-            self.pos += 1;
-        }
-        self.skip_ws();
-        if matches!(self.peek(), None | Some(b']')) {
-            self.pos = start;
-            return false;
-        }
-        true
     }
 }
 
@@ -206,22 +119,30 @@ impl Scanner<'_> {
 mod tests {
     use super::*;
 
-    const DOC: &str = "{\n  \"version\": 1,\n  \"meta\": {\"x\": \"a,}]\\\"b\"},\n  \"interactions\": [\n    {\"name\": \"a\"},\n    {\"name\": \"b\", \"response\": {\"status\": 99}}\n  ]\n}\n";
+    const DOC: &str = "{\n  \"version\": 1,\n  \"meta\": {\"x\": \"a,}]\\\"b\"},\n  \"interactions\": [\n    {\"name\": \"ư\"},\n    {\"name\": \"b\", \"response\": {\"status\": 99}}\n  ]\n}\n";
 
     #[test]
     fn finds_nested_values_past_tricky_strings() {
-        assert_eq!(locate(DOC, "version"), Some((2, 14)));
+        assert_eq!(locate(DOC.as_bytes(), "version"), (2, 14));
         assert_eq!(
-            locate(DOC, "interactions[1].response.status"),
-            Some((6, 42))
+            locate(DOC.as_bytes(), "interactions[1].response.status"),
+            (6, 42)
         );
-        assert_eq!(locate(DOC, "interactions[0].name"), Some((5, 14)));
+        assert_eq!(locate(DOC.as_bytes(), "interactions[0].name"), (5, 14));
+        assert_eq!(locate(DOC.as_bytes(), "interactions[1]"), (6, 5));
     }
 
     #[test]
-    fn missing_parts_point_at_the_deepest_existing_parent() {
-        assert_eq!(locate(DOC, "interactions[1].request"), Some((6, 5)));
-        assert_eq!(locate(DOC, "interactions[7]"), Some((4, 19)));
+    fn missing_parts_point_at_the_end_of_the_deepest_existing_parent() {
+        // `{"name": "b", "response": …}` closes at column 45 of line 6.
+        assert_eq!(locate(DOC.as_bytes(), "interactions[1].request"), (6, 45));
+        // The array closes on line 7.
+        assert_eq!(locate(DOC.as_bytes(), "interactions[7]"), (7, 3));
+    }
+
+    #[test]
+    fn not_json_is_one_one() {
+        assert_eq!(locate(b"nope", "version"), (1, 1));
     }
 
     #[test]

@@ -63,25 +63,32 @@
 //!   `contentBlockStop`, `messageStop`, `metadata`) and `payload` the event
 //!   object. An in-stream exception is `{ "delay_ms": N, "exception":
 //!   "modelStreamErrorException", "payload": { "message": "…" } }`.
-//! - Names of interactions are unique within a file. Unknown fields are errors.
+//! - Names of interactions are unique within a file. Unknown fields are errors,
+//!   and so is a key given twice in any object (serde_json would keep the last).
+//! - `delay_ms` is at most 600000 (10 minutes, [`MAX_DELAY_MS`]).
+//! - The file is UTF-8; every error names its line and column.
 
+pub mod age;
 mod error;
 mod load;
 mod locate;
 pub mod matching;
 mod model;
 pub mod scrub;
+mod strict;
 
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+pub use age::{age, whole_days};
 pub use error::CassetteError;
-pub use load::parse_cassette;
+pub use load::{json_files, load_file, parse_cassette};
 pub use matching::{Difference, InteractionRef, Match, Miss, Nearest, ReceivedBody};
 pub use model::{
     Cassette, FrameKind, Interaction, Meta, RecordedRequest, RecordedResponse, Source, StreamEvent,
 };
+pub use strict::MAX_DELAY_MS;
 
 use crate::ids::Operation;
 
@@ -110,11 +117,7 @@ impl CassetteSet {
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<CassetteSet, CassetteError> {
         let mut files = Vec::new();
         for path in load::json_files(dir.as_ref())? {
-            let bytes = std::fs::read(&path).map_err(|source| CassetteError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            let cassette = parse_cassette(&path, &bytes)?;
+            let cassette = load_file(&path)?;
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())

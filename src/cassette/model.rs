@@ -1,6 +1,9 @@
 //! The serde shape of a version-1 cassette file, field by field.
 //!
-//! These structs mirror the JSON exactly (`deny_unknown_fields`); semantic
+//! These structs mirror the JSON exactly (`deny_unknown_fields`, a field given
+//! twice is an error); free-form JSON (`body`, `payload`, `headers`) goes
+//! through [`super::strict`], which refuses duplicate keys and bounds
+//! `delay_ms`, so those errors carry serde_json's own position. Semantic
 //! checks that serde cannot express live in `load.rs`.
 
 use std::collections::BTreeMap;
@@ -8,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::strict;
 use crate::ids::Operation;
 
 /// One cassette file: provenance plus the interactions it can replay.
@@ -81,12 +85,20 @@ pub struct RecordedRequest {
     /// Decoded model id (`:` not `%3A`).
     pub model_id: String,
     /// Selected request headers, informative only (never matched).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "strict::headers"
+    )]
     pub headers: BTreeMap<String, String>,
     /// The request body: JSON compared as a value (key order ignored); a JSON
     /// string also matches a non-JSON body with that exact text; absent
     /// matches an empty body.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "strict::optional_value"
+    )]
     pub body: Option<Value>,
 }
 
@@ -97,10 +109,18 @@ pub struct RecordedResponse {
     /// HTTP status.
     pub status: u16,
     /// Response headers as recorded (lower-case names).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "strict::headers"
+    )]
     pub headers: BTreeMap<String, String>,
     /// A JSON body (exactly one of `body` and `stream`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "strict::optional_value"
+    )]
     pub body: Option<Value>,
     /// Event-stream events (exactly one of `body` and `stream`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,7 +131,9 @@ pub struct RecordedResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StreamEvent {
-    /// Milliseconds since the previous frame (or since the response began).
+    /// Milliseconds since the previous frame (or since the response began),
+    /// at most [`strict::MAX_DELAY_MS`].
+    #[serde(deserialize_with = "strict::delay_ms")]
     pub delay_ms: u64,
     /// Event type: `chunk` on the invoke stream, a Converse event name otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,6 +143,7 @@ pub struct StreamEvent {
     pub exception: Option<String>,
     /// Decoded payload: the model event (invoke stream), the Converse event
     /// object, or `{"message": …}` for an exception.
+    #[serde(deserialize_with = "strict::value")]
     pub payload: Value,
 }
 

@@ -4,8 +4,8 @@
 //! v2; neither CLI has the streaming operations.
 
 use super::commands::Src;
-use super::diagnostic::{Diagnostic, Severity};
 use super::shell::Word;
+use crate::diagnostic::{Diagnostic, Severity};
 
 /// Global flags that take no value.
 const GLOBAL_SWITCHES: [&str; 7] = [

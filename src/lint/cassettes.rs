@@ -9,9 +9,10 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::date::Date;
-use super::diagnostic::{Diagnostic, Severity};
-use crate::cassette::parse_cassette;
+use aws_smithy_types::DateTime;
+
+use crate::cassette::{age, json_files, load_file, whole_days};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::spec::lab::{Lab, SdkCall, StepKind};
 
 /// Placeholder credentials from the AWS documentation: not secrets.
@@ -87,48 +88,49 @@ fn line_of(text: &str, needle: &str) -> usize {
 }
 
 /// All cassette checks for one directory and the labs that replay it.
-pub fn check_dir(dir: &Path, labs: &[&Lab], today: Date) -> Vec<Diagnostic> {
+pub fn check_dir(dir: &Path, labs: &[&Lab], today: DateTime) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
+    // A missing directory shows as the steps it leaves without cassettes.
+    let files: Vec<PathBuf> = json_files(dir).unwrap_or_default();
     let calls: Vec<(&Lab, StepCalls)> = labs.iter().map(|l| (*l, step_calls(l))).collect();
     let max_age = labs.iter().filter_map(|l| l.max_age).min();
     // (operation, model id) of every interaction, to find steps with no cassette.
     let mut available: Vec<(String, String)> = Vec::new();
 
     for path in &files {
+        // The loader `run` uses: a cassette lint passes is one replay can load.
+        let cassette = match load_file(path) {
+            Ok(c) => c,
+            Err(e) => {
+                let mut d = e.diagnostic();
+                d.code = "cassette-invalid".to_string();
+                out.push(d);
+                // Secrets are looked for even in a cassette that does not load.
+                if let Ok(bytes) = std::fs::read(path) {
+                    out.extend(secrets(path, &String::from_utf8_lossy(&bytes)));
+                }
+                continue;
+            }
+        };
+        // It loaded, so it is UTF-8; a read failing now is a race: skip it.
         let Ok(text) = std::fs::read_to_string(path) else {
             continue;
         };
         out.extend(secrets(path, &text));
-        let cassette = match parse_cassette(path, text.as_bytes()) {
-            Ok(c) => c,
-            Err(e) => {
-                let d = Diagnostic::new(Severity::Error, "cassette-invalid", e.to_string(), path)
-                    .at_position(1, 1);
-                out.push(d);
-                continue;
-            }
-        };
-        if let (Some(max), Some(recorded)) = (max_age, Date::parse(&cassette.meta.recorded_at)) {
-            let age = today.days() - recorded.days();
-            let max_days = (max.as_secs() / 86_400) as i64;
-            if age > max_days {
-                let msg = format!(
-                    "cassette recorded on {recorded} is {age} days old, more than the lab's `max_age` ({max_days} days)"
-                );
-                out.push(
-                    Diagnostic::new(Severity::Error, "cassette-stale", msg, path)
-                        .at(&text, line_of(&text, "\"recorded_at\""), Some(&cassette.meta.recorded_at))
-                        .help("re-record it against Bedrock (or re-check and re-author it) and update `recorded_at`"),
-                );
-            }
+        if let (Some(max), Some(age)) = (max_age, age(&cassette.meta.recorded_at, today))
+            && age > max
+        {
+            let recorded = cassette.meta.recorded_at.get(..10).unwrap_or_default();
+            let msg = format!(
+                "cassette recorded on {recorded} is {} days old, more than the lab's `max_age` ({} days)",
+                whole_days(age),
+                whole_days(max)
+            );
+            out.push(
+                Diagnostic::new(Severity::Error, "cassette-stale", msg, path)
+                    .at(&text, line_of(&text, "\"recorded_at\""), Some(&cassette.meta.recorded_at))
+                    .help("re-record it against Bedrock (or re-check and re-author it) and update `recorded_at`"),
+            );
         }
         let mut unused = Vec::new();
         for it in &cassette.interactions {
@@ -161,6 +163,10 @@ pub fn check_dir(dir: &Path, labs: &[&Lab], today: Date) -> Vec<Diagnostic> {
                     .help("delete it, or lint it together with the lab that replays it"),
             );
         } else {
+            // Interactions come in file order: search on from the last one
+            // found, so many unused interactions cost one pass over the file.
+            let lines: Vec<&str> = text.lines().collect();
+            let mut from = 0;
             for it in unused {
                 let msg = format!(
                     "interaction `{}` ({} on `{}`) is used by no step of {names}",
@@ -169,9 +175,14 @@ pub fn check_dir(dir: &Path, labs: &[&Lab], today: Date) -> Vec<Diagnostic> {
                     it.request.model_id
                 );
                 let needle = format!("\"{}\"", it.name);
+                let found = lines.iter().skip(from).position(|l| l.contains(&needle));
+                let index = found.map_or(0, |i| from + i);
+                if found.is_some() {
+                    from = index + 1;
+                }
                 out.push(
                     Diagnostic::new(Severity::Warning, "cassette-unused", msg, path)
-                        .at(&text, line_of(&text, &needle), Some(&needle))
+                        .at_line(index + 1, lines.get(index).unwrap_or(&""), Some(&needle))
                         .help("delete it, or add a step whose `served` expects it"),
                 );
             }
@@ -181,6 +192,8 @@ pub fn check_dir(dir: &Path, labs: &[&Lab], today: Date) -> Vec<Diagnostic> {
     for (lab, steps) in &calls {
         let toml = lab.dir.join(crate::spec::LAB_FILE);
         let toml_text = std::fs::read_to_string(&toml).unwrap_or_default();
+        // Split once: a lab with many steps without cassettes stays linear.
+        let toml_lines: Vec<&str> = toml_text.lines().collect();
         for ((line, step_calls), step) in steps.iter().zip(&lab.steps) {
             for c in step_calls {
                 let found = available.iter().any(|(op, model)| {
@@ -199,7 +212,11 @@ pub fn check_dir(dir: &Path, labs: &[&Lab], today: Date) -> Vec<Diagnostic> {
                     );
                     out.push(
                         Diagnostic::new(Severity::Error, "step-without-cassette", msg, &toml)
-                            .at(&toml_text, *line, None)
+                            .at_line(
+                                *line,
+                                toml_lines.get(line.saturating_sub(1)).unwrap_or(&""),
+                                None,
+                            )
                             .note("in replay the step's request gets no answer and the trial fails")
                             .help("record or author an interaction for it in the lab's cassettes"),
                     );

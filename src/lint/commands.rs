@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::diagnostic::{Diagnostic, Severity};
 use super::shell::Command;
+use crate::diagnostic::{Diagnostic, Severity};
 
 /// What earlier blocks of the page did, in page order.
 #[derive(Debug, Default)]

@@ -22,8 +22,8 @@
 //! Only errors fail the lint. The JSON shape is documented in `docs/lint.md`.
 //!
 //! ```no_run
-//! use labcheck::lint::{self, Date, LintOptions};
-//! let options = LintOptions::bundled(Date::today_utc())?;
+//! use labcheck::lint::{self, LintOptions};
+//! let options = LintOptions::bundled(labcheck::cassette::age::today_utc())?;
 //! let found = lint::lint_paths(&["labs/4.2-converse-api".into()], &options)?;
 //! print!("{}", lint::render_text(&found));
 //! # Ok::<(), lint::LintError>(())
@@ -32,8 +32,6 @@
 mod aws;
 mod cassettes;
 mod commands;
-pub mod date;
-mod diagnostic;
 mod models;
 mod page;
 mod shell;
@@ -41,9 +39,10 @@ mod shell;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-pub use date::Date;
-pub use diagnostic::{Diagnostic, JSON_VERSION, Severity, Summary, render_json, render_text};
+pub use crate::diagnostic::{Color, Diagnostic, JSON_VERSION, Severity, Summary, render_json};
 pub use models::{ModelRow, ModelTable, ModelsError, STALE_AFTER_DAYS};
+
+use aws_smithy_types::DateTime;
 
 use crate::content::LabPage;
 use crate::spec::{self, Lab, SpecError};
@@ -51,14 +50,14 @@ use crate::spec::{self, Lab, SpecError};
 /// What the lint compares against: today's date and the model table.
 #[derive(Debug, Clone)]
 pub struct LintOptions {
-    /// "Today" for age checks (injectable for tests).
-    pub today: Date,
+    /// "Today" (midnight UTC) for age checks (injectable for tests).
+    pub today: DateTime,
     pub models: ModelTable,
 }
 
 impl LintOptions {
     /// The bundled `data/models.toml` and the given date.
-    pub fn bundled(today: Date) -> Result<LintOptions, LintError> {
+    pub fn bundled(today: DateTime) -> Result<LintOptions, LintError> {
         Ok(LintOptions {
             today,
             models: ModelTable::bundled()?,
@@ -164,14 +163,17 @@ fn resolve(
 
 /// A `lab.toml` (or page) error from the spec loader, as a lint error.
 pub fn spec_diagnostic(e: &SpecError) -> Diagnostic {
-    let code = format!("spec/{}", e.kind());
-    let text = std::fs::read_to_string(e.file()).unwrap_or_default();
-    let mut d = Diagnostic::new(Severity::Error, &code, e.problem().to_string(), e.file())
-        .at(&text, e.line(), None)
-        .help(e.hint());
-    d.column = e.column();
-    d.width = usize::from(d.snippet.as_deref().is_some_and(|s| !s.trim().is_empty()));
-    d
+    e.diagnostic()
+}
+
+/// The plain text report: every diagnostic, then a summary line.
+pub fn render_text(diagnostics: &[Diagnostic]) -> String {
+    crate::diagnostic::render_text("lint", diagnostics, Color::Never)
+}
+
+/// The text report, coloured or not.
+pub fn render_text_with(diagnostics: &[Diagnostic], color: Color) -> String {
+    crate::diagnostic::render_text("lint", diagnostics, color)
 }
 
 fn lint_page(
@@ -179,15 +181,31 @@ fn lint_page(
     region: &str,
     options: &LintOptions,
 ) -> Result<Vec<Diagnostic>, LintError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LintError::Read {
+    let bytes = std::fs::read(path).map_err(|source| LintError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    match LabPage::parse(path, &text) {
-        Ok(page) => Ok(page::check(&page, &text, region, &options.models)),
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let (line, column) = crate::diagnostic::utf8_error_position(&bytes, &e);
+            let lossy = String::from_utf8_lossy(&bytes);
+            let d = Diagnostic::new(
+                Severity::Error,
+                "page-not-utf8",
+                "the page is not UTF-8",
+                path,
+            )
+            .at_column(&lossy, line, column, 1)
+            .help("save the page as UTF-8");
+            return Ok(vec![d]);
+        }
+    };
+    match LabPage::parse(path, text) {
+        Ok(page) => Ok(page::check(&page, text, region, &options.models)),
         Err(e) => Ok(vec![
             Diagnostic::new(Severity::Error, "page-invalid", e.to_string(), path).at(
-                &text,
+                text,
                 e.line(),
                 None,
             ),

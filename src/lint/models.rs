@@ -10,8 +10,10 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::Deserialize;
 
-use super::date::Date;
-use super::diagnostic::{Diagnostic, Severity};
+use aws_smithy_types::DateTime;
+
+use crate::cassette::age::{format_day, parse_day};
+use crate::diagnostic::{Diagnostic, Severity};
 
 /// The table compiled into labcheck.
 pub const BUNDLED_PATH: &str = "data/models.toml";
@@ -80,7 +82,7 @@ pub struct ErrorRow {
 pub struct ModelTable {
     pub path: PathBuf,
     text: String,
-    pub checked: Date,
+    pub checked: DateTime,
     pub models: Vec<ModelRow>,
 }
 
@@ -103,7 +105,7 @@ impl ModelTable {
             path: path.to_path_buf(),
             message: e.message().to_string(),
         })?;
-        let checked = Date::parse(&raw.checked).ok_or_else(|| ModelsError::BadDate {
+        let checked = parse_day(&raw.checked).ok_or_else(|| ModelsError::BadDate {
             path: path.to_path_buf(),
             value: raw.checked.clone(),
         })?;
@@ -120,8 +122,8 @@ impl ModelTable {
     }
 
     /// A warning when the table was checked more than 90 days before `today`.
-    pub fn staleness(&self, today: Date) -> Option<Diagnostic> {
-        let age = today.days() - self.checked.days();
+    pub fn staleness(&self, today: DateTime) -> Option<Diagnostic> {
+        let age = (today.secs() - self.checked.secs()).div_euclid(86_400);
         if age <= STALE_AFTER_DAYS {
             return None;
         }
@@ -132,11 +134,11 @@ impl ModelTable {
             .map_or(1, |i| i + 1);
         let message = format!(
             "the model table was last checked on {} ({age} days ago, more than {STALE_AFTER_DAYS})",
-            self.checked
+            format_day(self.checked)
         );
         Some(
             Diagnostic::new(Severity::Warning, "models-stale", message, &self.path)
-                .at(&self.text, line, Some(&self.checked.to_string()))
+                .at(&self.text, line, Some(&format_day(self.checked)))
                 .note("model lifecycle dates move: ids may have become legacy or reached end of life since")
                 .help("re-read each row's sources, update the rows and `checked` (top and per row), see docs/models.md"),
         )
@@ -205,7 +207,7 @@ pub fn check_id(
 ) -> Option<Diagnostic> {
     let id = found.id.as_str();
     let region = found.arn_region.as_deref().unwrap_or(region);
-    let checked = format!("data/models.toml, checked {}", table.checked);
+    let checked = format!("data/models.toml, checked {}", format_day(table.checked));
     let Some(row) = table.get(id) else {
         let message = format!("unknown model id `{id}`: not in the model table");
         return Some(

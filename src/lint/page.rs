@@ -9,10 +9,10 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::commands::{self, ShellState, Src};
-use super::diagnostic::{Diagnostic, Severity};
 use super::models::{self, ModelTable};
 use super::shell;
 use crate::content::{CodeBlock, LabPage};
+use crate::diagnostic::{Diagnostic, Severity};
 
 static PY_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"`([^`\s]+\.py)`").expect("static regex"));
@@ -135,7 +135,8 @@ pub fn check(page: &LabPage, text: &str, region: &str, table: &ModelTable) -> Ve
                 .at(text, n, Some(name))
                 .note(format!(
                     "`{}` (data/models.toml, checked {})",
-                    row.id, table.checked
+                    row.id,
+                    crate::cassette::age::format_day(table.checked)
                 ));
             if let Some(r) = &row.replacement {
                 d = d.help(format!("name the model of `{r}` instead"));

@@ -5,7 +5,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_smithy_types::date_time::{DateTime, Format};
 use serde_json::Value;
 
 use super::budget::usage_in;
@@ -170,8 +169,7 @@ pub fn too_old(committed: &CassetteSet, max_age: Duration, now: SystemTime) -> V
         .files()
         .iter()
         .filter_map(|f| {
-            let at = DateTime::from_str(&f.cassette.meta.recorded_at, Format::DateTime).ok()?;
-            let age = now.duration_since(SystemTime::try_from(at).ok()?).ok()?;
+            let age = crate::cassette::age(&f.cassette.meta.recorded_at, now.into())?;
             (age > max_age).then(|| (f.name.clone(), age.as_secs() / 86_400))
         })
         .collect()

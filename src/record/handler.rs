@@ -143,14 +143,8 @@ pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -
 }
 
 fn stale(recorded_at: &str, max_age: Option<Duration>) -> bool {
-    use aws_smithy_types::date_time::{DateTime, Format};
-    let (Some(max), Ok(at)) = (max_age, DateTime::from_str(recorded_at, Format::DateTime)) else {
-        return false;
-    };
-    SystemTime::try_from(at)
-        .ok()
-        .and_then(|t| SystemTime::now().duration_since(t).ok())
-        .is_some_and(|age| age > max)
+    let Some(max) = max_age else { return false };
+    crate::cassette::age(recorded_at, SystemTime::now().into()).is_some_and(|age| age > max)
 }
 
 /// Sends `req`, streams the answer back as it arrives and, at its end,

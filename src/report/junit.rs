@@ -1,11 +1,13 @@
 //! JUnit XML, the format CI systems and LMSs import: one `<testsuite>` per
 //! lab, one `<testcase>` per trial (or per graded checklist item).
 //!
-//! Written by hand: the subset CI tools read (testsuites/testsuite/testcase,
-//! failure, skipped, system-out) is a few elements, and escaping is all the
-//! care it needs.
+//! Serialized by `quick-junit` (what nextest writes its JUnit with): it owns
+//! the XML escaping, drops characters XML cannot carry (ANSI escapes, other
+//! controls) and counts tests, failures and skips per suite.
 
-use std::fmt::Write as _;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::outcome::{Outcome, Status};
 
@@ -59,95 +61,49 @@ pub fn cases_of(outcomes: &[Outcome], lab: &str) -> Vec<Case> {
 
 /// `<testsuites name=…>` with every suite.
 pub fn render(name: &str, suites: &[Suite]) -> String {
-    let count = |f: &dyn Fn(&Case) -> bool| -> usize {
-        suites
-            .iter()
-            .flat_map(|s| &s.cases)
-            .filter(|c| f(c))
-            .count()
-    };
-    let total_ms: u64 = suites
-        .iter()
-        .flat_map(|s| &s.cases)
-        .map(|c| c.time_ms)
-        .sum();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{}\">",
-        escape(name),
-        count(&|_| true),
-        count(&|c| c.failure.is_some()),
-        count(&|c| c.skipped.is_some()),
-        secs(total_ms)
-    );
+    let mut report = Report::new(name);
+    let mut total = Duration::ZERO;
     for suite in suites {
-        let failures = suite.cases.iter().filter(|c| c.failure.is_some()).count();
-        let skipped = suite.cases.iter().filter(|c| c.skipped.is_some()).count();
-        let time: u64 = suite.cases.iter().map(|c| c.time_ms).sum();
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{}\">",
-            escape(&suite.name),
-            suite.cases.len(),
-            secs(time)
-        );
+        let mut ts = TestSuite::new(suite.name.as_str());
+        let mut time = Duration::ZERO;
         for case in &suite.cases {
-            let _ = write!(
-                out,
-                "    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"",
-                escape(&case.classname),
-                escape(&case.name),
-                secs(case.time_ms)
-            );
-            match (&case.failure, &case.skipped) {
+            let status = match (&case.failure, &case.skipped) {
                 (Some((message, details)), _) => {
-                    let _ = writeln!(
-                        out,
-                        ">\n      <failure message=\"{}\" type=\"labcheck\">{}</failure>\n    </testcase>",
-                        escape(message),
-                        escape(details)
-                    );
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(message.as_str())
+                        .set_type("labcheck")
+                        .set_description(details.as_str());
+                    s
                 }
                 (None, Some(reason)) => {
-                    let _ = writeln!(
-                        out,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        escape(reason)
-                    );
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(reason.as_str());
+                    s
                 }
-                (None, None) => out.push_str("/>\n"),
-            }
+                (None, None) => TestCaseStatus::success(),
+            };
+            let mut tc = TestCase::new(case.name.as_str(), status);
+            let case_time = Duration::from_millis(case.time_ms);
+            tc.set_classname(case.classname.as_str())
+                .set_time(case_time);
+            time += case_time;
+            ts.add_test_case(tc);
         }
+        ts.set_time(time);
         if let Some(text) = &suite.system_out {
-            let _ = writeln!(out, "    <system-out>{}</system-out>", escape(text));
+            ts.set_system_out(text.as_str());
         }
-        out.push_str("  </testsuite>\n");
+        total += time;
+        report.add_test_suite(ts);
     }
-    out.push_str("</testsuites>\n");
-    out
-}
-
-fn secs(ms: u64) -> String {
-    format!("{}.{:03}", ms / 1000, ms % 1000)
-}
-
-/// XML text/attribute escaping; control characters XML 1.0 forbids are dropped.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' | '\t' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => out.push(c),
-        }
+    report.set_time(total);
+    let mut xml = report
+        .to_string()
+        .expect("serializing a JUnit report into memory cannot fail");
+    if !xml.ends_with('\n') {
+        xml.push('\n');
     }
-    out
+    xml
 }
 
 #[cfg(test)]
@@ -177,12 +133,57 @@ mod tests {
             system_out: None,
         };
         let xml = render("labcheck", &[suite]);
-        assert!(xml.contains("tests=\"2\" failures=\"1\""), "{xml}");
+        assert!(
+            xml.contains("tests=\"2\" skipped=\"0\" failures=\"1\""),
+            "{xml}"
+        );
         assert!(
             xml.contains("message=\"stdout: expected &quot;&lt;x&gt;&quot;\""),
             "{xml}"
         );
         assert!(xml.contains(">a &amp; b</failure>"), "{xml}");
-        assert!(xml.contains("name=\"b::boto3\" time=\"0.002\"/>"), "{xml}");
+        assert!(
+            xml.contains("name=\"b::boto3\" classname=\"lab\" time=\"0.002\"/>"),
+            "{xml}"
+        );
+    }
+
+    /// The whole document, pinned: names and classnames stay what CI
+    /// dashboards already track (`<lab>` / `<step>::<client>`).
+    #[test]
+    fn document_shape() {
+        let suite = Suite {
+            name: "4.1-invoke-fm-via-bedrock".into(),
+            cases: vec![
+                Case {
+                    classname: "4.1-invoke-fm-via-bedrock".into(),
+                    name: "cli-invoke::aws-cli-v2".into(),
+                    time_ms: 1234,
+                    failure: None,
+                    skipped: None,
+                },
+                Case {
+                    classname: "4.1-invoke-fm-via-bedrock".into(),
+                    name: "sdk-converse::rust-sdk".into(),
+                    time_ms: 20,
+                    failure: Some((
+                        "stdout: missing `RAG`".into(),
+                        "stdout: missing `RAG`\nmore".into(),
+                    )),
+                    skipped: None,
+                },
+                Case {
+                    classname: "4.1-invoke-fm-via-bedrock".into(),
+                    name: "3. Python script".into(),
+                    time_ms: 0,
+                    failure: None,
+                    skipped: Some("not graded".into()),
+                },
+            ],
+            system_out: Some("score 1/3\n".into()),
+        };
+        insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!("junit-report", render("labcheck run r1", &[suite]));
+        });
     }
 }

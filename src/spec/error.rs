@@ -3,11 +3,15 @@
 //! what to write instead. Rendered as
 //! ``labs/x/lab.toml:14:9: unknown key `expct` in `step[0]` … (hint: did you mean `expect`?)``.
 //!
-//! [`SpecError::kind`] is a stable kebab-case name for tests and tools.
+//! [`SpecError::kind`] is a stable kebab-case name for tests and tools;
+//! [`SpecError::diagnostic`] renders it with the source line and a caret
+//! through the shared [`crate::diagnostic`] layer.
 
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Diagnostic, LineIndex, Severity};
 
 /// A lab that cannot be loaded. See [`Problem`] for the kinds.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +24,8 @@ pub struct SpecError {
     pub line: usize,
     /// 1-based column, in characters.
     pub column: usize,
+    /// Characters the problem spans from `column` on its line (0: a point).
+    pub width: usize,
     /// What is wrong, including what was expected.
     pub problem: Box<Problem>,
     /// What to write instead.
@@ -46,6 +52,25 @@ impl SpecError {
     pub fn hint(&self) -> &str {
         &self.hint
     }
+
+    /// The error as a located diagnostic (code `spec/<kind>`): the file's
+    /// line with a caret under the span, the hint as help, and the
+    /// did-you-mean name when the hint offers exactly one.
+    pub fn diagnostic(&self) -> Diagnostic {
+        let code = format!("spec/{}", self.kind());
+        let bytes = std::fs::read(&self.file).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        let suggestion = self
+            .hint
+            .strip_prefix("did you mean `")
+            .and_then(|rest| rest.strip_suffix("`?"))
+            .filter(|name| !name.contains('`'))
+            .map(str::to_string);
+        Diagnostic::new(Severity::Error, &code, self.problem.to_string(), &self.file)
+            .at_column(&text, self.line, self.column, self.width.max(1))
+            .help(self.hint.clone())
+            .suggestion(suggestion)
+    }
 }
 
 /// What is wrong. Messages are lowercase with backticked values.
@@ -54,6 +79,16 @@ impl SpecError {
 pub enum Problem {
     #[error("cannot read the file: {message}")]
     Io { message: String },
+    #[error("not UTF-8: byte 0x{byte:02x}")]
+    NotUtf8 { byte: u8 },
+    #[error("the page `{}` is a directory, expected a Markdown file", page.display())]
+    PageIsDirectory { page: PathBuf },
+    #[error("{key} `{value}` is longer than the limit of {limit}")]
+    DurationTooLong {
+        key: String,
+        value: String,
+        limit: String,
+    },
     #[error("invalid TOML: {message}")]
     TomlSyntax { message: String },
     #[error("unknown key `{key}` in {table}, expected one of {}", ticks(expected))]
@@ -155,6 +190,9 @@ impl Problem {
     pub fn kind(&self) -> &'static str {
         match self {
             Problem::Io { .. } => "io",
+            Problem::NotUtf8 { .. } => "not-utf8",
+            Problem::PageIsDirectory { .. } => "page-is-directory",
+            Problem::DurationTooLong { .. } => "duration-too-long",
             Problem::TomlSyntax { .. } => "toml-syntax",
             Problem::UnknownKey { .. } => "unknown-key",
             Problem::MissingKey { .. } => "missing-key",
@@ -224,25 +262,44 @@ pub(crate) fn nearest_all<'a>(
         .collect()
 }
 
-/// A file's text, for turning byte spans into 1-based line:column.
+/// A file's text, for turning byte spans into 1-based line:column (through
+/// a [`LineIndex`]: locating every step of a long file stays linear).
 pub(crate) struct Source<'a> {
     pub file: &'a Path,
     pub text: &'a str,
+    lines: LineIndex,
 }
 
-impl Source<'_> {
-    /// Builds an error at the start of `span` (`None`: 1:1).
+impl<'a> Source<'a> {
+    pub(crate) fn new(file: &'a Path, text: &'a str) -> Source<'a> {
+        Source {
+            file,
+            text,
+            lines: LineIndex::new(text),
+        }
+    }
+
+    /// Builds an error at the start of `span` (`None`: 1:1), spanning its
+    /// first line.
     pub(crate) fn error(
         &self,
         span: Option<Range<usize>>,
         problem: Problem,
         hint: impl fmt::Display,
     ) -> SpecError {
-        let (line, column) = span.map_or((1, 1), |s| line_col(self.text, s.start));
+        let (line, column, width) = span.map_or((1, 1, 0), |s| {
+            let (line, column) = self.lines.line_col(self.text, s.start);
+            let width = self
+                .text
+                .get(s.clone())
+                .map_or(0, |t| t.lines().next().unwrap_or("").chars().count());
+            (line, column, width)
+        });
         SpecError {
             file: self.file.to_path_buf(),
             line,
             column,
+            width,
             problem: Box::new(problem),
             hint: hint.to_string(),
         }
@@ -250,17 +307,8 @@ impl Source<'_> {
 
     /// 1-based line of a byte offset.
     pub(crate) fn line_of(&self, offset: usize) -> usize {
-        line_col(self.text, offset).0
+        self.lines.line_col(self.text, offset).0
     }
-}
-
-/// 1-based line and character column of a byte offset.
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
 }
 
 /// An error in a page line (column 1).
@@ -274,6 +322,7 @@ pub(crate) fn page_error(
         file: file.to_path_buf(),
         line,
         column: 1,
+        width: 0,
         problem: Box::new(problem),
         hint: hint.to_string(),
     }
@@ -284,12 +333,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn line_col_counts_chars() {
+    fn errors_count_chars_and_span_one_line() {
         let t = "ab\nưx = 1\n";
-        assert_eq!(line_col(t, 0), (1, 1));
-        assert_eq!(line_col(t, 3), (2, 1));
+        let src = Source::new(Path::new("lab.toml"), t);
+        let e = src.error(Some(0..2), Problem::NoSteps, "h");
+        assert_eq!((e.line, e.column, e.width), (1, 1, 2));
         // `x` follows a 2-byte character: column 2, not 3.
-        assert_eq!(line_col(t, 3 + "ư".len()), (2, 2));
+        let e = src.error(Some(3 + "ư".len()..t.len()), Problem::NoSteps, "h");
+        assert_eq!((e.line, e.column, e.width), (2, 2, 5));
+        assert_eq!(src.line_of(3), 2);
     }
 
     #[test]

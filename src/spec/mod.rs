@@ -46,6 +46,10 @@ pub const DEFAULT_PAGE: &str = "lab.md";
 pub const DEFAULT_CASSETTES: &str = "cassettes";
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest step timeout (`[lab] timeout`, a step's `timeout`): 24 hours.
+/// A longer one is a typo, and bounding it keeps `Instant + timeout` from
+/// overflowing.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 /// Loads `dir/lab.toml` and checks it against its page (`[lab] page`,
 /// default `dir/lab.md`).
@@ -71,19 +75,21 @@ pub fn json_schema() -> String {
 
 fn load(dir: &Path, page_override: Option<&Path>) -> Result<Lab, SpecError> {
     let file = dir.join(LAB_FILE);
-    let text = std::fs::read_to_string(&file).map_err(|e| SpecError {
+    let bytes = std::fs::read(&file).map_err(|e| SpecError {
         file: file.clone(),
         line: 1,
         column: 1,
+        width: 0,
         problem: Box::new(Problem::Io {
             message: e.to_string(),
         }),
         hint: format!("every lab directory needs a `{LAB_FILE}` (see docs/lab-toml.md)"),
     })?;
-    let src = Source {
-        file: &file,
-        text: &text,
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(text) => text,
+        Err(e) => return Err(not_utf8(&file, &bytes, &e)),
     };
+    let src = Source::new(&file, text);
     let raw = parse::parse(&src)?;
     let header = raw.lab.get_ref();
 
@@ -92,16 +98,34 @@ fn load(dir: &Path, page_override: Option<&Path>) -> Result<Lab, SpecError> {
         (None, Some(p)) => dir.join(p.get_ref()),
         (None, None) => dir.join(DEFAULT_PAGE),
     };
+    let page_span = header.page.as_ref().map_or(raw.lab.span(), |p| p.span());
+    if page_path.is_dir() {
+        let hint = "name the Markdown file itself, e.g. `page = \"<dir>/lab.md\"`";
+        return Err(src.error(
+            Some(page_span),
+            Problem::PageIsDirectory { page: page_path },
+            hint,
+        ));
+    }
     let page = match LabPage::read(&page_path) {
         Ok(page) => page,
         Err(ReadError::Io { .. }) if !page_path.exists() => {
-            let span = header.page.as_ref().map_or(raw.lab.span(), |p| p.span());
             let hint =
                 "put the student page next to `lab.toml`, or set `[lab] page = \"<file>.md\"`";
-            return Err(src.error(Some(span), Problem::MissingPage { page: page_path }, hint));
+            return Err(src.error(
+                Some(page_span),
+                Problem::MissingPage { page: page_path },
+                hint,
+            ));
         }
         Err(ReadError::Io { source, .. }) => {
-            let hint = "check the page's permissions and encoding (UTF-8)";
+            // A page that is not UTF-8: say where, as for `lab.toml`.
+            if let Ok(bytes) = std::fs::read(&page_path)
+                && let Err(e) = std::str::from_utf8(&bytes)
+            {
+                return Err(not_utf8(&page_path, &bytes, &e));
+            }
+            let hint = "check the page's permissions";
             return Err(page_error(
                 &page_path,
                 1,
@@ -139,7 +163,7 @@ fn load(dir: &Path, page_override: Option<&Path>) -> Result<Lab, SpecError> {
     let timeout = header
         .timeout
         .as_ref()
-        .map(|t| ctx.duration(t))
+        .map(|t| ctx.timeout("`[lab] timeout`", t))
         .transpose()?
         .unwrap_or(DEFAULT_TIMEOUT);
     let max_age = header
@@ -207,6 +231,22 @@ fn load(dir: &Path, page_override: Option<&Path>) -> Result<Lab, SpecError> {
         checklist,
         steps,
     })
+}
+
+/// A file that is not UTF-8, at the line and column of its first bad byte.
+fn not_utf8(file: &Path, bytes: &[u8], e: &std::str::Utf8Error) -> SpecError {
+    let (line, column) = crate::diagnostic::utf8_error_position(bytes, e);
+    SpecError {
+        file: file.to_path_buf(),
+        line,
+        column,
+        width: 1,
+        problem: Box::new(Problem::NotUtf8 {
+            byte: bytes.get(e.valid_up_to()).copied().unwrap_or_default(),
+        }),
+        hint: "save the file as UTF-8 (an editor's \"encoding\" menu, or `iconv -t UTF-8`)"
+            .to_string(),
+    }
 }
 
 /// The lab id: the directory's name (`labs/4.1-x` → `4.1-x`).

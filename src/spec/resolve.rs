@@ -222,6 +222,23 @@ impl Ctx<'_> {
         })
     }
 
+    /// A step timeout: a duration of at most [`super::MAX_TIMEOUT`].
+    pub(crate) fn timeout(&self, key: &str, v: &Spanned<String>) -> Result<Duration, SpecError> {
+        let d = self.duration(v)?;
+        if d <= super::MAX_TIMEOUT {
+            return Ok(d);
+        }
+        Err(self.err(
+            v.span(),
+            Problem::DurationTooLong {
+                key: key.to_string(),
+                value: v.get_ref().clone(),
+                limit: "24h".to_string(),
+            },
+            "write a timeout of at most `24h`; a step that needs longer belongs in a separate job",
+        ))
+    }
+
     pub(crate) fn regex(&self, v: &Spanned<String>) -> Result<String, SpecError> {
         match regex::Regex::new(v.get_ref()) {
             Ok(_) => Ok(v.get_ref().clone()),

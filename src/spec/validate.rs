@@ -134,7 +134,7 @@ pub(crate) fn step(
     let timeout = s
         .timeout
         .as_ref()
-        .map(|t| ctx.duration(t))
+        .map(|t| ctx.timeout("step `timeout`", t))
         .transpose()?
         .unwrap_or(default_timeout);
     let missing = |key: &str, example: &str| {
