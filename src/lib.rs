@@ -18,6 +18,7 @@
 //! - [`expect`]: checking what a step showed;
 //! - [`report`]: outcomes, the ticked checklist and report formats;
 //! - [`runner`]: labs × steps × clients as libtest-mimic trials;
+//! - [`schedule`]: trial order (longest first) and the default thread count;
 //! - [`netguard`]: no network but the trial endpoint for step processes;
 //! - [`grade`]: a student's workspace graded against a lab.
 //! - [`lint`]: static checks of pages, `lab.toml` and cassettes.
@@ -37,5 +38,6 @@ pub mod record;
 pub mod replay;
 pub mod report;
 pub mod runner;
+pub mod schedule;
 pub mod spec;
 pub mod steps;

@@ -482,7 +482,14 @@ fn provision(defs: &[&TrialDef]) -> Vec<(ClientId, String)> {
 /// lab's checklist. The exit code is libtest's, or [`EXIT_FAILED`] when a
 /// judged checklist item is unticked.
 pub fn harness(args: &Arguments, config: RunConfig) -> ExitCode {
-    let plan = plan(&config);
+    let mut plan = plan(&config);
+    // schedule: longest trials first, default --test-threads (src/schedule.rs).
+    let scheduled = crate::schedule::apply(args, &mut plan.trials, |d| {
+        let cassettes = d.lab.cassettes.as_ref().ok();
+        crate::schedule::trial_cost(&d.lab.lab.steps[d.step], d.client, cassettes, config.speed)
+    });
+    let args = &scheduled;
+    // end schedule
     let config = Arc::new(config);
     let mut trials: Vec<Trial> = Vec::new();
     for (dir, error) in &plan.broken {
