@@ -7,7 +7,10 @@
 //! - **default**: `labcheck run labs/4.1-… labs/4.2-…` (the schedule of
 //!   `src/schedule.rs`: longest trials first, its default thread count);
 //! - **64 threads**: the same with `-- --test-threads 64`, every trial at once
-//!   (the best wall time parallelism alone can give).
+//!   (the best wall time parallelism alone can give);
+//! - **one per core**: `-- --test-threads <cores>`, libtest's own default and
+//!   labcheck's before `src/schedule.rs` (for comparison; plan order is still
+//!   longest first).
 //!
 //! Each run writes its outcome files to a fresh results directory; the longest
 //! single trial (`duration_ms`) over all runs is printed too, as the floor no
@@ -89,26 +92,33 @@ fn main() -> BenchResult<()> {
         LABS.join(" ")
     );
     run(&[])?;
-    let (mut default, mut wide, mut longest) = (Vec::new(), Vec::new(), Duration::ZERO);
+    let per_core = cores.to_string();
+    let (mut default, mut wide, mut narrow) = (Vec::new(), Vec::new(), Vec::new());
+    let mut longest = Duration::ZERO;
     for i in 0..reps {
         let (d, ld) = run(&[])?;
         let (w, lw) = run(&["--test-threads", "64"])?;
+        let (n, ln) = run(&["--test-threads", &per_core])?;
         println!(
-            "  run {}: default {:.3} s, 64 threads {:.3} s (longest trial {:.3} s / {:.3} s)",
+            "  run {}: default {:.3} s, 64 threads {:.3} s, one per core {:.3} s (longest trial {:.3} / {:.3} / {:.3} s)",
             i + 1,
             d.as_secs_f64(),
             w.as_secs_f64(),
+            n.as_secs_f64(),
             ld.as_secs_f64(),
-            lw.as_secs_f64()
+            lw.as_secs_f64(),
+            ln.as_secs_f64()
         );
         default.push(d.as_secs_f64());
         wide.push(w.as_secs_f64());
-        longest = longest.max(ld).max(lw);
+        narrow.push(n.as_secs_f64());
+        longest = longest.max(ld).max(lw).max(ln);
     }
-    let (dm, wm) = (mean(&default), mean(&wide));
+    let (dm, wm, nm) = (mean(&default), mean(&wide), mean(&narrow));
     let ratio = dm / wm;
     println!("default      : mean {dm:.3} s");
     println!("64 threads   : mean {wm:.3} s");
+    println!("one per core : mean {nm:.3} s");
     println!("longest trial: {:.3} s", longest.as_secs_f64());
     println!(
         "ratio default / 64: {ratio:.2}; target <= {TARGET_RATIO}: {}",
