@@ -484,7 +484,7 @@ fn provision(defs: &[&TrialDef]) -> Vec<(ClientId, String)> {
 pub fn harness(args: &Arguments, config: RunConfig) -> ExitCode {
     let mut plan = plan(&config);
     // schedule: longest trials first, default --test-threads (src/schedule.rs).
-    let scheduled = crate::schedule::apply(args, &mut plan.trials, |d| {
+    let scheduled = crate::schedule::apply(args, config.mode, &mut plan.trials, |d| {
         let cassettes = d.lab.cassettes.as_ref().ok();
         crate::schedule::trial_cost(&d.lab.lab.steps[d.step], d.client, cassettes, config.speed)
     });

@@ -16,8 +16,10 @@
 //! where `busy` is the share of the summed cost that keeps a core busy (client
 //! start-up) rather than waiting (stream delays). The bound keeps a run of
 //! CPU-heavy client start-ups from thrashing and a large catalog from opening
-//! hundreds of replay servers at once; on 2 cores it is 8 threads, which ran
-//! the bundled labs as fast as 64 (benches/parallelism.rs). `--test-threads`
+//! hundreds of replay servers at once. On 2 cores the bound is 8; the bundled
+//! labs get 6, which ran them in 0.94 × the wall time of 64 threads and 0.6 ×
+//! that of one per core (benches/parallelism.rs, docs/benchmarks.md). Record
+//! and live runs keep one thread per core (see [`apply`]). `--test-threads`
 //! given by the user always wins.
 //!
 //! libtest-mimic runs trials in the order given, each worker of its pool taking
@@ -31,6 +33,7 @@ use libtest_mimic::Arguments;
 
 use crate::cassette::CassetteSet;
 use crate::ids::ClientId;
+use crate::mode::Mode;
 use crate::spec::lab::Step;
 
 /// Most threads the default gives per core.
@@ -159,13 +162,23 @@ pub fn cores() -> usize {
 /// Applies the schedule to a run: orders `trials` longest first and returns
 /// `args` with the default thread count when the user gave none. Listing
 /// (`--list`) keeps the plan's order and the user's arguments.
-pub fn apply<T>(args: &Arguments, trials: &mut [T], cost: impl Fn(&T) -> Cost) -> Arguments {
+///
+/// Only replay gets more threads than cores: in record and live modes the
+/// waiting is real Bedrock's, under per-account request quotas, so those keep
+/// libtest's one thread per core. The thread count is judged on every planned
+/// trial, also those a filter leaves out (a rough figure either way).
+pub fn apply<T>(
+    args: &Arguments,
+    mode: Mode,
+    trials: &mut [T],
+    cost: impl Fn(&T) -> Cost,
+) -> Arguments {
     let mut args = args.clone();
     if args.list {
         return args;
     }
     longest_first(trials, &cost);
-    if args.test_threads.is_none() {
+    if args.test_threads.is_none() && mode == Mode::Replay {
         args.test_threads = Some(default_threads(trials.iter().map(&cost), cores()));
     }
     args
@@ -278,7 +291,7 @@ mod tests {
             test_threads: Some(64),
             ..Arguments::default()
         };
-        let applied = apply(&args, &mut trials, |&t| cost(10, t));
+        let applied = apply(&args, Mode::Replay, &mut trials, |&t| cost(10, t));
         assert_eq!(applied.test_threads, Some(64));
         assert_eq!(trials, [3, 2, 1]);
 
@@ -287,12 +300,23 @@ mod tests {
             ..Arguments::default()
         };
         let mut trials = vec![1u64, 3, 2];
-        let applied = apply(&listing, &mut trials, |&t| cost(10, t));
+        let applied = apply(&listing, Mode::Replay, &mut trials, |&t| cost(10, t));
         assert_eq!(applied.test_threads, None);
         assert_eq!(trials, [1, 3, 2]);
 
         let mut trials = vec![1u64, 3, 2];
-        let applied = apply(&Arguments::default(), &mut trials, |&t| cost(10, t));
+        let applied = apply(&Arguments::default(), Mode::Replay, &mut trials, |&t| {
+            cost(10, t)
+        });
         assert!(applied.test_threads.is_some_and(|n| n >= cores()));
+        assert_eq!(trials, [3, 2, 1]);
+
+        // Against real Bedrock: longest first still, libtest's thread default.
+        let mut trials = vec![1u64, 3, 2];
+        let applied = apply(&Arguments::default(), Mode::Record, &mut trials, |&t| {
+            cost(10, t)
+        });
+        assert_eq!(applied.test_threads, None);
+        assert_eq!(trials, [3, 2, 1]);
     }
 }
