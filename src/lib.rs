@@ -23,6 +23,7 @@
 //! - [`expect`]: checking what a step showed;
 //! - [`report`]: outcomes, the ticked checklist, report formats and what a run prints;
 //! - [`runner`]: executing the plan's trials under libtest-mimic;
+//! - [`schedule`]: trial order (longest first) and the default thread count;
 //! - [`netguard`]: no network but the trial endpoint for step processes;
 //! - [`copy`]: the one directory copy and its symlink rule;
 //! - [`grade`]: a student's workspace graded against a lab;
@@ -54,6 +55,7 @@ pub mod record;
 pub mod replay;
 pub mod report;
 pub mod runner;
+pub mod schedule;
 pub mod settings;
 pub mod spec;
 pub mod steps;

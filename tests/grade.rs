@@ -2,14 +2,14 @@
 //! a correct workspace scores full marks; each typical mistake loses the item
 //! it should, with the reason shown.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use labcheck::grade::{self, GradeOptions, GradeReport, GradeState};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::repo;
 
 fn lab() -> PathBuf {
     repo().join("labs/4.1-invoke-fm-via-bedrock")
@@ -104,19 +104,39 @@ fn wrong_model_id_loses_item_3_naming_the_models() {
 
 #[test]
 fn a_workspace_is_never_modified() {
-    let dir = workspace("missing-script");
-    let before = listing(&dir);
-    let _ = grade_ws("missing-script");
-    assert_eq!(listing(&dir), before);
+    // `correct` holds the files the steps run and the `output.json` the CLI
+    // step writes again; `missing-script` lacks one the lab says to create.
+    for name in ["correct", "missing-script"] {
+        let dir = workspace(name);
+        let before = contents(&dir);
+        assert!(!before.is_empty(), "fixture `{name}` is empty");
+        let report = grade_ws(name);
+        assert!(
+            states(&report).contains(&Ticked),
+            "`{name}` was not graded: {report:#?}"
+        );
+        assert_eq!(contents(&dir), before, "grading `{name}` changed it");
+    }
 }
 
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("read_dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+/// Every file under `dir` (relative path, bytes), sorted: a changed byte,
+/// an added or a removed file all show.
+fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(at) = pending.pop() {
+        for entry in std::fs::read_dir(&at).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).expect("under dir").to_path_buf();
+                files.push((rel, std::fs::read(&path).expect("read")));
+            }
+        }
+    }
+    files.sort();
+    files
 }
 
 #[test]

@@ -3,9 +3,10 @@
 //! trial endpoint (relayed) is reachable. Nothing here leaves loopback: the
 //! guard refuses before a connection to AWS is made.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use labcheck::grade::{self, GradeOptions, GradeState};
@@ -13,9 +14,7 @@ use labcheck::netguard::{GuardKind, NetGuard, Policy};
 use labcheck::steps::env::ChildEnv;
 use labcheck::steps::process;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::repo;
 
 fn boto3_to_default_endpoint_fails_naming_the_host(policy: Policy) -> Vec<String> {
     let options = GradeOptions {

@@ -7,15 +7,15 @@
 //! outer `cargo test` holds no build lock while tests run, and the `labs`
 //! test binary is built by the first partition, then fresh for the others).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use labcheck::report::outcome::OUTCOME_VERSION;
 use labcheck::report::{Outcome, ResultsDir, Status};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::repo;
 
 /// `<target>` from `<target>/debug/labcheck`.
 fn target_dir() -> PathBuf {

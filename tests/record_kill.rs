@@ -1,5 +1,8 @@
 //! Killing `labcheck record` with SIGKILL at random moments never leaves a
 //! cassette that fails to load: writes are atomic (temp file, fsync, rename).
+//!
+//! The kill moments come from a seed (the clock, or `LABCHECK_KILL_SEED` to
+//! replay a failure); a failure names the seed that reproduces it.
 
 mod common;
 
@@ -12,6 +15,21 @@ use labcheck::record::Credentials;
 use labcheck::record::verify::VerifyingUpstream;
 
 const RUNS: u32 = 20;
+
+/// Set it to the seed a failure printed to replay the same kill moments.
+const SEED_VAR: &str = "LABCHECK_KILL_SEED";
+
+fn seed() -> u64 {
+    match std::env::var(SEED_VAR) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{SEED_VAR}=`{v}` is not a u64")),
+        Err(_) => SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64),
+    }
+}
 
 #[test]
 fn sigkill_at_random_moments_never_leaves_a_torn_cassette() {
@@ -28,18 +46,18 @@ fn sigkill_at_random_moments_never_leaves_a_torn_cassette() {
     let cassettes = lab.join("cassettes");
     std::fs::remove_dir_all(&cassettes).expect("clear");
     std::fs::create_dir(&cassettes).expect("mkdir");
-    let mut seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(1, |d| d.as_nanos() as u64)
-        | 1;
-    eprintln!("kill test seed {seed}");
+    let seed = seed();
+    let replay = format!("reproduce with {SEED_VAR}={seed}");
+    eprintln!("kill test seed {seed} ({replay})");
+    // xorshift never leaves 0.
+    let mut state = if seed == 0 { 1 } else { seed };
     let mut written_runs = 0;
     for run in 0..RUNS {
         // xorshift: the kill moment, 0..2000 ms after the start.
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let after = Duration::from_millis(seed % 2000);
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let after = Duration::from_millis(state % 2000);
         let mut child = Command::new(env!("CARGO_BIN_EXE_labcheck"))
             .arg("record")
             .arg(&lab)
@@ -64,17 +82,18 @@ fn sigkill_at_random_moments_never_leaves_a_torn_cassette() {
             .expect("spawn labcheck record");
         // The kill moment itself is what is random here; nothing is awaited.
         std::thread::sleep(after);
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
+        // SIGKILL; it fails only if the child already exited, which is fine.
+        let _already_exited = child.kill();
+        child.wait().expect("reap labcheck record");
         let loaded = CassetteSet::load_dir(&cassettes)
-            .unwrap_or_else(|e| panic!("run {run} killed after {after:?}: {e}"));
+            .unwrap_or_else(|e| panic!("run {run} killed after {after:?} ({replay}): {e}"));
         if !loaded.is_empty() {
             written_runs += 1;
         }
     }
     assert!(
         written_runs > 0,
-        "no run got far enough to write: the kills tested nothing"
+        "no run got far enough to write: the kills tested nothing ({replay})"
     );
     let stray: Vec<_> = std::fs::read_dir(&cassettes)
         .expect("list")

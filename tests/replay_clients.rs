@@ -2,7 +2,9 @@
 //! labcheck: boto3 runs the seed page's Bước 3 and Bước 4 scripts with the
 //! endpoint set only by environment variable, and streams incrementally.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::time::Duration;
 
 use labcheck::cassette::CassetteSet;
@@ -13,11 +15,9 @@ use labcheck::replay::{ReplayOptions, ReplayServer};
 use labcheck::steps::env::ChildEnv;
 use labcheck::steps::process::{self, ProcessOutput};
 
-const LAB: &str = "labs/4.1-invoke-fm-via-bedrock";
+use common::repo;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+const LAB: &str = "labs/4.1-invoke-fm-via-bedrock";
 
 fn server() -> ReplayServer {
     let set =

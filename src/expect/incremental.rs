@@ -9,6 +9,35 @@ use crate::steps::Piece;
 /// `print` or join two, but a stream's frames are tens of milliseconds apart.
 pub const BURST_GAP: Duration = Duration::from_millis(12);
 
+/// Why output did not arrive the way a stream's frames did.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotIncremental {
+    #[error("nothing was printed")]
+    Nothing,
+    #[error(
+        "output arrived in {bursts} piece(s) over {} ms{}; expected at least {min_pieces} pieces arriving as the stream's frames did",
+        spread.as_millis(),
+        stream_span.map_or_else(String::new, |s| format!(" while the stream took {} ms", s.as_millis()))
+    )]
+    TooFewPieces {
+        bursts: usize,
+        spread: Duration,
+        min_pieces: usize,
+        stream_span: Option<Duration>,
+    },
+    #[error(
+        "output arrived in {bursts} pieces but within {} ms, while the stream took {} ms: it was not printed as it arrived",
+        spread.as_millis(),
+        stream_span.as_millis()
+    )]
+    Squeezed {
+        bursts: usize,
+        spread: Duration,
+        stream_span: Duration,
+    },
+}
+
 /// Passes when stdout came in at least `min_pieces` bursts and, if the
 /// server's stream took `stream_span` to write, the bursts cover at least half
 /// of that span (a client that buffers and prints at the end covers none).
@@ -16,10 +45,10 @@ pub fn judge_pieces(
     pieces: &[Piece],
     min_pieces: usize,
     stream_span: Option<Duration>,
-) -> Result<(), String> {
+) -> Result<(), NotIncremental> {
     let non_empty: Vec<&Piece> = pieces.iter().filter(|p| p.bytes > 0).collect();
     let Some(first) = non_empty.first() else {
-        return Err("nothing was printed".into());
+        return Err(NotIncremental::Nothing);
     };
     let mut bursts = vec![first.at];
     let mut last = first.at;
@@ -31,24 +60,21 @@ pub fn judge_pieces(
     }
     let spread = last.saturating_sub(first.at);
     if bursts.len() < min_pieces {
-        let span = stream_span.map_or_else(String::new, |s| {
-            format!(" while the stream took {} ms", s.as_millis())
+        return Err(NotIncremental::TooFewPieces {
+            bursts: bursts.len(),
+            spread,
+            min_pieces,
+            stream_span,
         });
-        return Err(format!(
-            "output arrived in {} piece(s) over {} ms{span}; expected at least {min_pieces} pieces arriving as the stream's frames did",
-            bursts.len(),
-            spread.as_millis()
-        ));
     }
     if let Some(span) = stream_span
         && spread < span / 2
     {
-        return Err(format!(
-            "output arrived in {} pieces but within {} ms, while the stream took {} ms: it was not printed as it arrived",
-            bursts.len(),
-            spread.as_millis(),
-            span.as_millis()
-        ));
+        return Err(NotIncremental::Squeezed {
+            bursts: bursts.len(),
+            spread,
+            stream_span: span,
+        });
     }
     Ok(())
 }
@@ -86,8 +112,13 @@ mod tests {
             Some(Duration::from_millis(500)),
         )
         .expect_err("one burst");
-        assert!(err.contains("1 piece(s)"), "{err}");
-        assert!(err.contains("500 ms"), "{err}");
+        assert!(
+            matches!(err, NotIncremental::TooFewPieces { bursts: 1, .. }),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("1 piece(s)"), "{text}");
+        assert!(text.contains("500 ms"), "{text}");
     }
 
     #[test]
@@ -98,11 +129,18 @@ mod tests {
             Some(Duration::from_millis(1000)),
         )
         .expect_err("squeezed");
-        assert!(err.contains("not printed as it arrived"), "{err}");
+        assert!(
+            matches!(err, NotIncremental::Squeezed { bursts: 3, .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("not printed as it arrived"),
+            "{err}"
+        );
     }
 
     #[test]
     fn empty_output_fails() {
-        assert!(judge_pieces(&[], 3, None).is_err());
+        assert_eq!(judge_pieces(&[], 3, None), Err(NotIncremental::Nothing));
     }
 }

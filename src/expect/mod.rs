@@ -22,7 +22,7 @@ use crate::spec::lab::{Expectations, ParamPair, TextExpect};
 use crate::steps::StepOutput;
 
 pub use diagnose::explain;
-pub use incremental::judge_pieces;
+pub use incremental::{NotIncremental, judge_pieces};
 
 /// One unmet expectation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,14 +126,14 @@ pub fn check(exp: &Expectations, out: &StepOutput, ctx: &Context<'_>) -> Vec<Fai
     if let Some(inc) = &exp.incremental
         && let Err(why) = judge_pieces(&out.pieces, inc.min_pieces, stream_span(ctx))
     {
-        failures.push(Failure::new("incremental output", why).hint(
+        failures.push(Failure::new("incremental output", why.to_string()).hint(
             "print each delta as it arrives (`print(text, end='', flush=True)`) instead of collecting the answer first",
         ));
     }
     if let Some(name) = &exp.snapshot
         && let Err(why) = snapshot::check(name, &out.stdout, &snapshot::snapshots_dir(ctx.lab_dir))
     {
-        failures.push(Failure::new("snapshot", why).hint(
+        failures.push(Failure::new("snapshot", why.to_string()).hint(
             "review with `cargo insta review`, or accept the new output with INSTA_UPDATE=always",
         ));
     }

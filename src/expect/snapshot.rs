@@ -14,9 +14,20 @@ pub fn snapshots_dir(lab_dir: &Path) -> PathBuf {
     repo.canonicalize().unwrap_or(repo).join("snapshots")
 }
 
+/// Output that differs from its snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("output differs from snapshot `{name}` in {}: {why}", dir.display())]
+pub struct SnapshotMismatch {
+    pub name: String,
+    /// The snapshots directory.
+    pub dir: PathBuf,
+    /// insta's own account of the difference (its assertion message).
+    pub why: String,
+}
+
 /// Compares `content` with snapshot `name` under `dir`; on a mismatch insta
 /// leaves `<name>.snap.new` beside it for review and this returns why.
-pub fn check(name: &str, content: &str, dir: &Path) -> Result<(), String> {
+pub fn check(name: &str, content: &str, dir: &Path) -> Result<(), SnapshotMismatch> {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(dir);
     settings.set_prepend_module_to_snapshot(false);
@@ -31,10 +42,11 @@ pub fn check(name: &str, content: &str, dir: &Path) -> Result<(), String> {
             .cloned()
             .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_else(|| "snapshot assertion failed".into());
-        format!(
-            "output differs from snapshot `{name}` in {}: {why}",
-            dir.display()
-        )
+        SnapshotMismatch {
+            name: name.to_string(),
+            dir: dir.to_path_buf(),
+            why,
+        }
     })
 }
 
@@ -52,6 +64,7 @@ mod tests {
         .expect("write snapshot");
         assert_eq!(check("greeting", "Xin chào", dir.path()), Ok(()));
         let err = check("greeting", "Hello", dir.path()).expect_err("differs");
-        assert!(err.contains("snapshot `greeting`"), "{err}");
+        assert_eq!(err.name, "greeting");
+        assert!(err.to_string().contains("snapshot `greeting`"), "{err}");
     }
 }

@@ -197,7 +197,14 @@ fn run_trials(
 /// [`exit_code::FAILED`] when a trial failed or a judged checklist item is
 /// unticked, [`exit_code::USAGE`] when a lab could not be loaded.
 pub fn harness(args: &Arguments, config: RunConfig) -> u8 {
-    let plan = config.plan();
+    let mut plan = config.plan();
+    // Longest trials first and a default `--test-threads` that fits trials
+    // which mostly wait (src/schedule.rs); a user's `--test-threads` wins.
+    let scheduled = crate::schedule::apply(args, config.mode, &mut plan.trials, |d| {
+        let cassettes = d.lab.cassettes.as_ref().ok();
+        crate::schedule::trial_cost(&d.lab.lab.steps[d.step], d.client, cassettes, config.speed)
+    });
+    let args = &scheduled;
     let config = Arc::new(config);
     let broken: Vec<Trial> = plan
         .broken

@@ -89,6 +89,13 @@ pub fn run_bash(
 }
 
 /// Runs `cmd` in the trial environment, bounded by `timeout`.
+///
+/// The limit holds whatever the child does with its output: the step ends
+/// when bash has exited *and* both pipes are closed, or at the deadline,
+/// whichever comes first. A child that closes its stdout and keeps running, a
+/// grandchild that holds the pipes open, a child that ignores SIGTERM: at the
+/// deadline the whole process group gets SIGKILL. The group is killed in every
+/// case once bash has exited, so nothing a step left behind outlives it.
 pub fn run(
     mut cmd: Command,
     env: &ChildEnv,
@@ -121,85 +128,181 @@ pub fn run(
     })?;
     let pid = child.id() as i32;
 
-    let (tx, rx) = mpsc::channel::<(Duration, Vec<u8>)>();
-    let stdout = child.stdout.take();
-    let stdout_reader = thread::spawn(move || {
-        let Some(mut out) = stdout else { return };
-        let mut buf = [0u8; 8192];
-        loop {
-            match out.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if tx.send((started.elapsed(), buf[..n].to_vec())).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    });
-    let stderr = child.stderr.take();
-    let stderr_reader = thread::spawn(move || {
-        let mut text = Vec::new();
-        if let Some(mut err) = stderr {
-            let _ignored_partial_read = err.read_to_end(&mut text);
-        }
-        text
-    });
+    let (tx, rx) = mpsc::channel::<Event>();
+    spawn_reader(child.stdout.take(), Stream::Stdout, started, tx.clone());
+    spawn_reader(child.stderr.take(), Stream::Stderr, started, tx.clone());
+    spawn_exit_watch(pid, tx);
 
-    let mut stdout_bytes = Vec::new();
-    let mut pieces = Vec::new();
+    let mut seen = Seen::default();
+    let deadline = started.checked_add(timeout);
     let mut timed_out = false;
-    let deadline = started + timeout;
-    loop {
-        let now = Instant::now();
-        if now >= deadline {
+    while !seen.finished() {
+        let left = match deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()),
+            // A limit too large to add to an instant is no limit in practice.
+            None => Duration::MAX,
+        };
+        if left.is_zero() {
             timed_out = true;
             break;
         }
-        match rx.recv_timeout(deadline - now) {
-            Ok((at, bytes)) => {
-                pieces.push(Piece {
-                    at,
-                    bytes: bytes.len(),
-                });
-                stdout_bytes.extend_from_slice(&bytes);
-            }
+        match rx.recv_timeout(left) {
+            Ok(event) => seen.take(event),
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 timed_out = true;
                 break;
             }
+            // Every sender is gone: nothing more can arrive.
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    if timed_out {
-        // SAFETY: killpg only sends a signal to the group we created above.
-        unsafe {
-            libc::killpg(pid, libc::SIGKILL);
-        }
-    }
+    // Bash is alive, or exited but not yet reaped (the exit watch does not
+    // reap), so `pid` still names our group: no other process can have it.
+    kill_group(pid);
     let status = child.wait().map_err(|e| StepError::Io {
         what: "waiting for the step's process".into(),
         source: e,
     })?;
-    // After the kill the pipe closes; drain what is left.
-    while let Ok((at, bytes)) = rx.try_recv() {
-        pieces.push(Piece {
-            at,
-            bytes: bytes.len(),
-        });
-        stdout_bytes.extend_from_slice(&bytes);
+    // The kill closed every pipe end the group held; what is left in the pipes
+    // arrives now. A process that left the group (setsid) may still hold a
+    // pipe: it gets a short grace, then its output is left behind unread.
+    let grace = Instant::now() + PIPE_GRACE;
+    while !(seen.stdout_closed && seen.stderr_closed) {
+        match rx.recv_timeout(grace.saturating_duration_since(Instant::now())) {
+            Ok(event) => seen.take(event),
+            Err(_) => break,
+        }
     }
-    let _joined = stdout_reader.join();
-    let stderr_bytes = stderr_reader.join().unwrap_or_default();
     Ok(ProcessOutput {
         exit_code: status.code(),
-        stdout: String::from_utf8_lossy(&stdout_bytes).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr_bytes).into_owned(),
-        pieces,
+        stdout: String::from_utf8_lossy(&seen.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&seen.stderr).into_owned(),
+        pieces: seen.pieces,
         timed_out,
         elapsed: started.elapsed(),
         started: Some(started),
     })
+}
+
+/// How long, after the group was killed, its pipes may take to close.
+const PIPE_GRACE: Duration = Duration::from_secs(2);
+
+/// Which pipe a reader reads.
+#[derive(Debug, Clone, Copy)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// What the reader threads and the exit watch report to [`run`].
+enum Event {
+    /// Bytes read from a pipe, with the time since spawn they arrived.
+    Read(Stream, Duration, Vec<u8>),
+    /// The pipe reached end of file (or failed: nothing more will come).
+    Closed(Stream),
+    /// Bash exited; it is left unreaped for [`kill_group`].
+    Exited,
+}
+
+/// What [`run`] has received so far.
+#[derive(Default)]
+struct Seen {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    pieces: Vec<Piece>,
+    stdout_closed: bool,
+    stderr_closed: bool,
+    exited: bool,
+}
+
+impl Seen {
+    fn take(&mut self, event: Event) {
+        match event {
+            Event::Read(Stream::Stdout, at, bytes) => {
+                self.pieces.push(Piece {
+                    at,
+                    bytes: bytes.len(),
+                });
+                self.stdout.extend_from_slice(&bytes);
+            }
+            Event::Read(Stream::Stderr, _, bytes) => self.stderr.extend_from_slice(&bytes),
+            Event::Closed(Stream::Stdout) => self.stdout_closed = true,
+            Event::Closed(Stream::Stderr) => self.stderr_closed = true,
+            Event::Exited => self.exited = true,
+        }
+    }
+
+    /// Bash has exited and both pipes are closed: the step is over.
+    fn finished(&self) -> bool {
+        self.exited && self.stdout_closed && self.stderr_closed
+    }
+}
+
+/// Reads `pipe` on its own thread, reporting whatever each `read` returns
+/// (arrival times are what the `incremental` expectation judges).
+fn spawn_reader(
+    pipe: Option<impl Read + Send + 'static>,
+    stream: Stream,
+    started: Instant,
+    tx: mpsc::Sender<Event>,
+) {
+    thread::spawn(move || {
+        if let Some(mut pipe) = pipe {
+            let mut buf = [0u8; 8192];
+            loop {
+                match pipe.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        let event = Event::Read(stream, started.elapsed(), buf[..n].to_vec());
+                        if tx.send(event).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+        }
+        let _receiver_may_be_gone = tx.send(Event::Closed(stream));
+    });
+}
+
+/// Waits on its own thread for bash to exit, without reaping it: while it is
+/// unreaped its pid cannot be reused, so [`kill_group`] cannot hit a stranger.
+fn spawn_exit_watch(pid: i32, tx: mpsc::Sender<Event>) {
+    thread::spawn(move || {
+        loop {
+            // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: waitid writes only into `info`; WNOWAIT leaves the child
+            // for `Child::wait` to reap.
+            let rc = unsafe {
+                libc::waitid(
+                    libc::P_PID,
+                    pid as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOWAIT,
+                )
+            };
+            if rc == 0 {
+                break;
+            }
+            if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                // Not our child any more (ECHILD): it exited and was reaped.
+                break;
+            }
+        }
+        let _receiver_may_be_gone = tx.send(Event::Exited);
+    });
+}
+
+/// SIGKILL to every process of the group led by `pid`. An empty group
+/// (everything already exited) is not an error.
+fn kill_group(pid: i32) {
+    // SAFETY: killpg only sends a signal; `pid` leads the group we created.
+    unsafe {
+        libc::killpg(pid, libc::SIGKILL);
+    }
 }
 
 /// Writes `contents` to `rel` inside the workspace, creating parent dirs.
@@ -286,6 +389,105 @@ mod tests {
             out.elapsed
         );
         assert_eq!(out.stdout, "started\n");
+    }
+
+    /// Processes of group `pgid` that are still running (zombies are dead:
+    /// they only wait for their parent to reap them).
+    fn live_members(pgid: i32) -> Vec<String> {
+        let mut live = Vec::new();
+        for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue; // not a process, or it exited meanwhile
+            };
+            // `pid (comm) state ppid pgrp …`; comm may hold spaces and parens.
+            let Some((_, rest)) = stat.rsplit_once(')') else {
+                continue;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            if fields.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid)
+                && fields.first() != Some(&"Z")
+            {
+                live.push(stat);
+            }
+        }
+        live
+    }
+
+    /// Waits (bounded) until no process of `pgid` runs: SIGKILL is delivered
+    /// at once but a process takes a moment to finish exiting, so a check
+    /// right after the step returns could see one mid-exit.
+    fn assert_group_gone(pgid: i32) {
+        let give_up = Instant::now() + Duration::from_secs(10);
+        loop {
+            let live = live_members(pgid);
+            if live.is_empty() {
+                return;
+            }
+            assert!(
+                Instant::now() < give_up,
+                "processes of group {pgid} survived the step: {live:?}"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn group_of(dir: &Path) -> i32 {
+        std::fs::read_to_string(dir.join("group.pid"))
+            .expect("the script wrote its pid")
+            .trim()
+            .parse()
+            .expect("a pid")
+    }
+
+    #[test]
+    fn time_limit_holds_when_the_child_closes_its_output() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // bash leads the group: its pid ($$) is the group id.
+        let script = "echo $$ > group.pid\nexec >&- 2>&-\nsleep 300\n";
+        let limit = Duration::from_secs(2);
+        let out = run_bash(script, 1, &env(dir.path()), limit).expect("run");
+        assert!(out.timed_out, "{out:?}");
+        assert_eq!(out.exit_code, None, "killed, not exited");
+        assert!(out.elapsed >= limit, "ended before its limit: {out:?}");
+        // Generous: only a step that waits for `sleep 300` would exceed it.
+        assert!(
+            out.elapsed < Duration::from_secs(60),
+            "took {:?}",
+            out.elapsed
+        );
+        assert_group_gone(group_of(dir.path()));
+        // The trial-level "time limit" failure is asserted in tests/deadline.rs
+        // (steps must not depend on expect: docs/architecture.md).
+    }
+
+    #[test]
+    fn time_limit_holds_when_a_grandchild_keeps_the_pipes_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // bash exits at once; the background sleep holds stdout and stderr
+        // and ignores SIGTERM.
+        let script = "echo $$ > group.pid\n(trap '' TERM; sleep 300) &\necho started\n";
+        let limit = Duration::from_secs(2);
+        let out = run_bash(script, 1, &env(dir.path()), limit).expect("run");
+        assert!(out.timed_out, "{out:?}");
+        assert_eq!(out.stdout, "started\n");
+        assert!(
+            out.elapsed < Duration::from_secs(60),
+            "took {:?}",
+            out.elapsed
+        );
+        assert_group_gone(group_of(dir.path()));
+    }
+
+    #[test]
+    fn what_a_finished_step_left_behind_is_killed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // The leftover closed its output, so the step is over when bash exits.
+        let script = "echo $$ > group.pid\n(exec >&- 2>&-; sleep 300) &\necho done\n";
+        let out = run_bash(script, 1, &env(dir.path()), Duration::from_secs(60)).expect("run");
+        assert!(!out.timed_out, "{out:?}");
+        assert_eq!(out.exit_code, Some(0));
+        assert_eq!(out.stdout, "done\n");
+        assert_group_gone(group_of(dir.path()));
     }
 
     #[test]

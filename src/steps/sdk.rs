@@ -55,14 +55,24 @@ pub fn run(
             source: e,
         })?;
     let client = client(endpoint, region);
+    Ok(runtime.block_on(bounded(timeout, |started| perform(&client, call, started))))
+}
+
+/// The call's answer as a step output, its error as stderr with exit code 1,
+/// or a timed-out output once `timeout` has passed (the call is dropped, which
+/// closes its connection).
+async fn bounded<F>(timeout: Duration, call: impl FnOnce(Instant) -> F) -> StepOutput
+where
+    F: std::future::Future<Output = Result<StepOutput, SdkCallError>>,
+{
     let started = Instant::now();
-    let result = runtime
-        .block_on(async { tokio::time::timeout(timeout, perform(&client, call, started)).await });
-    let mut out = match result {
+    // The runtime's clock, so that a test with a paused clock sees the limit.
+    let clock = tokio::time::Instant::now();
+    let mut out = match tokio::time::timeout(timeout, call(started)).await {
         Ok(Ok(out)) => out,
-        Ok(Err(message)) => StepOutput {
+        Ok(Err(error)) => StepOutput {
             exit_code: Some(1),
-            stderr: message,
+            stderr: error.to_string(),
             ..StepOutput::default()
         },
         Err(_elapsed) => StepOutput {
@@ -70,8 +80,8 @@ pub fn run(
             ..StepOutput::default()
         },
     };
-    out.elapsed = started.elapsed();
-    Ok(out)
+    out.elapsed = clock.elapsed();
+    out
 }
 
 /// Converse with one parameter pair, for playground emulation.
@@ -89,11 +99,44 @@ pub fn converse_once(
     )
 }
 
-fn error_text(err: impl std::error::Error) -> String {
-    format!("{}", DisplayErrorContext(err))
+/// Why an SDK call gave no answer. It becomes the step's stderr (exit code 1),
+/// as a failing client would print it, so expectations judge it like any
+/// other client's error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SdkCallError {
+    /// The call or its response stream failed (a service error, a refused
+    /// connection, a malformed frame), rendered with its whole source chain.
+    #[error("{}", DisplayErrorContext(source.as_ref()))]
+    Call {
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// A body that should be JSON is not.
+    #[error("{what} is not JSON: {source}")]
+    NotJson {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    /// The SDK refused to build the request from the lab's values.
+    #[error("cannot build the request: {}", DisplayErrorContext(source))]
+    Request {
+        source: aws_sdk_bedrockruntime::error::BuildError,
+    },
 }
 
-async fn perform(client: &Client, call: &SdkCall, started: Instant) -> Result<StepOutput, String> {
+impl SdkCallError {
+    fn call(err: impl std::error::Error + Send + Sync + 'static) -> SdkCallError {
+        SdkCallError::Call {
+            source: Box::new(err),
+        }
+    }
+}
+
+async fn perform(
+    client: &Client,
+    call: &SdkCall,
+    started: Instant,
+) -> Result<StepOutput, SdkCallError> {
     match call {
         SdkCall::Invoke { model, body } => {
             let resp = client
@@ -104,9 +147,14 @@ async fn perform(client: &Client, call: &SdkCall, started: Instant) -> Result<St
                 .body(Blob::new(body.to_string()))
                 .send()
                 .await
-                .map_err(error_text)?;
-            let json: serde_json::Value = serde_json::from_slice(resp.body().as_ref())
-                .map_err(|e| format!("the InvokeModel response body is not JSON: {e}"))?;
+                .map_err(SdkCallError::call)?;
+            let json: serde_json::Value =
+                serde_json::from_slice(resp.body().as_ref()).map_err(|source| {
+                    SdkCallError::NotJson {
+                        what: "the InvokeModel response body",
+                        source,
+                    }
+                })?;
             let model_out = ModelText::from_body(&json);
             Ok(StepOutput {
                 exit_code: Some(0),
@@ -124,12 +172,12 @@ async fn perform(client: &Client, call: &SdkCall, started: Instant) -> Result<St
                 .body(Blob::new(body.to_string()))
                 .send()
                 .await
-                .map_err(error_text)?;
+                .map_err(SdkCallError::call)?;
             let mut out = StepOutput {
                 exit_code: Some(0),
                 ..StepOutput::default()
             };
-            while let Some(event) = resp.body.recv().await.map_err(error_text)? {
+            while let Some(event) = resp.body.recv().await.map_err(SdkCallError::call)? {
                 let ResponseStream::Chunk(part) = event else {
                     out.events.push("unknown".into());
                     continue;
@@ -138,8 +186,11 @@ async fn perform(client: &Client, call: &SdkCall, started: Instant) -> Result<St
                     .bytes()
                     .map(|b| b.as_ref().to_vec())
                     .unwrap_or_default();
-                let chunk: serde_json::Value = serde_json::from_slice(&bytes)
-                    .map_err(|e| format!("a stream chunk is not JSON: {e}"))?;
+                let chunk: serde_json::Value =
+                    serde_json::from_slice(&bytes).map_err(|source| SdkCallError::NotJson {
+                        what: "a stream chunk",
+                        source,
+                    })?;
                 out.events.push(chunk_type(&chunk));
                 let piece = ModelText::from_chunk(&chunk);
                 if !piece.text.is_empty() {
@@ -164,7 +215,7 @@ async fn perform(client: &Client, call: &SdkCall, started: Instant) -> Result<St
                 .set_inference_config(parts.inference)
                 .send()
                 .await
-                .map_err(error_text)?;
+                .map_err(SdkCallError::call)?;
             let mut text = String::new();
             if let Some(ConverseOutputKind::Message(message)) = resp.output() {
                 for block in message.content() {
@@ -189,12 +240,12 @@ async fn perform(client: &Client, call: &SdkCall, started: Instant) -> Result<St
                 .set_messages(Some(parts.messages))
                 .set_system(parts.system)
                 .set_inference_config(parts.inference);
-            let mut resp = builder.send().await.map_err(error_text)?;
+            let mut resp = builder.send().await.map_err(SdkCallError::call)?;
             let mut out = StepOutput {
                 exit_code: Some(0),
                 ..StepOutput::default()
             };
-            while let Some(event) = resp.stream.recv().await.map_err(error_text)? {
+            while let Some(event) = resp.stream.recv().await.map_err(SdkCallError::call)? {
                 let name = match &event {
                     ConverseStreamOutput::MessageStart(_) => "messageStart",
                     ConverseStreamOutput::ContentBlockStart(_) => "contentBlockStart",
@@ -226,12 +277,12 @@ async fn perform(client: &Client, call: &SdkCall, started: Instant) -> Result<St
     }
 }
 
-fn user_message(prompt: &str) -> Result<Message, String> {
+fn user_message(prompt: &str) -> Result<Message, SdkCallError> {
     Message::builder()
         .role(ConversationRole::User)
         .content(ContentBlock::Text(prompt.to_string()))
         .build()
-        .map_err(error_text)
+        .map_err(|source| SdkCallError::Request { source })
 }
 
 fn inference_config(r: &ConverseRequest) -> Option<InferenceConfiguration> {
@@ -255,7 +306,7 @@ struct ConverseParts {
 }
 
 impl ConverseParts {
-    fn of(r: &ConverseRequest) -> Result<ConverseParts, String> {
+    fn of(r: &ConverseRequest) -> Result<ConverseParts, SdkCallError> {
         Ok(ConverseParts {
             messages: vec![user_message(&r.prompt)?],
             system: r.system.clone().map(|s| vec![SystemContentBlock::Text(s)]),
@@ -354,6 +405,49 @@ fn chunk_type(chunk: &serde_json::Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_that_never_answers_ends_at_its_limit() {
+        let limit = Duration::from_secs(30);
+        let out = bounded(limit, |_| std::future::pending()).await;
+        assert!(out.timed_out, "{out:?}");
+        assert_eq!(out.exit_code, None);
+        assert_eq!(out.elapsed, limit);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_within_the_limit_is_kept() {
+        let out = bounded(Duration::from_secs(30), |_| async {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            Ok(StepOutput {
+                exit_code: Some(0),
+                stdout: "Xin chào".into(),
+                ..StepOutput::default()
+            })
+        })
+        .await;
+        assert!(!out.timed_out, "{out:?}");
+        assert_eq!(out.stdout, "Xin chào");
+        assert_eq!(out.elapsed, Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_error_becomes_stderr_and_exit_code_1() {
+        let out = bounded(Duration::from_secs(30), |_| async {
+            let source = serde_json::from_str::<serde_json::Value>("{").expect_err("not JSON");
+            Err(SdkCallError::NotJson {
+                what: "a stream chunk",
+                source,
+            })
+        })
+        .await;
+        assert_eq!(out.exit_code, Some(1));
+        assert!(
+            out.stderr.starts_with("a stream chunk is not JSON: "),
+            "{}",
+            out.stderr
+        );
+    }
 
     #[test]
     fn claude_body_text_and_usage() {
