@@ -344,3 +344,39 @@ fn an_echoed_answer_leaves_no_secret_in_results_reports_or_output() {
     let cassettes = String::from_utf8_lossy(&all_bytes(&lab.join("cassettes"))).into_owned();
     assert!(cassettes.contains(scrubbed), "{cassettes}");
 }
+
+#[test]
+fn live_mode_outcomes_are_scrubbed_too() {
+    let creds = Credentials::new(
+        ECHO_ACCESS,
+        ECHO_SECRET,
+        Some(ECHO_TOKEN.into()),
+        None,
+        "planted",
+    );
+    let answer = format!(
+        "arn:aws:iam::{ECHO_ACCOUNT}:role/x with {ECHO_ACCESS} and {ECHO_TOKEN} is not authorized"
+    );
+    let up = common::edited_seed_upstream(creds.clone(), "/content/0/text", &answer, 0.0);
+    let (_tmp, lab) = common::seed_copy();
+    let results = tempfile::tempdir().expect("results");
+    let mut config = common::config(&lab, results.path());
+    config.mode = labcheck::mode::Mode::Live;
+    config.proxy = ProxySettings {
+        upstream: Some(up.url()),
+        credentials: CredentialSource::Static(creds),
+        progress: false,
+        ..ProxySettings::default()
+    };
+    let outcomes = common::run(&config, "::sdk-invoke::");
+    let failures = common::failures(&outcomes[0]);
+    assert!(
+        failures
+            .contains("arn:aws:iam::000000000000:role/x with AKIAXXXXXXXXXXXXXXXX and REDACTED"),
+        "{failures}"
+    );
+    let disk = String::from_utf8_lossy(&all_bytes(results.path())).into_owned();
+    for secret in [ECHO_ACCESS, ECHO_TOKEN, ECHO_ACCOUNT] {
+        assert!(leaked(&disk, secret).is_none(), "{secret} on disk: {disk}");
+    }
+}

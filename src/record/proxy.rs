@@ -113,17 +113,17 @@ fn scrubber_for(
     Scrubber::new(&known, extra)
 }
 
-/// The scrubber for what a trial of `lab` reports when its proxy never
+/// The scrubber for what a trial of the lab in `lab_dir` reports when its proxy never
 /// started (credentials unresolved, a bad `scrub.txt`): the proxy's rules as
 /// far as they are known without it: given credentials (the default chain is
 /// not resolved again), the lab's extra patterns if they are valid, the
 /// built-in rules always.
-pub fn fallback_scrubber(settings: &ProxySettings, lab: &Lab) -> Scrubber {
+pub fn fallback_scrubber(settings: &ProxySettings, lab_dir: &std::path::Path) -> Scrubber {
     let creds = match &settings.credentials {
         super::CredentialSource::Static(c) => Some(c),
         super::CredentialSource::DefaultChain => None,
     };
-    let extra = extra_patterns(&lab.dir).unwrap_or_default();
+    let extra = extra_patterns(lab_dir).unwrap_or_default();
     scrubber_for(creds, &extra)
         .or_else(|_| scrubber_for(creds, &[]))
         .unwrap_or_else(|_| Scrubber::builtin().clone())

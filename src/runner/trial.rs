@@ -52,7 +52,7 @@ pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
         ),
         Err(e) => (vec![format!("could not run the step: {e}")], None),
     };
-    let scrubber = secrets::trial_scrubber(config, &def.lab.lab, from_endpoint);
+    let scrubber = secrets::trial_scrubber(config, &def.lab.lab.dir, from_endpoint);
     let failures = secrets::scrub_failures(scrubber.as_ref(), failures);
     let outcome = Outcome {
         version: OUTCOME_VERSION,
