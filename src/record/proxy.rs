@@ -113,11 +113,11 @@ fn scrubber_for(
     Scrubber::new(&known, extra)
 }
 
-/// The scrubber for what a trial of the lab in `lab_dir` reports when its proxy never
-/// started (credentials unresolved, a bad `scrub.txt`): the proxy's rules as
-/// far as they are known without it: given credentials (the default chain is
-/// not resolved again), the lab's extra patterns if they are valid, the
-/// built-in rules always.
+/// The scrubber for what a trial of the lab in `lab_dir` reports when its
+/// proxy never started (credentials unresolved, a bad `scrub.txt`): the
+/// proxy's rules as far as they are known without it: given credentials (the
+/// default chain is not resolved again), the lab's extra patterns if they are
+/// valid, the built-in rules always.
 pub fn fallback_scrubber(settings: &ProxySettings, lab_dir: &std::path::Path) -> Scrubber {
     let creds = match &settings.credentials {
         super::CredentialSource::Static(c) => Some(c),

@@ -10,9 +10,10 @@ use super::RunConfig;
 use crate::cassette::scrub::Scrubber;
 use crate::mode::Mode;
 
-/// The scrubber for what a trial of the lab in `lab_dir` reports: none in replay (only dummy
-/// credentials exist there); else the one its proxy used (`from_endpoint`),
-/// or, when the proxy never started, the rules known without it.
+/// The scrubber for what a trial of the lab in `lab_dir` reports: none in
+/// replay (only dummy credentials exist there); else the one its proxy used
+/// (`from_endpoint`), or, when the proxy never started, the rules known
+/// without it.
 pub(super) fn trial_scrubber(
     config: &RunConfig,
     lab_dir: &Path,
@@ -103,7 +104,8 @@ mod tests {
             out[0].starts_with("stdout: REDACTED for AKIAXXXXXXXXXXXXXXXX"),
             "{out:?}"
         );
-        // Its own rules only: the token has no known prefix.
+        // Not the fallback's rules: the configured token has no well-known
+        // prefix and is not among this proxy's known secrets.
         assert!(out[0].contains(TOKEN), "{out:?}");
     }
 }

@@ -40,7 +40,7 @@ pub fn seed_workspace(seed: &Path, workspace: &Path) -> std::io::Result<Vec<Skip
 }
 
 /// Runs one trial and writes its outcome file. In record and live modes the
-/// outcome is scrubbed ([`super::secrets`]) before anything is made of it.
+/// outcome is scrubbed (see `runner/secrets.rs`) before anything is made of it.
 pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
     let started = Instant::now();
     let step = def.step();
