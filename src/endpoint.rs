@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use crate::cassette::CassetteSet;
+use crate::cassette::scrub::Scrubber;
 use crate::mode::Mode;
 use crate::plan::CassettesUnavailable;
 use crate::record::{
@@ -23,6 +24,10 @@ pub trait TrialEndpoint: Send {
     fn misses(&self) -> Vec<MissReport>;
     /// Stops the endpoint (and, when recording, writes what it captured).
     fn finish(self: Box<Self>) -> Result<(), EndpointError>;
+    /// What the trial's results must be scrubbed with: the proxy's own
+    /// scrubber (the one its cassettes get: resolved credentials, the lab's
+    /// `scrub.txt`); `None` for replay, where only dummy credentials exist.
+    fn scrubber(&self) -> Option<Scrubber>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +71,9 @@ impl TrialEndpoint for ReplayServer {
         self.shutdown();
         Ok(())
     }
+    fn scrubber(&self) -> Option<Scrubber> {
+        None
+    }
 }
 
 /// A record or live proxy as a trial endpoint; `finish` fails the trial if
@@ -84,6 +92,9 @@ impl TrialEndpoint for ProxyEndpoint {
     }
     fn misses(&self) -> Vec<MissReport> {
         Vec::new()
+    }
+    fn scrubber(&self) -> Option<Scrubber> {
+        Some(self.proxy.scrubber().clone())
     }
     fn finish(self: Box<Self>) -> Result<(), EndpointError> {
         let errors = self.proxy.shutdown();

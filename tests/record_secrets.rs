@@ -1,12 +1,16 @@
 //! Planted secrets: an access key, secret, session token and account id in
 //! request headers, request and response bodies, stream payloads (base64 on
 //! the wire, one value split across frames) and a percent-encoded ARN in the
-//! path appear nowhere under the cassette dir after recording.
+//! path appear nowhere under the cassette dir after recording; and an answer
+//! that echoes the caller's credentials into a failing step's output appears
+//! nowhere in what `labcheck record` and `labcheck report` write or print.
 
 mod common;
 
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::ResponseStream;
+use std::process::{Command, Output};
+
 use common::repo;
 use labcheck::cassette::CassetteSet;
 use labcheck::record::verify::VerifyingUpstream;
@@ -206,4 +210,190 @@ fn replay_matches_a_scrubbed_arn_recording_with_the_real_account_in_the_path() {
         server.served()[0].model_id.contains(ACCOUNT),
         "the log keeps what the client sent"
     );
+}
+
+/// The caller's credentials of [`an_echoed_answer_leaves_no_secret_in_results_reports_or_output`]:
+/// the session token has no well-known prefix, so only the scrubber that
+/// knows the credentials in use can find it.
+const ECHO_ACCESS: &str = "AKIAECHOEDPLANTED000";
+const ECHO_SECRET: &str = "echoedPlantedSecret/0123456789+abcdefghij";
+const ECHO_TOKEN: &str = "EchoedPlantedSessionToken0123456789abcdefghijklmnop";
+const ECHO_ACCOUNT: &str = "123456789012";
+
+fn labcheck(args: &[&std::ffi::OsStr], envs: &[(&str, &str)]) -> Output {
+    let none = std::env::temp_dir().join("labcheck-no-aws-config");
+    Command::new(env!("CARGO_BIN_EXE_labcheck"))
+        .args(args)
+        .envs(envs.iter().copied())
+        .env_remove("AWS_PROFILE")
+        .env_remove("LABCHECK_MODE")
+        .env_remove("LABCHECK_RECORD")
+        .env_remove("NEXTEST_RUN_ID")
+        .env("AWS_CONFIG_FILE", &none)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &none)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("labcheck runs")
+}
+
+/// Every file under `dir` with its text.
+fn all_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            out.extend(all_files(&p));
+        } else {
+            let text = String::from_utf8_lossy(&std::fs::read(&p).expect("read")).into_owned();
+            out.push((p, text));
+        }
+    }
+    out
+}
+
+/// Where `secret` shows in `text`: the value, or any 8-character piece of it.
+fn leaked(text: &str, secret: &str) -> Option<String> {
+    (0..=secret.len() - 8)
+        .map(|i| &secret[i..i + 8])
+        .find(|piece| text.contains(piece))
+        .map(|piece| format!("`{piece}` of {secret}"))
+}
+
+#[test]
+fn an_echoed_answer_leaves_no_secret_in_results_reports_or_output() {
+    let creds = Credentials::new(
+        ECHO_ACCESS,
+        ECHO_SECRET,
+        Some(ECHO_TOKEN.into()),
+        None,
+        "planted",
+    );
+    // Like a real AccessDenied: the answer names the caller, account and role.
+    let answer = format!(
+        "User: arn:aws:iam::{ECHO_ACCOUNT}:role/x is not authorized (access key {ECHO_ACCESS}, session token {ECHO_TOKEN}, secret {ECHO_SECRET})"
+    );
+    let up = common::edited_seed_upstream(creds, "/content/0/text", &answer, 0.0);
+    let (tmp, lab) = common::seed_copy();
+    std::fs::remove_dir_all(lab.join("cassettes")).expect("clear cassettes");
+    let results = tmp.path().join("results");
+    let url = up.url();
+    let env = [
+        ("LABCHECK_UPSTREAM", url.as_str()),
+        ("LABCHECK_RUN_ID", "echoed"),
+        ("AWS_ACCESS_KEY_ID", ECHO_ACCESS),
+        ("AWS_SECRET_ACCESS_KEY", ECHO_SECRET),
+        ("AWS_SESSION_TOKEN", ECHO_TOKEN),
+    ];
+    // The InvokeModel steps (AWS CLI v1 and v2 into `output.json`, a boto3
+    // script, the Rust SDK) print or save the answer, which then lacks the
+    // text the lab expects: their failures quote it.
+    let record = labcheck(
+        &[
+            "record".as_ref(),
+            lab.as_os_str(),
+            "--results-dir".as_ref(),
+            results.as_os_str(),
+            "--".as_ref(),
+            "invoke::".as_ref(),
+        ],
+        &env,
+    );
+    let mut printed = vec![
+        String::from_utf8_lossy(&record.stdout).into_owned(),
+        String::from_utf8_lossy(&record.stderr).into_owned(),
+    ];
+    let failed = Some(i32::from(labcheck::exit_code::FAILED));
+    assert_eq!(record.status.code(), failed, "{printed:#?}");
+    assert!(up.rejected().is_empty(), "{:?}", up.rejected());
+    for (format, file) in [
+        ("text", "report.txt"),
+        ("json", "report.json"),
+        ("junit", "report.xml"),
+        ("markdown", "report.md"),
+    ] {
+        let out = labcheck(
+            &[
+                "report".as_ref(),
+                "--run-id".as_ref(),
+                "echoed".as_ref(),
+                "--results-dir".as_ref(),
+                results.as_os_str(),
+                "--format".as_ref(),
+                format.as_ref(),
+                "-o".as_ref(),
+                tmp.path().join(file).as_os_str(),
+                lab.as_os_str(),
+            ],
+            &[],
+        );
+        printed.push(String::from_utf8_lossy(&out.stdout).into_owned());
+        printed.push(String::from_utf8_lossy(&out.stderr).into_owned());
+        assert_eq!(out.status.code(), failed, "{format}: {printed:#?}");
+    }
+    // Everything on disk: the lab copy with its new cassettes, the outcome
+    // files, the reports.
+    let files = all_files(tmp.path());
+    for secret in [ECHO_ACCESS, ECHO_SECRET, ECHO_TOKEN] {
+        for (path, text) in &files {
+            if let Some(piece) = leaked(text, secret) {
+                panic!("{piece} in {}:\n{text}", path.display());
+            }
+        }
+        for text in &printed {
+            if let Some(piece) = leaked(text, secret) {
+                panic!("{piece} printed:\n{text}");
+            }
+        }
+    }
+    for text in printed.iter().chain(files.iter().map(|(_, text)| text)) {
+        assert!(!text.contains(ECHO_ACCOUNT), "account id leaked:\n{text}");
+    }
+    // ...and not because the answer never got there.
+    let scrubbed = "arn:aws:iam::000000000000:role/x is not authorized";
+    assert!(
+        printed[0].contains(scrubbed),
+        "the failure libtest prints quotes the answer: {printed:#?}"
+    );
+    let report = std::fs::read_to_string(tmp.path().join("report.json")).expect("json report");
+    assert!(report.contains(scrubbed), "{report}");
+    let outcomes = String::from_utf8_lossy(&all_bytes(&results.join("echoed"))).into_owned();
+    assert!(outcomes.contains(scrubbed), "{outcomes}");
+    let cassettes = String::from_utf8_lossy(&all_bytes(&lab.join("cassettes"))).into_owned();
+    assert!(cassettes.contains(scrubbed), "{cassettes}");
+}
+
+#[test]
+fn live_mode_outcomes_are_scrubbed_too() {
+    let creds = Credentials::new(
+        ECHO_ACCESS,
+        ECHO_SECRET,
+        Some(ECHO_TOKEN.into()),
+        None,
+        "planted",
+    );
+    let answer = format!(
+        "arn:aws:iam::{ECHO_ACCOUNT}:role/x with {ECHO_ACCESS} and {ECHO_TOKEN} is not authorized"
+    );
+    let up = common::edited_seed_upstream(creds.clone(), "/content/0/text", &answer, 0.0);
+    let (_tmp, lab) = common::seed_copy();
+    let results = tempfile::tempdir().expect("results");
+    let mut config = common::config(&lab, results.path());
+    config.mode = labcheck::mode::Mode::Live;
+    config.proxy = ProxySettings {
+        upstream: Some(up.url()),
+        credentials: CredentialSource::Static(creds),
+        progress: false,
+        ..ProxySettings::default()
+    };
+    let outcomes = common::run(&config, "::sdk-invoke::");
+    let failures = common::failures(&outcomes[0]);
+    assert!(
+        failures
+            .contains("arn:aws:iam::000000000000:role/x with AKIAXXXXXXXXXXXXXXXX and REDACTED"),
+        "{failures}"
+    );
+    let disk = String::from_utf8_lossy(&all_bytes(results.path())).into_owned();
+    for secret in [ECHO_ACCESS, ECHO_TOKEN, ECHO_ACCOUNT] {
+        assert!(leaked(&disk, secret).is_none(), "{secret} on disk: {disk}");
+    }
 }

@@ -1,8 +1,10 @@
 //! Scrubbing: what a recording must never write to disk, removed before it is
-//! written. Signing headers and cookies are dropped; access key ids, known
-//! secrets and session tokens, 12-digit account ids (also inside ARNs and
-//! percent-encoded paths) and per-lab extra patterns are replaced in header
-//! values, bodies and stream payloads; request ids are normalised.
+//! written (or, in record and live modes, reported). Signing headers and
+//! cookies are dropped; access key ids, known secrets (also cut short at
+//! either end, as a shortened message quotes them) and session tokens,
+//! 12-digit account ids (also inside ARNs and percent-encoded paths) and
+//! per-lab extra patterns are replaced in header values, bodies, stream
+//! payloads and text; request ids are normalised.
 //!
 //! Stream payloads are scrubbed together: the strings at the same JSON path of
 //! consecutive frames (e.g. every `/delta/text`) are joined before matching, so
@@ -114,6 +116,11 @@ impl Scrubber {
             spans.extend(
                 text.match_indices(k.as_str())
                     .map(|(i, m)| (i, i + m.len(), REDACTED)),
+            );
+            spans.extend(
+                cut_pieces(text, k)
+                    .into_iter()
+                    .map(|(s, e)| (s, e, REDACTED)),
             );
         }
         spans.extend(account_ids(text).into_iter().map(|(s, e)| (s, e, ACCOUNT)));
@@ -277,6 +284,46 @@ fn collect<'a>(
     }
 }
 
+/// The shortest piece of a known secret recognised on its own.
+const PIECE: usize = 8;
+
+/// Pieces of `secret` cut at one end, as a shortened message leaves them
+/// (`got "… secret wJalrXUtnF…"`): a run that starts like the secret (its
+/// first [`PIECE`] bytes or more) or ends like it. Whole occurrences are
+/// found too; the spans then coincide.
+fn cut_pieces(text: &str, secret: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    if secret.len() <= PIECE {
+        return out;
+    }
+    let (t, k) = (text.as_bytes(), secret.as_bytes());
+    if let Some(head) = secret.get(..PIECE) {
+        for (i, _) in text.match_indices(head) {
+            let mut n = t[i..].iter().zip(k).take_while(|(a, b)| a == b).count();
+            while !text.is_char_boundary(i + n) {
+                n -= 1;
+            }
+            out.push((i, i + n));
+        }
+    }
+    if let Some(tail) = secret.get(secret.len() - PIECE..) {
+        for (i, _) in text.match_indices(tail) {
+            let end = i + PIECE;
+            let mut n = t[..end]
+                .iter()
+                .rev()
+                .zip(k.iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count();
+            while !text.is_char_boundary(end - n) {
+                n -= 1;
+            }
+            out.push((end - n, end));
+        }
+    }
+    out
+}
+
 /// Runs of exactly 12 ASCII digits (AWS account ids), not part of a longer number.
 fn account_ids(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
@@ -323,6 +370,17 @@ mod tests {
             ),
             "arn:aws:bedrock:us-east-1:000000000000:inference-profile/us.x-v1:0"
         );
+    }
+
+    #[test]
+    fn a_known_secret_cut_short_at_either_end_is_still_redacted() {
+        let s = scrubber();
+        assert_eq!(
+            s.text("got \"secret wJalrXUtnFEMI/K7…\" and \"…MDENG/bPxRfiCYPLANTEDKEY\""),
+            "got \"secret REDACTED…\" and \"…REDACTED\""
+        );
+        // Shorter than a piece, or not the secret's own end: left alone.
+        assert_eq!(s.text("wJalrXU, K7MDENG/bPx"), "wJalrXU, K7MDENG/bPx");
     }
 
     #[test]

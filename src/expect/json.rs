@@ -51,12 +51,21 @@ fn values_match(expected: &serde_json::Value, actual: &serde_json::Value) -> boo
     }
 }
 
+/// `v` as JSON, shortened to about 200 characters for a failure message.
+/// Never cut inside a word: a key, token or account id cut in half is no
+/// longer recognised by the scrubber record and live modes run failures
+/// through, and half of it would leak.
 fn short(v: &serde_json::Value) -> String {
     let s = v.to_string();
-    if s.chars().count() > 200 {
-        format!("{}…", s.chars().take(200).collect::<String>())
-    } else {
+    let Some((at, _)) = s.char_indices().nth(200) else {
+        return s;
+    };
+    let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '+' | '=' | '_' | '-');
+    let end = s[at..].find(|c| !word(c)).map_or(s.len(), |n| at + n);
+    if end == s.len() {
         s
+    } else {
+        format!("{}…", &s[..end])
     }
 }
 
@@ -92,6 +101,18 @@ pub fn check_file(exp: &FileExpect, workspace: &Path, failures: &mut Vec<Failure
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_long_value_is_shortened_between_words() {
+        let long = format!(
+            "{} arn:aws:iam::123456789012:role/x and more",
+            "a ".repeat(90)
+        );
+        let got = short(&json!(long));
+        // Cut where the account id ends, not in its middle.
+        assert!(got.ends_with(" arn:aws:iam::123456789012…"), "{got}");
+        assert_eq!(short(&json!("brief")), "\"brief\"");
+    }
 
     #[test]
     fn pointer_mismatch_names_pointer_and_values() {

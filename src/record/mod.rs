@@ -30,7 +30,7 @@ pub use aws_credential_types::Credentials;
 pub use budget::Budget;
 pub use budget::BudgetExhausted;
 pub use capture::CaptureError;
-pub use proxy::{ProxyTarget, RecordingProxy};
+pub use proxy::{ProxyTarget, RecordingProxy, fallback_scrubber};
 pub use upstream::{SignError, Upstream, UpstreamUrlProblem, signed_request};
 
 /// Which requests are sent upstream, like vcrpy's record modes.

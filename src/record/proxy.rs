@@ -37,7 +37,9 @@ pub(super) struct Shared {
 impl Shared {
     pub(super) fn error(&self, e: ProxyProblem) {
         if self.settings.progress {
-            eprintln!("labcheck record: {}: {e}", self.lab);
+            // Printed like everything else in record and live modes: scrubbed.
+            let line = self.scrubber.text(&e.to_string());
+            eprintln!("labcheck record: {}: {line}", self.lab);
         }
         self.errors
             .lock()
@@ -94,6 +96,39 @@ fn extra_patterns(dir: &std::path::Path) -> Result<Vec<String>, RecordError> {
     }
 }
 
+/// The scrubber of recordings made with `creds`: their values are known
+/// secrets, beside the built-in rules and the lab's `extra` patterns.
+fn scrubber_for(
+    creds: Option<&Credentials>,
+    extra: &[String],
+) -> Result<Scrubber, crate::cassette::scrub::ScrubPatternError> {
+    let known: Vec<String> = creds.map_or_else(Vec::new, |c| {
+        let mut known = vec![
+            c.access_key_id().to_string(),
+            c.secret_access_key().to_string(),
+        ];
+        known.extend(c.session_token().map(str::to_string));
+        known
+    });
+    Scrubber::new(&known, extra)
+}
+
+/// The scrubber for what a trial of the lab in `lab_dir` reports when its
+/// proxy never started (credentials unresolved, a bad `scrub.txt`): the
+/// proxy's rules as far as they are known without it: given credentials (the
+/// default chain is not resolved again), the lab's extra patterns if they are
+/// valid, the built-in rules always.
+pub fn fallback_scrubber(settings: &ProxySettings, lab_dir: &std::path::Path) -> Scrubber {
+    let creds = match &settings.credentials {
+        super::CredentialSource::Static(c) => Some(c),
+        super::CredentialSource::DefaultChain => None,
+    };
+    let extra = extra_patterns(lab_dir).unwrap_or_default();
+    scrubber_for(creds, &extra)
+        .or_else(|_| scrubber_for(creds, &[]))
+        .unwrap_or_else(|_| Scrubber::builtin().clone())
+}
+
 impl RecordingProxy {
     /// Starts a proxy for one trial of `lab` on its own runtime thread;
     /// returns once the port is bound. `existing` are the lab's cassettes.
@@ -115,12 +150,7 @@ impl RecordingProxy {
         // proxy's own runtime.
         let (server, shared) = Server::spawn_thread(spec, move || async move {
             let creds = upstream::credentials(&settings.credentials).await?;
-            let mut known: Vec<String> = vec![
-                creds.access_key_id().to_string(),
-                creds.secret_access_key().to_string(),
-            ];
-            known.extend(creds.session_token().map(str::to_string));
-            let scrubber = Scrubber::new(&known, &lab.extra_patterns)?;
+            let scrubber = scrubber_for(Some(&creds), &lab.extra_patterns)?;
             let replay = match role {
                 ProxyRole::Record(RecordMode::Once | RecordMode::NewEpisodes)
                     if !existing.is_empty() =>
@@ -171,6 +201,12 @@ impl RecordingProxy {
     /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
         self.server.url()
+    }
+
+    /// The scrubber its recordings get (resolved credentials, the lab's
+    /// extra patterns): also what the trial's results are scrubbed with.
+    pub fn scrubber(&self) -> &Scrubber {
+        &self.shared.scrubber
     }
 
     /// Every request so far, in arrival order.

@@ -7,6 +7,7 @@
 //! each lab's ticked checklist from [`crate::report::console`] (skipped under
 //! nextest, where every trial is its own process: `labcheck report` merges).
 
+mod secrets;
 pub mod trial;
 
 use std::path::{Path, PathBuf};

@@ -7,7 +7,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use super::RunConfig;
+use super::{RunConfig, secrets};
+use crate::cassette::scrub::Scrubber;
 use crate::clients::StderrProgress;
 use crate::copy::{CopyOptions, SkippedLink, copy_tree};
 use crate::expect;
@@ -38,17 +39,21 @@ pub fn seed_workspace(seed: &Path, workspace: &Path) -> std::io::Result<Vec<Skip
     )
 }
 
-/// Runs one trial and writes its outcome file.
+/// Runs one trial and writes its outcome file. In record and live modes the
+/// outcome is scrubbed (see `runner/secrets.rs`) before anything is made of it.
 pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
     let started = Instant::now();
     let step = def.step();
-    let (failures, network_guard) = match run_step(def, config) {
+    let mut from_endpoint = None;
+    let (failures, network_guard) = match step_run(def, config, &mut from_endpoint) {
         Ok(run) => (
             run.failures.iter().map(|f| f.to_string()).collect(),
             run.network_guard,
         ),
         Err(e) => (vec![format!("could not run the step: {e}")], None),
     };
+    let scrubber = secrets::trial_scrubber(config, &def.lab.lab.dir, from_endpoint);
+    let failures = secrets::scrub_failures(scrubber.as_ref(), failures);
     let outcome = Outcome {
         version: OUTCOME_VERSION,
         run_id: config.run_id.clone(),
@@ -101,8 +106,19 @@ pub struct TrialRun {
 }
 
 /// Runs one trial's step against its own endpoint and workspace and judges
-/// it; [`run_trial`] turns this into an outcome file.
+/// it; [`run_trial`] turns this into an outcome file. What it returns is
+/// unscrubbed (the step's output as the step saw it).
 pub fn run_step(def: &TrialDef, config: &RunConfig) -> Result<TrialRun, TrialError> {
+    step_run(def, config, &mut None)
+}
+
+/// [`run_step`], handing out the endpoint's scrubber as soon as the endpoint
+/// is up, so that a step that then fails to run is still reported scrubbed.
+fn step_run(
+    def: &TrialDef,
+    config: &RunConfig,
+    scrubber: &mut Option<Scrubber>,
+) -> Result<TrialRun, TrialError> {
     let lab = &def.lab.lab;
     let step = def.step();
     let server = crate::endpoint::start(
@@ -112,6 +128,7 @@ pub fn run_step(def: &TrialDef, config: &RunConfig) -> Result<TrialRun, TrialErr
         config.speed,
         &config.proxy,
     )?;
+    *scrubber = server.scrubber();
     let workspace = tempfile::Builder::new()
         .prefix("labcheck-trial-")
         .tempdir()
