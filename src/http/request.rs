@@ -14,6 +14,17 @@ use axum::http::{HeaderMap, Method, Uri, header};
 use super::error::BedrockError;
 use super::operations::Route;
 
+/// The largest request body any labcheck server reads: 32 MiB. Bedrock's
+/// own cap for the operations served is at or below it: the service model
+/// (botocore `bedrock-runtime` 2023-09-30) bounds the `body` of
+/// `InvokeModel` and `InvokeModelWithResponseStream` at 25 000 000 bytes, and
+/// gives `Converse`/`ConverseStream` no overall cap, while their largest
+/// inline content (base64 images for Anthropic models) is bounded by the
+/// provider's 32 MB request limit. A longer body is refused with a 413
+/// Bedrock-shaped error ([`BedrockError::payload_too_large`]) before it is
+/// read when its `Content-Length` says so, else once the limit is reached.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
 /// A request as every labcheck server sees it.
 #[derive(Debug, Clone)]
 pub struct BedrockRequest {
@@ -97,10 +108,23 @@ impl<S: Send + Sync> FromRequest<S> for BedrockRequest {
             req.uri().clone(),
             req.headers().clone(),
         );
-        // `Bytes` keeps axum's default body limit; a refusal is Bedrock-shaped.
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| BedrockError::new(e.status(), "ValidationException", e.body_text()))?;
+        // Refuse a declared over-long body without reading a byte of it.
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+            return Err(BedrockError::payload_too_large(MAX_BODY_BYTES));
+        }
+        // `Bytes` stops at the router's `DefaultBodyLimit` (`MAX_BODY_BYTES`);
+        // every refusal is Bedrock-shaped.
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                BedrockError::payload_too_large(MAX_BODY_BYTES)
+            } else {
+                BedrockError::new(e.status(), "ValidationException", e.body_text())
+            }
+        })?;
         Ok(BedrockRequest::new(method, uri, headers, body))
     }
 }

@@ -88,10 +88,7 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
                 diff: miss.diff,
                 message,
             };
-            st.misses
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(report);
+            st.misses.push(report);
             return err.into_response();
         }
     };

@@ -1,0 +1,138 @@
+//! The requests replay could not match: every one, for a trial (its
+//! expectations read them all), or a count and the most recent few, for a
+//! long-running `labcheck serve`, whose memory must not grow with misses.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::MissReport;
+
+/// Misses a bounded log keeps: enough to show a student their last attempts.
+pub const RECENT_MISSES: usize = 16;
+
+/// Longest body or diff text a bounded log keeps per miss; the rest is cut
+/// with a marker. 16 misses of a 32 MiB body would otherwise hold 1 GiB.
+pub const KEPT_TEXT_BYTES: usize = 64 * 1024;
+
+/// What a replay server keeps of what it served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Retention {
+    /// Every served request and every miss, in full (trials; the default).
+    #[default]
+    Everything,
+    /// Counts only, plus the last [`RECENT_MISSES`] misses with their texts
+    /// cut at [`KEPT_TEXT_BYTES`] (`labcheck serve`).
+    Recent,
+}
+
+/// Misses in arrival order, all or the most recent ones.
+#[derive(Debug)]
+pub(crate) struct MissLog {
+    kept: Mutex<VecDeque<MissReport>>,
+    retention: Retention,
+    count: AtomicU64,
+}
+
+impl MissLog {
+    pub(crate) fn new(retention: Retention) -> MissLog {
+        MissLog {
+            kept: Mutex::new(VecDeque::new()),
+            retention,
+            count: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn push(&self, mut report: MissReport) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if self.retention == Retention::Recent {
+            cut(&mut report.body);
+            cut(&mut report.diff);
+            if kept.len() == RECENT_MISSES {
+                kept.pop_front();
+            }
+        }
+        kept.push_back(report);
+    }
+
+    pub(crate) fn kept(&self) -> Vec<MissReport> {
+        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        kept.iter().cloned().collect()
+    }
+
+    pub(crate) fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
+/// Cuts `text` to [`KEPT_TEXT_BYTES`] at a char boundary, saying how much went.
+fn cut(text: &mut String) {
+    if text.len() <= KEPT_TEXT_BYTES {
+        return;
+    }
+    let mut end = KEPT_TEXT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let dropped = text.len() - end;
+    text.truncate(end);
+    text.push_str(&format!("\n… ({dropped} more bytes not kept)"));
+    text.shrink_to_fit();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::Operation;
+
+    fn miss(n: usize, body: String) -> MissReport {
+        MissReport {
+            operation: Operation::Converse,
+            method: "POST".into(),
+            model_id: format!("m{n}"),
+            body,
+            nearest_file: None,
+            nearest_interaction: None,
+            differences: Vec::new(),
+            diff: String::new(),
+            message: format!("miss {n}"),
+        }
+    }
+
+    #[test]
+    fn everything_keeps_every_miss_in_full() {
+        let log = MissLog::new(Retention::Everything);
+        let big = "é".repeat(KEPT_TEXT_BYTES);
+        for n in 0..40 {
+            log.push(miss(n, big.clone()));
+        }
+        let kept = log.kept();
+        assert_eq!((kept.len(), log.count()), (40, 40));
+        assert_eq!(kept[39].body, big);
+    }
+
+    #[test]
+    fn recent_keeps_the_last_few_cut_short_and_counts_all() {
+        let log = MissLog::new(Retention::Recent);
+        for n in 0..40 {
+            // Two-byte chars: the cut must land on a char boundary.
+            log.push(miss(n, format!("x{}", "é".repeat(KEPT_TEXT_BYTES))));
+        }
+        let kept = log.kept();
+        assert_eq!(log.count(), 40);
+        assert_eq!(kept.len(), RECENT_MISSES);
+        assert_eq!(kept[0].model_id, format!("m{}", 40 - RECENT_MISSES));
+        assert_eq!(kept[RECENT_MISSES - 1].model_id, "m39");
+        let body = &kept[0].body;
+        assert!(body.len() < KEPT_TEXT_BYTES + 64, "{}", body.len());
+        assert!(
+            body.ends_with(&format!(
+                "({} more bytes not kept)",
+                2 * KEPT_TEXT_BYTES + 1 - (KEPT_TEXT_BYTES - 1)
+            )),
+            "{}",
+            &body[body.len() - 60..]
+        );
+    }
+}
