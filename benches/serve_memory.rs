@@ -65,10 +65,10 @@ fn mb(kb: u64) -> String {
 
 /// The body of request `i` and the status it must get.
 fn body_of(i: u64, big: &Bytes) -> (Bytes, u16) {
-    if i % 10 != 0 {
+    if !i.is_multiple_of(10) {
         return (Bytes::from_static(HIT.as_bytes()), 200);
     }
-    if i % 1000 == 0 {
+    if i.is_multiple_of(1000) {
         return (big.clone(), 400);
     }
     let miss = HIT.replace("Explain RAG", &format!("Explain RAG #{i}"));
@@ -134,7 +134,7 @@ fn main() -> BenchResult<()> {
             if !r.unwrap_or(false) {
                 wrong += 1;
             }
-            if done % (total / 10).max(1) == 0 {
+            if done.is_multiple_of((total / 10).max(1)) {
                 let now = rss_kb(pid).unwrap_or(0);
                 peak = peak.max(now);
                 println!(
