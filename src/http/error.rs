@@ -82,6 +82,16 @@ impl BedrockError {
         )
     }
 
+    /// 408 for a body that did not arrive within `limit`; the connection is
+    /// then let go. Non-retryable `ValidationException`, as for 413.
+    pub fn body_timeout(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "ValidationException",
+            format!("Request body not received within {} s", limit.as_secs_f64()),
+        )
+    }
+
     /// 500 InternalServerException (retried by clients).
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(

@@ -18,7 +18,9 @@ pub mod server;
 
 pub use error::BedrockError;
 pub use operations::{OPERATIONS, OperationSpec, Route, Service};
-pub use request::{Auth, BedrockRequest, CredentialScope, MAX_BODY_BYTES, SigV4};
+pub use request::{
+    Auth, BODY_READ_TIMEOUT, BedrockRequest, CredentialScope, MAX_BODY_BYTES, SigV4,
+};
 pub use served::{ServedLog, ServedRequest, Slot};
 pub use server::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Limits, Server, ServerError, ThreadSpec,
