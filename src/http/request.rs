@@ -5,11 +5,13 @@
 //! `Authorization` header: SigV4 (with its credential scope) or a Bearer
 //! token (`AWS_BEARER_TOKEN_BEDROCK`, BEDROCK-WIRE §5).
 
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, Method, Uri, header};
+use tokio::sync::SemaphorePermit;
 
 use super::error::BedrockError;
 use super::operations::Route;
@@ -24,6 +26,19 @@ use super::operations::Route;
 /// Bedrock-shaped error ([`BedrockError::payload_too_large`]) before it is
 /// read when its `Content-Length` says so, else once the limit is reached.
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// A body above this is large: a few large requests are read and answered at
+/// once, process-wide ([`LARGE_BODIES_AT_ONCE`]), so the connection cap times
+/// [`MAX_BODY_BYTES`] (gigabytes) can never be held in memory together.
+pub const LARGE_BODY_BYTES: u64 = 1024 * 1024;
+
+/// Large requests read and answered at once across every server of the
+/// process; others wait their turn (small requests never wait). Their bodies
+/// and the copies a miss report makes stay within a few hundred MiB.
+pub const LARGE_BODIES_AT_ONCE: usize = 4;
+
+static LARGE_BODIES: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(LARGE_BODIES_AT_ONCE);
 
 /// Time to receive a whole body once its head is in. The header-read timeout
 /// stops clients that stall in the head; this stops those that stall in the
@@ -44,6 +59,8 @@ pub struct BedrockRequest {
     pub arrived: Instant,
     /// Wall-clock time the request was read.
     pub received_at: SystemTime,
+    /// A large body's turn, held while the request (and so its body) lives.
+    large: Option<Arc<SemaphorePermit<'static>>>,
 }
 
 impl BedrockRequest {
@@ -58,6 +75,7 @@ impl BedrockRequest {
             route,
             arrived: Instant::now(),
             received_at: SystemTime::now(),
+            large: None,
         }
     }
 
@@ -122,6 +140,14 @@ impl<S: Send + Sync> FromRequest<S> for BedrockRequest {
         if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
             return Err(BedrockError::payload_too_large(MAX_BODY_BYTES));
         }
+        // A large or unannounced (chunked) body waits for its turn.
+        let unannounced = declared.is_none() && headers.contains_key(header::TRANSFER_ENCODING);
+        let large = if unannounced || declared.is_some_and(|n| n > LARGE_BODY_BYTES) {
+            // The semaphore is never closed.
+            LARGE_BODIES.acquire().await.ok().map(Arc::new)
+        } else {
+            None
+        };
         // `Bytes` stops at the router's `DefaultBodyLimit` (`MAX_BODY_BYTES`);
         // every refusal is Bedrock-shaped.
         let read = tokio::time::timeout(BODY_READ_TIMEOUT, Bytes::from_request(req, state));
@@ -135,7 +161,9 @@ impl<S: Send + Sync> FromRequest<S> for BedrockRequest {
                     BedrockError::new(e.status(), "ValidationException", e.body_text())
                 }
             })?;
-        Ok(BedrockRequest::new(method, uri, headers, body))
+        let mut req = BedrockRequest::new(method, uri, headers, body);
+        req.large = large;
+        Ok(req)
     }
 }
 
@@ -298,6 +326,37 @@ mod tests {
         assert_eq!(started.elapsed(), BODY_READ_TIMEOUT);
         assert_eq!((e.status.as_u16(), e.code), (408, "ValidationException"));
         assert_eq!(e.message, "Request body not received within 60 s");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn large_bodies_take_turns_and_small_ones_do_not_wait() {
+        let large = || {
+            let body = Bytes::from(vec![b' '; LARGE_BODY_BYTES as usize + 1]);
+            let req = Request::post("/model/x/invoke")
+                .header(header::CONTENT_LENGTH, body.len())
+                .body(axum::body::Body::from(body))
+                .expect("request");
+            BedrockRequest::from_request(req, &())
+        };
+        let mut held = Vec::new();
+        for _ in 0..LARGE_BODIES_AT_ONCE {
+            held.push(large().await.expect("a turn"));
+        }
+        let mut waiting = std::pin::pin!(large());
+        let wait = std::time::Duration::from_secs(3600);
+        assert!(
+            tokio::time::timeout(wait, &mut waiting).await.is_err(),
+            "a large body was read beyond its turn"
+        );
+        let small = Request::post("/model/x/invoke")
+            .body(axum::body::Body::from("{}"))
+            .expect("request");
+        BedrockRequest::from_request(small, &())
+            .await
+            .expect("a small body never waits");
+        drop(held.pop());
+        let next = tokio::time::timeout(wait, waiting).await;
+        assert!(matches!(next, Ok(Ok(_))), "the next large body got no turn");
     }
 
     #[tokio::test]
