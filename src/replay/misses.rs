@@ -56,6 +56,19 @@ impl MissLog {
         kept.push_back(report);
     }
 
+    /// The received body as text (lossy UTF-8) for a report: whole, or,
+    /// when only recent misses are kept, its first [`KEPT_TEXT_BYTES`]
+    /// without copying the rest first.
+    pub(crate) fn body_text(&self, body: &[u8]) -> String {
+        if self.retention == Retention::Everything || body.len() <= KEPT_TEXT_BYTES {
+            return String::from_utf8_lossy(body).into_owned();
+        }
+        let mut text = String::from_utf8_lossy(&body[..KEPT_TEXT_BYTES]).into_owned();
+        let dropped = body.len() - KEPT_TEXT_BYTES;
+        text.push_str(&format!("\n… ({dropped} more bytes not kept)"));
+        text
+    }
+
     pub(crate) fn kept(&self) -> Vec<MissReport> {
         let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
         kept.iter().cloned().collect()
@@ -66,9 +79,13 @@ impl MissLog {
     }
 }
 
+/// Room for the marker [`cut`] and [`MissLog::body_text`] append, so a text
+/// already cut is not cut again.
+const MARKER_BYTES: usize = 64;
+
 /// Cuts `text` to [`KEPT_TEXT_BYTES`] at a char boundary, saying how much went.
 fn cut(text: &mut String) {
-    if text.len() <= KEPT_TEXT_BYTES {
+    if text.len() <= KEPT_TEXT_BYTES + MARKER_BYTES {
         return;
     }
     let mut end = KEPT_TEXT_BYTES;
@@ -98,6 +115,25 @@ mod tests {
             diff: String::new(),
             message: format!("miss {n}"),
         }
+    }
+
+    #[test]
+    fn a_recent_log_copies_only_the_kept_part_of_a_body() {
+        let body = vec![b'a'; KEPT_TEXT_BYTES + 10];
+        let log = MissLog::new(Retention::Recent);
+        let recent = log.body_text(&body);
+        assert_eq!(
+            recent,
+            format!(
+                "{}\n… (10 more bytes not kept)",
+                "a".repeat(KEPT_TEXT_BYTES)
+            )
+        );
+        // Kept as cut, not cut twice.
+        log.push(miss(0, recent.clone()));
+        assert_eq!(log.kept()[0].body, recent);
+        let all = MissLog::new(Retention::Everything).body_text(&body);
+        assert_eq!(all.len(), body.len());
     }
 
     #[test]
