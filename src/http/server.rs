@@ -131,9 +131,9 @@ async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: oneshot
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _)) => tcp,
                 Err(e) => {
-                    // Out of descriptors (EMFILE/ENFILE) or a connection reset
-                    // before it was accepted: back off briefly, as axum does,
-                    // instead of spinning; the server itself is fine.
+                    // A connection reset before it was accepted: take the
+                    // next. Anything else (out of descriptors, EMFILE/ENFILE):
+                    // back off briefly, as axum does, instead of spinning.
                     if !matches!(
                         e.kind(),
                         std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset
