@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use labcheck::settings::{parse_percent, parse_run_id, parse_speed};
+use labcheck::settings::{
+    parse_header_timeout, parse_max_connections, parse_percent, parse_run_id, parse_speed,
+};
 
 /// Turn Amazon Bedrock course labs into tests.
 #[derive(Debug, Parser)]
@@ -62,6 +64,13 @@ pub enum Command {
         /// Region printed in the set-up lines.
         #[arg(long, default_value = "us-east-1")]
         region: String,
+        /// Seconds a client has to send a request's headers (also how long an
+        /// idle connection is kept), from 0.1 to 600.
+        #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_header_timeout)]
+        header_timeout: std::time::Duration,
+        /// Connections served at once (1 to 65536); more wait to be accepted.
+        #[arg(long, value_name = "N", default_value = "256", value_parser = parse_max_connections)]
+        max_connections: usize,
     },
     /// Merge the outcome files of one run (e.g. nextest partitions) into checklists.
     #[command(after_help = EXIT_CODES)]

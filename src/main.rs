@@ -15,8 +15,9 @@ use labcheck::cassette::CassetteSet;
 use labcheck::clients::StderrProgress;
 use labcheck::copy::{CopyOptions, copy_tree};
 use labcheck::exit_code::{self, exit};
+use labcheck::http::Limits;
 use labcheck::plan::{self, Selection};
-use labcheck::replay::{ReplayOptions, ReplayServer};
+use labcheck::replay::{ReplayOptions, ReplayServer, Retention};
 use labcheck::report::{LabVerdict, ResultsDir};
 use labcheck::runner::{self, RunConfig};
 use labcheck::settings::Settings;
@@ -94,7 +95,15 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             port,
             speed,
             region,
-        } => serve(&dir, port, speed, &region),
+            header_timeout,
+            max_connections,
+        } => {
+            let limits = Limits {
+                header_read_timeout: header_timeout,
+                max_connections,
+            };
+            serve(&dir, port, speed, &region, limits)
+        }
         Command::Report {
             run_id,
             results_dir,
@@ -152,7 +161,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
     }
 }
 
-fn serve(dir: &Path, port: u16, speed: f64, region: &str) -> Result<ExitCode> {
+fn serve(dir: &Path, port: u16, speed: f64, region: &str, limits: Limits) -> Result<ExitCode> {
     let cassette_dir = if dir.join("lab.toml").is_file() {
         spec::load_lab(dir)
             .map(|lab| lab.cassettes)
@@ -166,8 +175,10 @@ fn serve(dir: &Path, port: u16, speed: f64, region: &str) -> Result<ExitCode> {
         port,
         speed,
         label: cassette_dir.display().to_string(),
-        // A long-running server keeps counts, not a growing log.
-        keep_log: false,
+        // A long-running server keeps counts and the last few misses, not a
+        // growing log.
+        retention: Retention::Recent,
+        limits,
     };
     let server = ReplayServer::start_blocking(set, options)?;
     let endpoint = server.endpoint();
@@ -179,7 +190,7 @@ fn serve(dir: &Path, port: u16, speed: f64, region: &str) -> Result<ExitCode> {
     eprintln!(
         "labcheck: stopping; served {} request(s), {} unmatched",
         server.served_count(),
-        server.misses().len()
+        server.miss_count()
     );
     server.shutdown();
     Ok(exit(exit_code::OK))

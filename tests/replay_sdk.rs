@@ -443,7 +443,7 @@ async fn miss_report_reads_well() {
 #[tokio::test]
 async fn a_server_without_a_kept_log_still_counts_what_it_served() {
     let options = ReplayOptions {
-        keep_log: false,
+        retention: labcheck::replay::Retention::Recent,
         ..opts(0.0)
     };
     let server = ReplayServer::start(fixtures(), options)

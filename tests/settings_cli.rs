@@ -40,6 +40,29 @@ fn a_huge_speed_flag_is_a_usage_error_naming_the_flag() {
 }
 
 #[test]
+fn serve_limits_out_of_bounds_are_usage_errors_naming_the_flag() {
+    for (flag, value, bound) in [
+        ("--header-timeout", "0", "out of range 0.1..=600"),
+        ("--header-timeout", "1e300", "out of range 0.1..=600"),
+        ("--max-connections", "0", "out of range 1..=65536"),
+        (
+            "--max-connections",
+            "99999999999999999999",
+            "not a whole number",
+        ),
+    ] {
+        labcheck()
+            .args(["serve", LAB, flag, value])
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(format!("'{value}' for '{flag}")))
+            .stderr(predicate::str::contains(bound))
+            .stderr(predicate::str::contains("panicked").not());
+    }
+}
+
+#[test]
 fn a_huge_speed_variable_is_a_usage_error_naming_the_variable() {
     labcheck()
         .args(["run", LAB])

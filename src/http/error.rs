@@ -70,6 +70,28 @@ impl BedrockError {
         Self::new(StatusCode::NOT_FOUND, "UnknownOperationException", message)
     }
 
+    /// 413 for a body over `limit` bytes. Bedrock's front end answers an
+    /// oversized request with 413 "Request exceeds the maximum allowed size";
+    /// the code is `ValidationException` so every client raises its modeled,
+    /// non-retryable class instead of a generic error.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "ValidationException",
+            format!("Request exceeds the maximum allowed size ({limit} bytes)"),
+        )
+    }
+
+    /// 408 for a body that did not arrive within `limit`; the connection is
+    /// then let go. Non-retryable `ValidationException`, as for 413.
+    pub fn body_timeout(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "ValidationException",
+            format!("Request body not received within {} s", limit.as_secs_f64()),
+        )
+    }
+
     /// 500 InternalServerException (retried by clients).
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(

@@ -4,7 +4,8 @@
 //! routed through it ([`operations`]), one request extractor (operation,
 //! labels such as the model id, body, auth: [`request`]), one
 //! Bedrock-shaped error reply ([`error`]) and the log of served requests
-//! ([`served`]).
+//! ([`served`]). Every server applies the same connection [`Limits`]
+//! (header-read timeout, connection cap) and body limit ([`MAX_BODY_BYTES`]).
 //!
 //! Adding an operation or a service is a row in [`operations::OPERATIONS`];
 //! handlers see a routed [`request::BedrockRequest`], never a raw path.
@@ -17,6 +18,11 @@ pub mod server;
 
 pub use error::BedrockError;
 pub use operations::{OPERATIONS, OperationSpec, Route, Service};
-pub use request::{Auth, BedrockRequest, CredentialScope, SigV4};
+pub use request::{
+    Auth, BODY_READ_TIMEOUT, BedrockRequest, CredentialScope, MAX_BODY_BYTES, SigV4,
+};
 pub use served::{ServedLog, ServedRequest, Slot};
-pub use server::{Server, ServerError, ThreadSpec, app};
+pub use server::{
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Limits, Server, ServerError, ThreadSpec,
+    app,
+};

@@ -5,14 +5,46 @@
 //! `Authorization` header: SigV4 (with its credential scope) or a Bearer
 //! token (`AWS_BEARER_TOKEN_BEDROCK`, BEDROCK-WIRE §5).
 
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, Method, Uri, header};
+use tokio::sync::SemaphorePermit;
 
 use super::error::BedrockError;
 use super::operations::Route;
+
+/// The largest request body any labcheck server reads: 32 MiB. Bedrock's
+/// own cap for the operations served is at or below it: the service model
+/// (botocore `bedrock-runtime` 2023-09-30) bounds the `body` of
+/// `InvokeModel` and `InvokeModelWithResponseStream` at 25 000 000 bytes, and
+/// gives `Converse`/`ConverseStream` no overall cap, while their largest
+/// inline content (base64 images for Anthropic models) is bounded by the
+/// provider's 32 MB request limit. A longer body is refused with a 413
+/// Bedrock-shaped error ([`BedrockError::payload_too_large`]) before it is
+/// read when its `Content-Length` says so, else once the limit is reached.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// A body above this is large: a few large requests are read and answered at
+/// once, process-wide ([`LARGE_BODIES_AT_ONCE`]), so the connection cap times
+/// [`MAX_BODY_BYTES`] (gigabytes) can never be held in memory together.
+pub const LARGE_BODY_BYTES: u64 = 1024 * 1024;
+
+/// Large requests read and answered at once across every server of the
+/// process; others wait their turn (small requests never wait). Their bodies
+/// and the copies a miss report makes stay within a few hundred MiB.
+pub const LARGE_BODIES_AT_ONCE: usize = 4;
+
+static LARGE_BODIES: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(LARGE_BODIES_AT_ONCE);
+
+/// Time to receive a whole body once its head is in. The header-read timeout
+/// stops clients that stall in the head; this stops those that stall in the
+/// body, which would otherwise hold a connection (and its slot under the
+/// connection cap) forever. 32 MiB over loopback takes well under a second.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A request as every labcheck server sees it.
 #[derive(Debug, Clone)]
@@ -27,6 +59,8 @@ pub struct BedrockRequest {
     pub arrived: Instant,
     /// Wall-clock time the request was read.
     pub received_at: SystemTime,
+    /// A large body's turn, held while the request (and so its body) lives.
+    large: Option<Arc<SemaphorePermit<'static>>>,
 }
 
 impl BedrockRequest {
@@ -41,6 +75,7 @@ impl BedrockRequest {
             route,
             arrived: Instant::now(),
             received_at: SystemTime::now(),
+            large: None,
         }
     }
 
@@ -97,11 +132,38 @@ impl<S: Send + Sync> FromRequest<S> for BedrockRequest {
             req.uri().clone(),
             req.headers().clone(),
         );
-        // `Bytes` keeps axum's default body limit; a refusal is Bedrock-shaped.
-        let body = Bytes::from_request(req, state)
+        // Refuse a declared over-long body without reading a byte of it.
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+            return Err(BedrockError::payload_too_large(MAX_BODY_BYTES));
+        }
+        // A large or unannounced (chunked) body waits for its turn.
+        let unannounced = declared.is_none() && headers.contains_key(header::TRANSFER_ENCODING);
+        let large = if unannounced || declared.is_some_and(|n| n > LARGE_BODY_BYTES) {
+            // The semaphore is never closed.
+            LARGE_BODIES.acquire().await.ok().map(Arc::new)
+        } else {
+            None
+        };
+        // `Bytes` stops at the router's `DefaultBodyLimit` (`MAX_BODY_BYTES`);
+        // every refusal is Bedrock-shaped.
+        let read = tokio::time::timeout(BODY_READ_TIMEOUT, Bytes::from_request(req, state));
+        let body = read
             .await
-            .map_err(|e| BedrockError::new(e.status(), "ValidationException", e.body_text()))?;
-        Ok(BedrockRequest::new(method, uri, headers, body))
+            .map_err(|_| BedrockError::body_timeout(BODY_READ_TIMEOUT))?
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    BedrockError::payload_too_large(MAX_BODY_BYTES)
+                } else {
+                    BedrockError::new(e.status(), "ValidationException", e.body_text())
+                }
+            })?;
+        let mut req = BedrockRequest::new(method, uri, headers, body);
+        req.large = large;
+        Ok(req)
     }
 }
 
@@ -242,6 +304,74 @@ mod tests {
             panic!("sigv4 expected");
         };
         assert_eq!(short.scope(), None);
+    }
+
+    async fn extract(body: axum::body::Body, length: Option<usize>) -> BedrockError {
+        let mut req = Request::post("/model/x/invoke");
+        if let Some(n) = length {
+            req = req.header(header::CONTENT_LENGTH, n);
+        }
+        let req = req.body(body).expect("request");
+        BedrockRequest::from_request(req, &())
+            .await
+            .expect_err("refused")
+    }
+
+    // Paused time: the 60 s pass at once, and only if a timer was armed.
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_never_ends_is_refused_at_the_body_timeout() {
+        let pending = futures_util::stream::pending::<Result<Bytes, std::io::Error>>();
+        let started = tokio::time::Instant::now();
+        let e = extract(axum::body::Body::from_stream(pending), None).await;
+        assert_eq!(started.elapsed(), BODY_READ_TIMEOUT);
+        assert_eq!((e.status.as_u16(), e.code), (408, "ValidationException"));
+        assert_eq!(e.message, "Request body not received within 60 s");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn large_bodies_take_turns_and_small_ones_do_not_wait() {
+        let large = || {
+            let body = Bytes::from(vec![b' '; LARGE_BODY_BYTES as usize + 1]);
+            let req = Request::post("/model/x/invoke")
+                .header(header::CONTENT_LENGTH, body.len())
+                .body(axum::body::Body::from(body))
+                .expect("request");
+            BedrockRequest::from_request(req, &())
+        };
+        let mut held = Vec::new();
+        for _ in 0..LARGE_BODIES_AT_ONCE {
+            held.push(large().await.expect("a turn"));
+        }
+        let mut waiting = std::pin::pin!(large());
+        let wait = std::time::Duration::from_secs(3600);
+        assert!(
+            tokio::time::timeout(wait, &mut waiting).await.is_err(),
+            "a large body was read beyond its turn"
+        );
+        let small = Request::post("/model/x/invoke")
+            .body(axum::body::Body::from("{}"))
+            .expect("request");
+        BedrockRequest::from_request(small, &())
+            .await
+            .expect("a small body never waits");
+        drop(held.pop());
+        let next = tokio::time::timeout(wait, waiting).await;
+        assert!(matches!(next, Ok(Ok(_))), "the next large body got no turn");
+    }
+
+    #[tokio::test]
+    async fn a_declared_over_long_body_is_refused_unread() {
+        // The stream would fail if polled: the refusal must come from the header.
+        let unread = futures_util::stream::once(async {
+            Err::<Bytes, _>(std::io::Error::other("body was read"))
+        });
+        let e = extract(
+            axum::body::Body::from_stream(unread),
+            Some(MAX_BODY_BYTES + 1),
+        )
+        .await;
+        assert_eq!(e, BedrockError::payload_too_large(MAX_BODY_BYTES));
+        assert_eq!(e.status.as_u16(), 413);
     }
 
     #[test]

@@ -6,15 +6,57 @@
 //! address: the thread signals readiness over a channel, so no caller ever
 //! polls or sleeps. Stopping is graceful: no new connections, in-flight
 //! answers (streams included) finish, then the thread is joined.
+//!
+//! Every connection is served under [`Limits`]: a client must send its
+//! request head within the header-read timeout (also while a kept-alive
+//! connection idles), and at most `max_connections` are open at once; beyond
+//! that, new connections wait in the kernel's accept queue, so slow or idle
+//! clients can neither exhaust the file descriptors nor starve a normal
+//! request for longer than the timeout.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use axum::Router;
-use axum::serve::ListenerExt as _;
+use axum::extract::DefaultBodyLimit;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
+
+use super::request::MAX_BODY_BYTES;
+
+/// Default time a client has to send a request head: well above what any
+/// client on loopback needs, short enough that idle connections are let go.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default number of connections served at once: far more than a course's
+/// clients open against one endpoint, far below the usual descriptor limit
+/// (1024).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+
+/// What a server grants each connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Time to send a whole request head (also the idle time of a kept-alive
+    /// connection); the connection is closed after it.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
 
 /// Why a server did not start.
 #[derive(Debug, thiserror::Error)]
@@ -65,19 +107,55 @@ async fn bind(port: u16) -> Result<(TcpListener, SocketAddr), ServerError> {
     Ok((listener, addr))
 }
 
-/// Serves `app` until `stop` fires (or its sender is dropped), then lets
-/// in-flight answers finish.
-async fn serve(listener: TcpListener, app: Router, stop: oneshot::Receiver<()>) {
-    // Nagle would hold back small stream frames behind delayed ACKs.
-    let listener = listener.tap_io(|tcp| {
+/// Serves `app` under `limits` until `stop` fires (or its sender is
+/// dropped), then lets in-flight answers finish.
+async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: oneshot::Receiver<()>) {
+    let mut stop = std::pin::pin!(stop);
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    loop {
+        // A permit first: at the limit, connections wait in the accept queue
+        // and take no descriptor of ours.
+        let permit = tokio::select! {
+            _ = &mut stop => break,
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let tcp = tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    // A connection reset before it was accepted: take the
+                    // next. Anything else (out of descriptors, EMFILE/ENFILE):
+                    // back off briefly, as axum does, instead of spinning.
+                    if !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset
+                    ) {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    continue;
+                }
+            },
+        };
+        // Nagle would hold back small stream frames behind delayed ACKs.
         let _ = tcp.set_nodelay(true);
-    });
-    // `serve` only returns early on an accept loop error, which axum retries.
-    let _ = axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = stop.await;
-        })
-        .await;
+        let conn = http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(app.clone()));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            // Errors here are the client's (reset, timed out head): nothing to report.
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 /// A router sending every request to `handler` with `state`. Routing is the
@@ -90,17 +168,29 @@ where
     T: 'static,
     S: Clone + Send + Sync + 'static,
 {
-    Router::new().fallback(handler).with_state(state)
+    Router::new()
+        .fallback(handler)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 impl Server {
     /// Serves `app` on `127.0.0.1:port` as a task on the current runtime;
     /// returns once the listener is bound (connections are queued from then).
     pub async fn spawn_task(port: u16, app: Router) -> Result<Server, ServerError> {
+        Self::spawn_task_with(port, Limits::default(), app).await
+    }
+
+    /// [`spawn_task`](Self::spawn_task) under `limits`.
+    pub async fn spawn_task_with(
+        port: u16,
+        limits: Limits,
+        app: Router,
+    ) -> Result<Server, ServerError> {
         let (listener, addr) = bind(port).await?;
         let (tx, rx) = oneshot::channel();
         // Detached: the task ends when `stop` fires and in-flight answers finish.
-        tokio::spawn(serve(listener, app, rx));
+        tokio::spawn(serve(listener, app, limits, rx));
         Ok(Server {
             addr,
             stop: Some(tx),
@@ -115,6 +205,21 @@ impl Server {
     /// server's runtime, so tasks it spawns (helper servers, clients) live
     /// exactly as long as the server.
     pub fn spawn_thread<S, E, F, Fut>(spec: ThreadSpec, init: F) -> Result<(Server, S), E>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(Router, S), E>>,
+        S: Send + 'static,
+        E: From<ServerError> + Send + 'static,
+    {
+        Self::spawn_thread_with(spec, Limits::default(), init)
+    }
+
+    /// [`spawn_thread`](Self::spawn_thread) under `limits`.
+    pub fn spawn_thread_with<S, E, F, Fut>(
+        spec: ThreadSpec,
+        limits: Limits,
+        init: F,
+    ) -> Result<(Server, S), E>
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(Router, S), E>>,
@@ -150,7 +255,7 @@ impl Server {
                             // The caller may have gone (it only waits for this); serve anyway
                             // until stopped, which its dropped sender also signals.
                             let _ = ready_tx.send(Ok((addr, state)));
-                            serve(listener, app, stop_rx).await;
+                            serve(listener, app, limits, stop_rx).await;
                         }
                         Err(e) => {
                             let _ = ready_tx.send(Err(e));

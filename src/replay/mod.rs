@@ -13,7 +13,11 @@
 //! gets a non-retryable 400 `ValidationException` naming the cassette dir, the
 //! nearest interaction and the differing fields, and is kept in
 //! [`ReplayServer::misses`]. Every request is logged in
-//! [`ReplayServer::served`].
+//! [`ReplayServer::served`]. A long-running server
+//! ([`Retention::Recent`]) only counts requests and keeps the last
+//! [`RECENT_MISSES`] misses, so its memory stays flat however long it runs;
+//! connections are served under [`Limits`](crate::http::Limits) and bodies
+//! up to [`MAX_BODY_BYTES`](crate::http::MAX_BODY_BYTES).
 //!
 //! ```no_run
 //! # use labcheck::{cassette::CassetteSet, replay::{ReplayOptions, ReplayServer}};
@@ -24,21 +28,24 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod misses;
 mod prepared;
 mod routes;
 pub mod stream;
 
 pub use crate::http::ServedRequest;
+pub use misses::{KEPT_TEXT_BYTES, RECENT_MISSES, Retention};
 pub use prepared::{PrepareError, PrepareProblem};
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::cassette::{CassetteSet, Difference};
-use crate::http::{ServedLog, Server, ServerError, ThreadSpec};
+use crate::http::{Limits, ServedLog, Server, ServerError, ThreadSpec};
 use crate::ids::Operation;
+use misses::MissLog;
 use prepared::PreparedSet;
 
 /// How to run a [`ReplayServer`].
@@ -51,10 +58,12 @@ pub struct ReplayOptions {
     pub speed: f64,
     /// Shown in miss messages, normally the cassette dir.
     pub label: String,
-    /// Keep every served request for [`ReplayServer::served`] (the default;
-    /// trials need it). A long-running `labcheck serve` turns it off so memory
-    /// stays flat; it still counts requests.
-    pub keep_log: bool,
+    /// What is kept of served requests and misses: everything (the default;
+    /// trials judge by it) or counts and the last few misses (a long-running
+    /// `labcheck serve`, so memory stays flat).
+    pub retention: Retention,
+    /// Header-read timeout and connection cap.
+    pub limits: Limits,
 }
 
 impl Default for ReplayOptions {
@@ -63,7 +72,8 @@ impl Default for ReplayOptions {
             port: 0,
             speed: 1.0,
             label: "cassettes".into(),
-            keep_log: true,
+            retention: Retention::Everything,
+            limits: Limits::default(),
         }
     }
 }
@@ -115,7 +125,7 @@ pub(crate) struct Shared {
     speed: f64,
     label: String,
     served: ServedLog,
-    misses: Mutex<Vec<MissReport>>,
+    misses: MissLog,
     next_id: AtomicU64,
     id_seed: u64,
 }
@@ -164,8 +174,8 @@ fn prepare(set: CassetteSet, opts: ReplayOptions) -> Result<Arc<Shared>, ReplayE
         prepared,
         speed: opts.speed,
         label: opts.label,
-        served: ServedLog::new(opts.keep_log),
-        misses: Mutex::new(Vec::new()),
+        served: ServedLog::new(opts.retention == Retention::Everything),
+        misses: MissLog::new(opts.retention),
         next_id: AtomicU64::new(1),
         id_seed: nanos ^ u64::from(std::process::id()).rotate_left(40),
     }))
@@ -174,9 +184,10 @@ fn prepare(set: CassetteSet, opts: ReplayOptions) -> Result<Arc<Shared>, ReplayE
 impl ReplayServer {
     /// Start on the current tokio runtime. Returns once the port is bound.
     pub async fn start(set: CassetteSet, opts: ReplayOptions) -> Result<ReplayServer, ReplayError> {
-        let port = opts.port;
+        let (port, limits) = (opts.port, opts.limits);
         let shared = prepare(set, opts)?;
-        let server = Server::spawn_task(port, routes::app(Arc::clone(&shared))).await?;
+        let server =
+            Server::spawn_task_with(port, limits, routes::app(Arc::clone(&shared))).await?;
         Ok(ReplayServer { shared, server })
     }
 
@@ -191,10 +202,12 @@ impl ReplayServer {
             port: opts.port,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
         };
+        let limits = opts.limits;
         let shared = prepare(set, opts)?;
         let app = routes::app(Arc::clone(&shared));
-        let (server, ()) =
-            Server::spawn_thread(spec, move || async move { Ok::<_, ReplayError>((app, ())) })?;
+        let (server, ()) = Server::spawn_thread_with(spec, limits, move || async move {
+            Ok::<_, ReplayError>((app, ()))
+        })?;
         Ok(ReplayServer { shared, server })
     }
 
@@ -218,13 +231,16 @@ impl ReplayServer {
         self.shared.served.count()
     }
 
-    /// Every request that matched no interaction, in arrival order.
+    /// The requests that matched no interaction, in arrival order: every
+    /// one under [`Retention::Everything`], the last [`RECENT_MISSES`]
+    /// (texts cut) under [`Retention::Recent`].
     pub fn misses(&self) -> Vec<MissReport> {
-        self.shared
-            .misses
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.shared.misses.kept()
+    }
+
+    /// How many requests matched no interaction, kept or not.
+    pub fn miss_count(&self) -> u64 {
+        self.shared.misses.count()
     }
 
     /// Stop accepting, let in-flight responses finish, and (for

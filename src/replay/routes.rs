@@ -81,17 +81,14 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
                 operation: op,
                 method: method.to_string(),
                 model_id,
-                body: String::from_utf8_lossy(body).into_owned(),
+                body: st.misses.body_text(body),
                 nearest_file: miss.nearest.as_ref().map(|n| n.file.clone()),
                 nearest_interaction: miss.nearest.as_ref().map(|n| n.interaction.clone()),
                 differences: miss.differences,
                 diff: miss.diff,
                 message,
             };
-            st.misses
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(report);
+            st.misses.push(report);
             return err.into_response();
         }
     };

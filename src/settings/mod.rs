@@ -27,7 +27,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use parse::{
-    MAX_SPEED, MAX_TOKENS_LIMIT, ValueError, clients_dir, fresh_run_id, parse_max_tokens,
+    HEADER_TIMEOUT_SECS, MAX_CONNECTIONS_LIMIT, MAX_SPEED, MAX_TOKENS_LIMIT, ValueError,
+    clients_dir, fresh_run_id, parse_header_timeout, parse_max_connections, parse_max_tokens,
     parse_netguard, parse_percent, parse_run_id, parse_speed,
 };
 

@@ -15,6 +15,15 @@ pub const MAX_SPEED: f64 = 1000.0;
 /// beyond any course run, so sums of spent tokens cannot overflow.
 pub const MAX_TOKENS_LIMIT: u64 = 1_000_000_000;
 
+/// Bounds of `labcheck serve --header-timeout`, in seconds: below 0.1 s a
+/// loaded machine would cut off honest clients; above 10 minutes a slow
+/// client holds a connection for no purpose.
+pub const HEADER_TIMEOUT_SECS: std::ops::RangeInclusive<f64> = 0.1..=600.0;
+
+/// Largest `labcheck serve --max-connections`: beyond it the process's
+/// descriptor limit, not this cap, would decide.
+pub const MAX_CONNECTIONS_LIMIT: usize = 65_536;
+
 /// Longest run id: it names a directory under the results dir.
 const MAX_RUN_ID_LEN: usize = 128;
 
@@ -54,6 +63,35 @@ pub fn parse_speed(value: &str) -> Result<f64, ValueError> {
     }
     // `-0` parses and is in range; keep the sign out of later arithmetic.
     Ok(speed.abs())
+}
+
+/// A header-read timeout in seconds (`labcheck serve --header-timeout`): a
+/// finite number in [`HEADER_TIMEOUT_SECS`].
+pub fn parse_header_timeout(value: &str) -> Result<std::time::Duration, ValueError> {
+    let (lo, hi) = (HEADER_TIMEOUT_SECS.start(), HEADER_TIMEOUT_SECS.end());
+    let hint = format!("seconds from {lo} to {hi}, e.g. `10`");
+    let secs: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| ValueError::new("not a number", hint.clone()))?;
+    if !HEADER_TIMEOUT_SECS.contains(&secs) {
+        return Err(ValueError::new(format!("out of range {lo}..={hi}"), hint));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// A connection cap (`labcheck serve --max-connections`): a whole number in
+/// `1..=`[`MAX_CONNECTIONS_LIMIT`].
+pub fn parse_max_connections(value: &str) -> Result<usize, ValueError> {
+    let hint = format!("a whole number from 1 to {MAX_CONNECTIONS_LIMIT}, e.g. `256`");
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_CONNECTIONS_LIMIT).contains(&n) => Ok(n),
+        Ok(_) => Err(ValueError::new(
+            format!("out of range 1..={MAX_CONNECTIONS_LIMIT}"),
+            hint,
+        )),
+        Err(_) => Err(ValueError::new("not a whole number", hint)),
+    }
 }
 
 /// A percentage (`--fail-under`): a finite number in `0..=100`.

@@ -151,3 +151,21 @@ fn unknown_names_are_not_captured() {
     assert_eq!(vars.os("HOME"), Some(OsStr::new("/h")));
     assert_eq!(vars.values.len(), 1);
 }
+
+#[test]
+fn serve_limits_are_bounded() {
+    use std::time::Duration;
+    assert_eq!(parse_header_timeout("10"), Ok(Duration::from_secs(10)));
+    assert_eq!(
+        parse_header_timeout(" 0.5 "),
+        Ok(Duration::from_millis(500))
+    );
+    for bad in ["0", "0.05", "601", "1e300", "inf", "NaN", "-1", "ten"] {
+        assert!(parse_header_timeout(bad).is_err(), "{bad} accepted");
+    }
+    assert_eq!(parse_max_connections("1"), Ok(1));
+    assert_eq!(parse_max_connections("65536"), Ok(MAX_CONNECTIONS_LIMIT));
+    for bad in ["0", "65537", "-3", "1.5", ""] {
+        assert!(parse_max_connections(bad).is_err(), "{bad} accepted");
+    }
+}
