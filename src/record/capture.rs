@@ -163,6 +163,30 @@ impl Capture {
     }
 }
 
+/// Decodes an event-stream body as a recording captures it, fed in `chunks` as
+/// they would arrive from upstream: the stream events in order (delays 0), or
+/// the last frame error. A trailing incomplete frame is ignored, as it is when
+/// recording. The entry point of the `event_stream` fuzz target, so the
+/// fuzzer drives the exact frame splitting and decoding `record` runs.
+pub fn decode_event_stream<'a>(
+    op: Operation,
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<Vec<StreamEvent>, CaptureError> {
+    let now = Instant::now();
+    let headers = vec![(
+        "content-type".to_string(),
+        "application/vnd.amazon.eventstream".to_string(),
+    )];
+    let mut capture = Capture::new(op, 200, headers, now);
+    for chunk in chunks {
+        capture.push(chunk, now);
+    }
+    match capture.broken {
+        Some(e) => Err(e),
+        None => Ok(capture.events),
+    }
+}
+
 fn header<'a>(m: &'a Message, name: &str) -> Option<&'a str> {
     m.headers()
         .iter()

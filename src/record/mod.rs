@@ -29,7 +29,7 @@ use std::sync::Arc;
 pub use aws_credential_types::Credentials;
 pub use budget::Budget;
 pub use budget::BudgetExhausted;
-pub use capture::CaptureError;
+pub use capture::{CaptureError, decode_event_stream};
 pub use proxy::{ProxyTarget, RecordingProxy, fallback_scrubber};
 pub use upstream::{SignError, Upstream, UpstreamUrlProblem, signed_request};
 

@@ -37,6 +37,7 @@ pub use resolve::parse_duration;
 use crate::content::{LabPage, ReadError};
 use crate::ids::LabId;
 use error::{Source, page_error};
+use model::LabFile;
 use resolve::Ctx;
 
 /// The lab file name inside a lab directory.
@@ -63,6 +64,22 @@ pub fn load_lab(dir: &Path) -> Result<Lab, SpecError> {
 /// returned [`Lab::page`] is `page`.
 pub fn load_lab_with_page(dir: &Path, page: &Path) -> Result<Lab, SpecError> {
     load(dir, Some(page))
+}
+
+/// Checks `lab.toml` given as bytes against an already parsed `page`, reading
+/// no file: the loader without its two reads (`[lab] page` is ignored, as in
+/// [`load_lab_with_page`]). `dir` is the lab directory the result names; the
+/// `lab.toml` in it is only used in messages. The entry point of the
+/// `lab_toml` fuzz target.
+pub fn parse_lab(dir: &Path, bytes: &[u8], page: &LabPage) -> Result<Lab, SpecError> {
+    let file = dir.join(LAB_FILE);
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => return Err(not_utf8(&file, bytes, &e)),
+    };
+    let src = Source::new(&file, text);
+    let raw = parse::parse(&src)?;
+    check(dir, src, &raw, page)
 }
 
 /// The JSON Schema of `lab.toml`, pretty-printed with a final newline.
@@ -148,7 +165,13 @@ fn load(dir: &Path, page_override: Option<&Path>) -> Result<Lab, SpecError> {
             ));
         }
     };
-    let ctx = Ctx { src, page: &page };
+    check(dir, src, &raw, &page)
+}
+
+/// Stage 2: the parsed `lab.toml` checked against its page.
+fn check(dir: &Path, src: Source<'_>, raw: &LabFile, page: &LabPage) -> Result<Lab, SpecError> {
+    let header = raw.lab.get_ref();
+    let ctx = Ctx { src, page };
 
     let title = match (&header.title, page.title()) {
         (Some(t), _) => t.clone(),
@@ -221,7 +244,7 @@ fn load(dir: &Path, page_override: Option<&Path>) -> Result<Lab, SpecError> {
         id: LabId(lab_id(dir)),
         title,
         dir: dir.to_path_buf(),
-        page: page_path,
+        page: page.path.clone(),
         cassettes: dir.join(header.cassettes.as_deref().unwrap_or(DEFAULT_CASSETTES)),
         region: header
             .region
