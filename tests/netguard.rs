@@ -80,6 +80,10 @@ fn in_the_namespace_only_the_relayed_endpoint_is_reachable() {
         region: "us-east-1".into(),
         client_bin: None,
         guard: Some(child),
+
+        // Unsandboxed: this test is about the network guard alone.
+        sandbox: labcheck::sandbox::Guard::None,
+        read_only: Vec::new(),
     };
     // The relayed endpoint answers; the host's own port does not exist in
     // here; the only interface is lo.

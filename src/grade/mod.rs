@@ -92,6 +92,8 @@ pub struct GradeTrial {
     pub failures: Vec<String>,
     pub duration_ms: u64,
     pub network_guard: Option<String>,
+    /// The sandbox the step's processes ran in (see [`crate::sandbox`]).
+    pub sandbox: Option<String>,
 }
 
 /// The grade of one workspace against one lab.
@@ -107,6 +109,8 @@ pub struct GradeReport {
     pub trials: Vec<GradeTrial>,
     /// The guards the step processes ran under, e.g. `["netns+proxy"]`.
     pub network_guard: Vec<String>,
+    /// The sandboxes the step processes ran in, e.g. `["namespaces+uid 65534"]`.
+    pub sandbox: Vec<String>,
     /// Symlinks of the workspace that were not copied, and why.
     pub skipped_links: Vec<String>,
 }
@@ -225,6 +229,9 @@ fn build_report(
         .collect();
     guards.sort();
     guards.dedup();
+    let mut sandboxes: Vec<String> = outcomes.iter().filter_map(|o| o.sandbox.clone()).collect();
+    sandboxes.sort();
+    sandboxes.dedup();
     GradeReport {
         schema: GRADE_SCHEMA,
         lab: lab_id,
@@ -243,9 +250,11 @@ fn build_report(
                 failures: o.failures.clone(),
                 duration_ms: o.duration_ms,
                 network_guard: o.network_guard.clone(),
+                sandbox: o.sandbox.clone(),
             })
             .collect(),
         network_guard: guards,
+        sandbox: sandboxes,
         skipped_links: Vec::new(),
     }
 }

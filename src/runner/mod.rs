@@ -53,6 +53,8 @@ pub struct RunConfig {
     pub netguard: crate::netguard::Policy,
     /// The provisioned clients' cache.
     pub clients: Clients,
+    /// Sandbox for step processes (`LABCHECK_SANDBOX`).
+    pub sandbox: crate::sandbox::Policy,
 }
 
 impl RunConfig {
@@ -72,6 +74,7 @@ impl RunConfig {
             workspace: None,
             netguard: Default::default(),
             clients,
+            sandbox: Default::default(),
         }
     }
 
@@ -94,6 +97,7 @@ impl RunConfig {
             workspace: None,
             netguard: settings.netguard,
             clients: settings.clients.clone(),
+            sandbox: settings.sandbox,
         }
     }
 

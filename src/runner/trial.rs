@@ -42,12 +42,13 @@ pub fn seed_workspace(seed: &Path, workspace: &Path) -> std::io::Result<Vec<Skip
 pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
     let started = Instant::now();
     let step = def.step();
-    let (failures, network_guard) = match run_step(def, config) {
+    let (failures, network_guard, sandbox) = match run_step(def, config) {
         Ok(run) => (
             run.failures.iter().map(|f| f.to_string()).collect(),
             run.network_guard,
+            run.output.sandbox.map(|g| g.to_string()),
         ),
-        Err(e) => (vec![format!("could not run the step: {e}")], None),
+        Err(e) => (vec![format!("could not run the step: {e}")], None, None),
     };
     let outcome = Outcome {
         version: OUTCOME_VERSION,
@@ -66,6 +67,7 @@ pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
         failures,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         network_guard,
+        sandbox,
     };
     if let Err(e) = ResultsDir::new(&config.results_root, &config.run_id).write(&outcome) {
         console::warn(&e.to_string());
@@ -141,6 +143,7 @@ pub fn run_step(def: &TrialDef, config: &RunConfig) -> Result<TrialRun, TrialErr
         progress: &StderrProgress,
         clients: &config.clients,
         guard: guard.as_ref().map(|g| g.child()),
+        sandbox: config.sandbox,
     };
     let output = steps::run(&invocation)?;
     let refused = guard.as_ref().map(|g| g.attempts()).unwrap_or_default();
