@@ -151,6 +151,9 @@ pub fn run_sandboxed(
     spawn_reader(Some(err_r), Stream::Stderr, started, tx);
     let mut seen = Seen::default();
     let timed_out = wait_until(&rx, &mut seen, started.checked_add(timeout));
+    // Whether the kill below may be what ended the command: then a status the
+    // library could not collect (the kill raced its wait) means "killed".
+    let killed = seen.ended.is_none();
     running.kill();
     // The kill ends every process the guard holds; their pipe ends close and
     // the status arrives once the kernel has torn the tree down.
@@ -161,7 +164,9 @@ pub fn run_sandboxed(
             Err(_) => break,
         }
     }
-    if let Some(Err(message)) = &seen.ended {
+    if let Some(Err(message)) = &seen.ended
+        && !killed
+    {
         return Err(StepError::Io {
             what: "waiting for the sandboxed step".into(),
             source: std::io::Error::other(message.clone()),
