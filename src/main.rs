@@ -302,6 +302,10 @@ fn report(
             if !guards.is_empty() {
                 text.push_str(&format!("network guard: {}\n", guards.join(", ")));
             }
+            let sandboxes = markdown::sandboxes(&outcomes);
+            if !sandboxes.is_empty() {
+                text.push_str(&format!("sandbox: {}\n", sandboxes.join(", ")));
+            }
             text.push_str(&format!(
                 "run {run_id}: {} trial(s), {failed} failed\n",
                 outcomes.len()
