@@ -240,6 +240,7 @@ fn grade(
         speed,
         netguard: settings.netguard,
         clients: settings.clients,
+        sandbox: settings.sandbox,
     };
     let report = labcheck::grade::grade(lab, &options)?;
     use labcheck::grade::render;

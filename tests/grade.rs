@@ -25,6 +25,7 @@ fn grade_ws(name: &str) -> GradeReport {
         speed: 1.0,
         netguard: Default::default(),
         clients: labcheck::settings::clients(&labcheck::settings::Vars::capture()),
+        sandbox: Default::default(),
     };
     grade::grade(&lab(), &options).expect("graded")
 }
@@ -234,6 +235,7 @@ fn a_symlink_out_of_the_workspace_is_not_followed_and_is_reported() {
         speed: 1.0,
         netguard: Default::default(),
         clients: labcheck::settings::clients(&labcheck::settings::Vars::capture()),
+        sandbox: Default::default(),
     };
     let r = grade::grade(&lab(), &options).expect("graded");
     assert_eq!((r.score, r.max), (3, 3), "{r:#?}");

@@ -35,6 +35,7 @@ fn grade_ws(ws: &Path) -> GradeReport {
         speed: 1.0,
         netguard: Default::default(),
         clients: common::clients(),
+        sandbox: Default::default(),
     };
     grade::grade(&lab(), &options).expect("graded")
 }

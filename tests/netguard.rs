@@ -22,6 +22,7 @@ fn boto3_to_default_endpoint_fails_naming_the_host(policy: Policy) -> Vec<String
         speed: 0.0,
         netguard: policy,
         clients: labcheck::settings::clients(&labcheck::settings::Vars::capture()),
+        sandbox: Default::default(),
     };
     let r = grade::grade(&repo().join("labs/4.1-invoke-fm-via-bedrock"), &options).expect("graded");
     let item = &r.items[2];

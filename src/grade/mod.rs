@@ -54,6 +54,8 @@ pub struct GradeOptions {
     pub netguard: crate::netguard::Policy,
     /// The provisioned clients' cache.
     pub clients: Clients,
+    /// The sandbox for student code (`LABCHECK_SANDBOX`; default: the strongest).
+    pub sandbox: crate::sandbox::Policy,
 }
 
 /// State of one checklist item in a grade.
@@ -157,6 +159,7 @@ pub fn grade(lab_dir: &Path, opts: &GradeOptions) -> Result<GradeReport, GradeEr
         speed: opts.speed,
         workspace: Some(staging.path().to_path_buf()),
         netguard: opts.netguard,
+        sandbox: opts.sandbox,
         ..RunConfig::new(
             vec![lab_dir.to_path_buf()],
             results_root,
