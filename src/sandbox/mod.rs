@@ -108,6 +108,19 @@ impl Guard {
         }
     }
 
+    /// The guard to try when this one cannot start: Landlock after the
+    /// namespace guards (where the kernel has it), nothing after Landlock.
+    pub fn fallback(&self) -> Option<Guard> {
+        match self {
+            Guard::NsRoot { .. } | Guard::NsUser
+                if ferroday_cage::host::landlock_abi().is_some() =>
+            {
+                Some(Guard::Landlock)
+            }
+            _ => None,
+        }
+    }
+
     /// The uid the command runs as, when it differs from labcheck's.
     pub fn uid(&self) -> Option<u32> {
         match self {

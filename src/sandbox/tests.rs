@@ -16,5 +16,7 @@ fn off_means_no_sandbox_and_only_namespaces_own_the_tree() {
     assert!(Guard::NsRoot { uid: 1 }.owns_the_tree());
     assert!(Guard::NsUser.owns_the_tree());
     assert!(!Guard::Landlock.owns_the_tree());
+    assert_eq!(Guard::Landlock.fallback(), None);
+    assert_eq!(Guard::None.fallback(), None);
     assert_eq!(tmp_dir(Path::new("/w")), PathBuf::from("/w/.tmp"));
 }

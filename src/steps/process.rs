@@ -121,32 +121,43 @@ pub fn run_sandboxed(
         let what = what.to_string();
         move |source| StepError::Io { what, source }
     };
-    let (out_r, out_w) = std::io::pipe().map_err(io("creating the stdout pipe"))?;
-    let (err_r, err_w) = std::io::pipe().map_err(io("creating the stderr pipe"))?;
     let (tx, rx) = mpsc::channel::<Event>();
-    let exit_tx = tx.clone();
-    let started = Instant::now();
-    let request = sandbox::Request {
-        guard: env.sandbox,
-        program: program.to_path_buf(),
-        args,
-        env: env.vars(),
-        workspace: env.workspace.clone(),
-        read_only: env.read_only.clone(),
-        netns: env.guard.as_ref().and_then(|g| g.netns.clone()),
-        stdout: out_w.into(),
-        stderr: err_w.into(),
-    };
-    let running = sandbox::spawn(
-        request,
-        Box::new(move |status| {
+    let mut guard = env.sandbox;
+    // The probes in `Guard::choose` can miss a refusal (a container's seccomp
+    // profile, say): a guard that fails to start falls back to the next one,
+    // and the output names the guard that was in force.
+    let (running, out_r, err_r, started) = loop {
+        let (out_r, out_w) = std::io::pipe().map_err(io("creating the stdout pipe"))?;
+        let (err_r, err_w) = std::io::pipe().map_err(io("creating the stderr pipe"))?;
+        let exit_tx = tx.clone();
+        let started = Instant::now();
+        let request = sandbox::Request {
+            guard,
+            program: program.to_path_buf(),
+            args: args.clone(),
+            env: env.vars(),
+            workspace: env.workspace.clone(),
+            read_only: env.read_only.clone(),
+            netns: env.guard.as_ref().and_then(|g| g.netns.clone()),
+            stdout: out_w.into(),
+            stderr: err_w.into(),
+        };
+        let on_exit: sandbox::OnExit = Box::new(move |status| {
             let _receiver_may_be_gone = exit_tx.send(Event::Ended(status));
-        }),
-    )
-    .map_err(|e| StepError::Spawn {
-        program: program.display().to_string(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+        });
+        match sandbox::spawn(request, on_exit) {
+            Ok(running) => break (running, out_r, err_r, started),
+            Err(e) => match guard.fallback() {
+                Some(next) => guard = next,
+                None => {
+                    return Err(StepError::Spawn {
+                        program: program.display().to_string(),
+                        source: std::io::Error::other(e.to_string()),
+                    });
+                }
+            },
+        }
+    };
     spawn_reader(Some(out_r), Stream::Stdout, started, tx.clone());
     spawn_reader(Some(err_r), Stream::Stderr, started, tx);
     let mut seen = Seen::default();
@@ -176,7 +187,7 @@ pub fn run_sandboxed(
         Some(Ok(code)) if !timed_out => code,
         _ => None,
     };
-    Ok(seen.output(exit_code, timed_out, started, env.sandbox))
+    Ok(seen.output(exit_code, timed_out, started, guard))
 }
 
 /// Receives events until the step is over or `deadline` passes; true when
