@@ -219,6 +219,11 @@ impl Started {
 pub fn spawn(req: Request, on_exit: OnExit) -> Result<Started, SandboxError> {
     let guard = req.guard;
     let setup = |message: String| SandboxError::Setup { guard, message };
+    if guard == Guard::None {
+        // Nothing to apply: the caller runs such a process itself
+        // (`steps::process::run`), so a `None` here is a caller's mistake.
+        return Err(setup("no guard to start the process under".into()));
+    }
     let root = match guard {
         Guard::NsRoot { .. } | Guard::NsUser => Some(namespace_root(guard)?),
         _ => None,
