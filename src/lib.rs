@@ -23,6 +23,7 @@
 //! - [`expect`]: checking what a step showed;
 //! - [`report`]: outcomes, the ticked checklist, report formats and what a run prints;
 //! - [`runner`]: executing the plan's trials under libtest-mimic;
+//! - [`sandbox`]: namespaces, uid, rlimits or Landlock around every step process;
 //! - [`schedule`]: trial order (longest first) and the default thread count;
 //! - [`netguard`]: no network but the trial endpoint for step processes;
 //! - [`copy`]: the one directory copy and its symlink rule;
@@ -55,6 +56,7 @@ pub mod record;
 pub mod replay;
 pub mod report;
 pub mod runner;
+pub mod sandbox;
 pub mod schedule;
 pub mod settings;
 pub mod spec;

@@ -251,6 +251,7 @@ fn grade(
         speed,
         netguard: settings.netguard,
         clients: settings.clients,
+        sandbox: settings.sandbox,
     };
     let report = labcheck::grade::grade(lab, &options)?;
     use labcheck::grade::render;
@@ -312,6 +313,10 @@ fn report(
             let guards = markdown::guards(&outcomes);
             if !guards.is_empty() {
                 text.push_str(&format!("network guard: {}\n", guards.join(", ")));
+            }
+            let sandboxes = markdown::sandboxes(&outcomes);
+            if !sandboxes.is_empty() {
+                text.push_str(&format!("sandbox: {}\n", sandboxes.join(", ")));
             }
             text.push_str(&format!(
                 "run {run_id}: {} trial(s), {failed} failed\n",

@@ -25,6 +25,7 @@ fn grade_ws(name: &str) -> GradeReport {
         speed: 1.0,
         netguard: Default::default(),
         clients: labcheck::settings::clients(&labcheck::settings::Vars::capture()),
+        sandbox: Default::default(),
     };
     grade::grade(&lab(), &options).expect("graded")
 }
@@ -234,6 +235,7 @@ fn a_symlink_out_of_the_workspace_is_not_followed_and_is_reported() {
         speed: 1.0,
         netguard: Default::default(),
         clients: labcheck::settings::clients(&labcheck::settings::Vars::capture()),
+        sandbox: Default::default(),
     };
     let r = grade::grade(&lab(), &options).expect("graded");
     assert_eq!((r.score, r.max), (3, 3), "{r:#?}");
@@ -249,4 +251,32 @@ fn a_symlink_out_of_the_workspace_is_not_followed_and_is_reported() {
         "{}",
         grade::render::text(&r)
     );
+}
+
+/// Issue 9: a link to `/etc/passwd` named like the script the lab expects is
+/// not followed, the trial fails, and its reason says the link was ignored.
+#[test]
+fn a_link_named_like_an_expected_file_is_ignored_and_the_reason_says_so() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ws = tmp.path().join("ws");
+    labcheck::copy::copy_tree(&workspace("correct"), &ws, &Default::default()).expect("copy");
+    std::fs::remove_file(ws.join("invoke_bedrock.py")).expect("remove");
+    std::os::unix::fs::symlink("/etc/passwd", ws.join("invoke_bedrock.py")).expect("symlink");
+    let options = GradeOptions {
+        workspace: ws,
+        speed: 1.0,
+        netguard: Default::default(),
+        clients: labcheck::settings::clients(&labcheck::settings::Vars::capture()),
+        sandbox: Default::default(),
+    };
+    let r = grade::grade(&lab(), &options).expect("graded");
+    assert_eq!(states(&r)[2], GradeState::Unticked, "{r:#?}");
+    let why = reasons(&r, 3);
+    assert!(
+        why.contains("symlink `invoke_bedrock.py` -> `/etc/passwd` not copied")
+            && why.contains("the link was ignored"),
+        "{why}"
+    );
+    // Nothing of /etc/passwd reached the report.
+    assert!(!grade::render::json(&r).contains("root:x:0:0"), "{r:#?}");
 }

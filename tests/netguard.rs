@@ -22,6 +22,7 @@ fn boto3_to_default_endpoint_fails_naming_the_host(policy: Policy) -> Vec<String
         speed: 0.0,
         netguard: policy,
         clients: labcheck::settings::clients(&labcheck::settings::Vars::capture()),
+        sandbox: Default::default(),
     };
     let r = grade::grade(&repo().join("labs/4.1-invoke-fm-via-bedrock"), &options).expect("graded");
     let item = &r.items[2];
@@ -80,6 +81,10 @@ fn in_the_namespace_only_the_relayed_endpoint_is_reachable() {
         region: "us-east-1".into(),
         client_bin: None,
         guard: Some(child),
+
+        // Unsandboxed: this test is about the network guard alone.
+        sandbox: labcheck::sandbox::Guard::None,
+        read_only: Vec::new(),
     };
     // The relayed endpoint answers; the host's own port does not exist in
     // here; the only interface is lo.

@@ -140,6 +140,7 @@ fn three_partitions_merged_equal_one_run() {
             failures: vec!["stale: from another run".into()],
             duration_ms: 1,
             network_guard: None,
+            sandbox: None,
         })
         .expect("stale outcome");
 

@@ -54,6 +54,10 @@ fn run_python(
         region: "us-east-1".into(),
         client_bin: Some(boto3.bin_dir),
         guard: None,
+
+        // Unsandboxed: this test is about the network guard alone.
+        sandbox: labcheck::sandbox::Guard::None,
+        read_only: Vec::new(),
     };
     env.prepare().expect("prepare");
     process::write_file(ws.path(), Path::new(file), script).expect("write script");

@@ -54,6 +54,8 @@ pub struct GradeOptions {
     pub netguard: crate::netguard::Policy,
     /// The provisioned clients' cache.
     pub clients: Clients,
+    /// The sandbox for student code (`LABCHECK_SANDBOX`; default: the strongest).
+    pub sandbox: crate::sandbox::Policy,
 }
 
 /// State of one checklist item in a grade.
@@ -92,6 +94,8 @@ pub struct GradeTrial {
     pub failures: Vec<String>,
     pub duration_ms: u64,
     pub network_guard: Option<String>,
+    /// The sandbox the step's processes ran in (see [`crate::sandbox`]).
+    pub sandbox: Option<String>,
 }
 
 /// The grade of one workspace against one lab.
@@ -107,6 +111,8 @@ pub struct GradeReport {
     pub trials: Vec<GradeTrial>,
     /// The guards the step processes ran under, e.g. `["netns+proxy"]`.
     pub network_guard: Vec<String>,
+    /// The sandboxes the step processes ran in, e.g. `["namespaces+uid 65534"]`.
+    pub sandbox: Vec<String>,
     /// Symlinks of the workspace that were not copied, and why.
     pub skipped_links: Vec<String>,
 }
@@ -153,6 +159,7 @@ pub fn grade(lab_dir: &Path, opts: &GradeOptions) -> Result<GradeReport, GradeEr
         speed: opts.speed,
         workspace: Some(staging.path().to_path_buf()),
         netguard: opts.netguard,
+        sandbox: opts.sandbox,
         ..RunConfig::new(
             vec![lab_dir.to_path_buf()],
             results_root,
@@ -168,6 +175,19 @@ pub fn grade(lab_dir: &Path, opts: &GradeOptions) -> Result<GradeReport, GradeEr
         outcomes.push(runner::run_trial(&def, &config));
     }
     let mut report = build_report(&lab, opts, &outcomes, &skipped);
+    // An item lost while links were ignored says so: the link is often why a
+    // file the step needs is missing.
+    for item in report
+        .items
+        .iter_mut()
+        .filter(|i| i.state == GradeState::Unticked)
+    {
+        item.reasons.extend(
+            skipped_links
+                .iter()
+                .map(|link| runner::trial::ignored_link_failure(link).to_string()),
+        );
+    }
     report.skipped_links = skipped_links.iter().map(ToString::to_string).collect();
     Ok(report)
 }
@@ -225,6 +245,9 @@ fn build_report(
         .collect();
     guards.sort();
     guards.dedup();
+    let mut sandboxes: Vec<String> = outcomes.iter().filter_map(|o| o.sandbox.clone()).collect();
+    sandboxes.sort();
+    sandboxes.dedup();
     GradeReport {
         schema: GRADE_SCHEMA,
         lab: lab_id,
@@ -243,9 +266,11 @@ fn build_report(
                 failures: o.failures.clone(),
                 duration_ms: o.duration_ms,
                 network_guard: o.network_guard.clone(),
+                sandbox: o.sandbox.clone(),
             })
             .collect(),
         network_guard: guards,
+        sandbox: sandboxes,
         skipped_links: Vec::new(),
     }
 }

@@ -28,6 +28,9 @@ pub fn text(r: &GradeReport) -> String {
     if !r.network_guard.is_empty() {
         let _ = writeln!(out, "network guard: {}", r.network_guard.join(", "));
     }
+    if !r.sandbox.is_empty() {
+        let _ = writeln!(out, "sandbox: {}", r.sandbox.join(", "));
+    }
     for link in &r.skipped_links {
         let _ = writeln!(out, "workspace: {link}");
     }
@@ -94,6 +97,9 @@ pub fn markdown(r: &GradeReport) -> String {
     }
     if !r.network_guard.is_empty() {
         let _ = writeln!(out, "\nNetwork guard: {}", r.network_guard.join(", "));
+    }
+    if !r.sandbox.is_empty() {
+        let _ = writeln!(out, "\nSandbox: {}", r.sandbox.join(", "));
     }
     out
 }

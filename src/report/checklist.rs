@@ -183,6 +183,7 @@ mod tests {
             },
             duration_ms: 1,
             network_guard: None,
+            sandbox: None,
         }
     }
 

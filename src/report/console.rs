@@ -37,6 +37,10 @@ impl EndOfRun {
         if !guards.is_empty() {
             let _ = writeln!(text, "network guard: {}", guards.join(", "));
         }
+        let sandboxes = super::markdown::sandboxes(outcomes);
+        if !sandboxes.is_empty() {
+            let _ = writeln!(text, "sandbox: {}", sandboxes.join(", "));
+        }
         let _ = writeln!(text, "results: {}", results_dir.display());
         EndOfRun { text, checklist_ok }
     }

@@ -59,14 +59,30 @@ pub fn guards(outcomes: &[Outcome]) -> Vec<&str> {
     guards
 }
 
-/// `; network guard: netns+proxy` when the outcomes say.
+/// The sandboxes the outcomes' step processes ran in, e.g.
+/// `namespaces+uid 65534`, sorted.
+pub fn sandboxes(outcomes: &[Outcome]) -> Vec<&str> {
+    let mut found: Vec<&str> = outcomes
+        .iter()
+        .filter_map(|o| o.sandbox.as_deref())
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// `; network guard: netns+proxy; sandbox: …` when the outcomes say.
 fn guards_note(outcomes: &[Outcome]) -> String {
+    let mut note = String::new();
     let guards = guards(outcomes);
-    if guards.is_empty() {
-        String::new()
-    } else {
-        format!("; network guard: {}", guards.join(", "))
+    if !guards.is_empty() {
+        note.push_str(&format!("; network guard: {}", guards.join(", ")));
     }
+    let sandboxes = sandboxes(outcomes);
+    if !sandboxes.is_empty() {
+        note.push_str(&format!("; sandbox: {}", sandboxes.join(", ")));
+    }
+    note
 }
 
 /// Text safe inside a table cell or list item: no pipes, no line breaks.

@@ -36,6 +36,10 @@ pub struct Outcome {
     /// `proxy`); absent for in-process steps and in older files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_guard: Option<String>,
+    /// The sandbox the step's processes ran in (`namespaces+uid 65534`,
+    /// `landlock+rlimits`, `none`); absent for in-process steps and in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +155,7 @@ mod tests {
             failures: vec![],
             duration_ms: 5,
             network_guard: None,
+            sandbox: None,
         }
     }
 

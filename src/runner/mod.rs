@@ -54,6 +54,8 @@ pub struct RunConfig {
     pub netguard: crate::netguard::Policy,
     /// The provisioned clients' cache.
     pub clients: Clients,
+    /// Sandbox for step processes (`LABCHECK_SANDBOX`).
+    pub sandbox: crate::sandbox::Policy,
 }
 
 impl RunConfig {
@@ -73,6 +75,7 @@ impl RunConfig {
             workspace: None,
             netguard: Default::default(),
             clients,
+            sandbox: Default::default(),
         }
     }
 
@@ -95,6 +98,7 @@ impl RunConfig {
             workspace: None,
             netguard: settings.netguard,
             clients: settings.clients.clone(),
+            sandbox: settings.sandbox,
         }
     }
 

@@ -45,12 +45,23 @@ pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
     let started = Instant::now();
     let step = def.step();
     let mut from_endpoint = None;
-    let (failures, network_guard) = match step_run(def, config, &mut from_endpoint) {
+    let (failures, network_guard, sandbox) = match step_run(def, config, &mut from_endpoint) {
         Ok(run) => (
             run.failures.iter().map(|f| f.to_string()).collect(),
             run.network_guard,
+            run.output.sandbox.map(|g| g.to_string()),
         ),
-        Err(e) => (vec![format!("could not run the step: {e}")], None),
+        Err(e) => {
+            let mut failures = vec![format!("could not run the step: {e}")];
+            if let TrialError::Step { ignored_links, .. } = &e {
+                failures.extend(
+                    ignored_links
+                        .iter()
+                        .map(|link| ignored_link_failure(link).to_string()),
+                );
+            }
+            (failures, None, None)
+        }
     };
     let scrubber = secrets::trial_scrubber(config, &def.lab.lab.dir, from_endpoint);
     let failures = secrets::scrub_failures(scrubber.as_ref(), failures);
@@ -71,6 +82,7 @@ pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
         failures,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         network_guard,
+        sandbox,
     };
     if let Err(e) = ResultsDir::new(&config.results_root, &config.run_id).write(&outcome) {
         console::warn(&e.to_string());
@@ -84,8 +96,14 @@ pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
 pub enum TrialError {
     #[error(transparent)]
     Endpoint(#[from] crate::endpoint::EndpointError),
-    #[error(transparent)]
-    Step(#[from] steps::StepError),
+    /// The step could not start; `ignored_links` are the handed-in
+    /// workspace's links that were not copied (often the reason a file the
+    /// step needs is missing).
+    #[error("{source}")]
+    Step {
+        source: steps::StepError,
+        ignored_links: Vec<SkippedLink>,
+    },
     #[error("cannot create the trial workspace: {0}")]
     Workspace(std::io::Error),
     #[error("cannot start the network guard: {0}")]
@@ -158,8 +176,12 @@ fn step_run(
         progress: &StderrProgress,
         clients: &config.clients,
         guard: guard.as_ref().map(|g| g.child()),
+        sandbox: config.sandbox,
     };
-    let output = steps::run(&invocation)?;
+    let output = steps::run(&invocation).map_err(|source| TrialError::Step {
+        source,
+        ignored_links: skipped_links.clone(),
+    })?;
     let refused = guard.as_ref().map(|g| g.attempts()).unwrap_or_default();
     let served = server.served();
     let misses = server.misses();
@@ -192,12 +214,30 @@ fn step_run(
     for attempt in refused {
         failures.insert(0, refused_failure(&attempt));
     }
+    // A failing trial says which links of the handed-in workspace were
+    // ignored: a student whose `invoke_bedrock.py` is a link to elsewhere
+    // otherwise sees only "No such file" and cannot tell why.
+    if !failures.is_empty() {
+        failures.extend(skipped_links.iter().map(ignored_link_failure));
+    }
     Ok(TrialRun {
         output,
         failures,
         network_guard,
         skipped_links,
     })
+}
+
+/// The note a failing trial carries for each workspace link it ignored.
+pub fn ignored_link_failure(link: &SkippedLink) -> expect::Failure {
+    expect::Failure {
+        subject: "workspace".into(),
+        message: format!("{link} (the link was ignored; nothing it points to was read)"),
+        hint: Some(
+            "hand in the file itself, not a symbolic link: labcheck never follows a link out of the workspace"
+                .into(),
+        ),
+    }
 }
 
 /// The failure of a trial whose step reached for a host the guard refused.

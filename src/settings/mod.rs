@@ -15,6 +15,7 @@
 //! | `LABCHECK_UPSTREAM`, `LABCHECK_RECORD`, `LABCHECK_MAX_TOKENS` | [`Settings::proxy`] | token budget `0..=`[`MAX_TOKENS_LIMIT`] |
 //! | `LABCHECK_CLIENTS_DIR`, `XDG_CACHE_HOME`, `HOME`, `LABCHECK_PYTHON`, `PATH` | [`Settings::clients`] | see [`clients_dir`] |
 //! | `LABCHECK_NETGUARD` | [`Settings::netguard`] | `auto` (default) or `proxy` |
+//! | `LABCHECK_SANDBOX` | [`Settings::sandbox`] | `auto` (default), `landlock` or `none` |
 //! | `CARGO_TARGET_DIR` | [`Settings::target_dir`] | results of `cargo test` go under it |
 //! | `LABCHECK_TODAY` | read by `labcheck lint` alone ([`Vars::text`]) | `YYYY-MM-DD`; `--today` wins |
 
@@ -29,7 +30,7 @@ use std::sync::Arc;
 pub use parse::{
     HEADER_TIMEOUT_SECS, MAX_CONNECTIONS_LIMIT, MAX_SPEED, MAX_TOKENS_LIMIT, ValueError,
     clients_dir, fresh_run_id, parse_header_timeout, parse_max_connections, parse_max_tokens,
-    parse_netguard, parse_percent, parse_run_id, parse_speed,
+    parse_netguard, parse_percent, parse_run_id, parse_sandbox, parse_speed,
 };
 
 use crate::clients::Clients;
@@ -53,6 +54,7 @@ pub const VARS: &[&str] = &[
     "LABCHECK_PYTHON",
     "PATH",
     "LABCHECK_NETGUARD",
+    "LABCHECK_SANDBOX",
     "CARGO_TARGET_DIR",
     "LABCHECK_TODAY",
 ];
@@ -185,6 +187,8 @@ pub struct Settings {
     /// The clients cache and the python and `PATH` that build it.
     pub clients: Clients,
     pub netguard: Policy,
+    /// The sandbox for step processes.
+    pub sandbox: crate::sandbox::Policy,
     /// `CARGO_TARGET_DIR`, if set.
     pub target_dir: Option<PathBuf>,
 }
@@ -217,6 +221,9 @@ impl Settings {
             clients: clients(vars),
             netguard: vars
                 .parsed("LABCHECK_NETGUARD", parse_netguard)?
+                .unwrap_or_default(),
+            sandbox: vars
+                .parsed("LABCHECK_SANDBOX", parse_sandbox)?
                 .unwrap_or_default(),
             target_dir: vars
                 .os("CARGO_TARGET_DIR")

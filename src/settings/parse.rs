@@ -155,6 +155,21 @@ pub fn parse_netguard(value: &str) -> Result<Policy, ValueError> {
     }
 }
 
+/// The sandbox policy: `auto` (the strongest guard the machine allows),
+/// `landlock` (Landlock and rlimits only) or `none`.
+pub fn parse_sandbox(value: &str) -> Result<crate::sandbox::Policy, ValueError> {
+    use crate::sandbox::Policy as P;
+    match value {
+        "auto" => Ok(P::Auto),
+        "landlock" => Ok(P::Landlock),
+        "none" => Ok(P::Off),
+        _ => Err(ValueError::new(
+            "not a sandbox policy",
+            "`auto` (namespaces where permitted), `landlock` or `none`",
+        )),
+    }
+}
+
 /// The clients cache: `explicit` (`LABCHECK_CLIENTS_DIR`), else
 /// `$XDG_CACHE_HOME/labcheck/clients`, else `$HOME/.cache/labcheck/clients`
 /// (a relative `XDG_CACHE_HOME` is ignored, per the XDG spec). Empty values

@@ -30,6 +30,11 @@ pub struct ChildEnv {
     pub client_bin: Option<PathBuf>,
     /// The network guard: proxy variables and, where permitted, a namespace.
     pub guard: Option<crate::netguard::ChildGuard>,
+    /// The sandbox the child runs in ([`crate::sandbox`]).
+    pub sandbox: crate::sandbox::Guard,
+    /// Trees outside the system directories the sandboxed child must read:
+    /// the provisioned clients and the python their venv was built from.
+    pub read_only: Vec<PathBuf>,
 }
 
 impl ChildEnv {
@@ -66,6 +71,12 @@ impl ChildEnv {
             // CLI v2 pipes output through `less` on a terminal; never on a trial.
             ("AWS_PAGER".into(), s("")),
         ];
+        if self.sandbox != crate::sandbox::Guard::None {
+            let tmp = crate::sandbox::tmp_dir(&self.workspace);
+            vars.push(("TMPDIR".into(), p(&tmp)));
+            // The stdlib is read-only in the sandbox: no pointless EROFS tries.
+            vars.push(("PYTHONDONTWRITEBYTECODE".into(), s("1")));
+        }
         if let Some(guard) = &self.guard {
             vars.extend(guard.vars().into_iter().map(|(k, v)| (k.into(), v.into())));
         }
@@ -74,7 +85,12 @@ impl ChildEnv {
 
     /// Creates the workspace's empty home (with an empty `.aws/`).
     pub fn prepare(&self) -> std::io::Result<()> {
-        std::fs::create_dir_all(self.workspace.join(".home").join(".aws"))
+        std::fs::create_dir_all(self.workspace.join(".home").join(".aws"))?;
+        if self.sandbox != crate::sandbox::Guard::None {
+            // TMPDIR of the sandbox, inside the one writable tree.
+            std::fs::create_dir_all(crate::sandbox::tmp_dir(&self.workspace))?;
+        }
+        Ok(())
     }
 }
 
@@ -89,6 +105,8 @@ mod tests {
             region: "us-east-1".into(),
             client_bin: Some(PathBuf::from("/cache/aws-cli-v2/bin")),
             guard: None,
+            sandbox: crate::sandbox::Guard::None,
+            read_only: Vec::new(),
         }
     }
 

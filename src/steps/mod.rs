@@ -64,6 +64,8 @@ pub struct StepOutput {
     pub output_tokens: Option<u32>,
     /// Stream event types in arrival order (SDK streams).
     pub events: Vec<String>,
+    /// The sandbox a process step ran in; `None` for in-process steps.
+    pub sandbox: Option<crate::sandbox::Guard>,
 }
 
 impl From<process::ProcessOutput> for StepOutput {
@@ -75,6 +77,7 @@ impl From<process::ProcessOutput> for StepOutput {
             pieces: p.pieces,
             timed_out: p.timed_out,
             elapsed: p.elapsed,
+            sandbox: Some(p.sandbox),
             ..StepOutput::default()
         }
     }
@@ -95,6 +98,8 @@ pub struct Invocation<'a> {
     pub clients: &'a Clients,
     /// The trial's network guard for child processes (none: unguarded).
     pub guard: Option<crate::netguard::ChildGuard>,
+    /// Which sandbox process steps run in (`LABCHECK_SANDBOX`).
+    pub sandbox: crate::sandbox::Policy,
 }
 
 /// Runs the step once.
@@ -153,12 +158,47 @@ fn child_env(inv: &Invocation<'_>) -> Result<ChildEnv, StepError> {
         region: inv.region.to_string(),
         client_bin: Some(provisioned.bin_dir),
         guard: inv.guard.clone(),
+        sandbox: crate::sandbox::Guard::choose(inv.sandbox),
+        read_only: client_trees(inv.clients),
     };
     env.prepare().map_err(|e| StepError::Io {
         what: "preparing the workspace".into(),
         source: e,
     })?;
     Ok(env)
+}
+
+/// What a sandboxed step must read outside the system directories: the
+/// clients cache (read-only: a student must not change what later students
+/// are graded with) and each python its venvs were built from (`home =` of
+/// `pyvenv.cfg`, e.g. `/root/.pyenv/versions/3.11.7/bin` → its prefix).
+fn client_trees(clients: &Clients) -> Vec<PathBuf> {
+    let Ok(root) = clients.root() else {
+        return Vec::new();
+    };
+    let mut trees = vec![root.to_path_buf()];
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return trees;
+    };
+    for entry in entries.flatten() {
+        let cfg = entry.path().join("venv").join("pyvenv.cfg");
+        let Ok(text) = std::fs::read_to_string(&cfg) else {
+            continue;
+        };
+        let home = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .find(|(k, _)| k.trim() == "home")
+            .map(|(_, v)| PathBuf::from(v.trim()));
+        if let Some(prefix) = home.as_deref().and_then(std::path::Path::parent)
+            && prefix.is_absolute()
+            && prefix != std::path::Path::new("/usr")
+            && !trees.iter().any(|t| t == prefix)
+        {
+            trees.push(prefix.to_path_buf());
+        }
+    }
+    trees
 }
 
 /// A program's text and the lab.md line its first line is on (0 if none).

@@ -15,6 +15,21 @@ use std::time::{Duration, Instant};
 
 use super::StepError;
 use super::env::ChildEnv;
+use crate::sandbox::{self, Guard};
+
+/// The most of each stream (stdout, stderr) a step keeps: the rest is read
+/// and dropped, so a step that prints without end cannot grow labcheck's
+/// memory, and [`truncation_marker`] says how much went.
+pub const MAX_CAPTURE: usize = 8 << 20;
+
+/// The line appended to a stream that passed [`MAX_CAPTURE`]; reports and
+/// failures show it with the rest of the output.
+pub fn truncation_marker(dropped: u64) -> String {
+    format!(
+        "\n[labcheck: output truncated: {dropped} more bytes beyond the {} MiB limit were dropped]\n",
+        MAX_CAPTURE >> 20
+    )
+}
 
 /// A piece of stdout as it arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +40,7 @@ pub struct Piece {
 }
 
 /// What a finished (or killed) child showed.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ProcessOutput {
     /// `None` when the child was killed by a signal (or by the time limit).
     pub exit_code: Option<i32>,
@@ -36,6 +51,8 @@ pub struct ProcessOutput {
     pub elapsed: Duration,
     /// When the child was spawned: `Piece::at` counts from here.
     pub started: Option<Instant>,
+    /// The sandbox the process ran in (`none` when unguarded).
+    pub sandbox: Guard,
 }
 
 /// The preamble put before a lab's block: report the failing line, in lab.md
@@ -83,9 +100,116 @@ pub fn run_bash(
         what: format!("writing {}", path.display()),
         source: e,
     })?;
-    let mut cmd = Command::new("/bin/bash");
-    cmd.arg(&path);
-    run(cmd, env, timeout)
+    if env.sandbox == Guard::None {
+        let mut cmd = Command::new("/bin/bash");
+        cmd.arg(&path);
+        return run(cmd, env, timeout);
+    }
+    run_sandboxed(Path::new("/bin/bash"), vec![path.into()], env, timeout)
+}
+
+/// Runs `program` in the sandbox `env.sandbox` names, bounded by `timeout`:
+/// the same limit and output rules as [`run`], with the guard killing the
+/// whole tree (see [`crate::sandbox`]).
+pub fn run_sandboxed(
+    program: &Path,
+    args: Vec<std::ffi::OsString>,
+    env: &ChildEnv,
+    timeout: Duration,
+) -> Result<ProcessOutput, StepError> {
+    let io = |what: &str| {
+        let what = what.to_string();
+        move |source| StepError::Io { what, source }
+    };
+    let (tx, rx) = mpsc::channel::<Event>();
+    let mut guard = env.sandbox;
+    // The probes in `Guard::choose` can miss a refusal (a container's seccomp
+    // profile, say): a guard that fails to start falls back to the next one,
+    // and the output names the guard that was in force.
+    let (running, out_r, err_r, started) = loop {
+        let (out_r, out_w) = std::io::pipe().map_err(io("creating the stdout pipe"))?;
+        let (err_r, err_w) = std::io::pipe().map_err(io("creating the stderr pipe"))?;
+        let exit_tx = tx.clone();
+        let started = Instant::now();
+        let request = sandbox::Request {
+            guard,
+            program: program.to_path_buf(),
+            args: args.clone(),
+            env: env.vars(),
+            workspace: env.workspace.clone(),
+            read_only: env.read_only.clone(),
+            netns: env.guard.as_ref().and_then(|g| g.netns.clone()),
+            stdout: out_w.into(),
+            stderr: err_w.into(),
+        };
+        let on_exit: sandbox::OnExit = Box::new(move |status| {
+            let _receiver_may_be_gone = exit_tx.send(Event::Ended(status));
+        });
+        match sandbox::spawn(request, on_exit) {
+            Ok(running) => break (running, out_r, err_r, started),
+            Err(e) => match guard.fallback() {
+                Some(next) => guard = next,
+                None => {
+                    return Err(StepError::Spawn {
+                        program: program.display().to_string(),
+                        source: std::io::Error::other(e.to_string()),
+                    });
+                }
+            },
+        }
+    };
+    spawn_reader(Some(out_r), Stream::Stdout, started, tx.clone());
+    spawn_reader(Some(err_r), Stream::Stderr, started, tx);
+    let mut seen = Seen::default();
+    let timed_out = wait_until(&rx, &mut seen, started.checked_add(timeout));
+    // Whether the kill below may be what ended the command: then a status the
+    // library could not collect (the kill raced its wait) means "killed".
+    let killed = seen.ended.is_none();
+    running.kill();
+    // The kill ends every process the guard holds; their pipe ends close and
+    // the status arrives once the kernel has torn the tree down.
+    let grace = Instant::now() + PIPE_GRACE;
+    while !seen.finished() {
+        match rx.recv_timeout(grace.saturating_duration_since(Instant::now())) {
+            Ok(event) => seen.take(event),
+            Err(_) => break,
+        }
+    }
+    if let Some(Err(message)) = &seen.ended
+        && !killed
+    {
+        return Err(StepError::Io {
+            what: "waiting for the sandboxed step".into(),
+            source: std::io::Error::other(message.clone()),
+        });
+    }
+    let exit_code = match seen.ended {
+        Some(Ok(code)) if !timed_out => code,
+        _ => None,
+    };
+    Ok(seen.output(exit_code, timed_out, started, guard))
+}
+
+/// Receives events until the step is over or `deadline` passes; true when
+/// the deadline passed first.
+fn wait_until(rx: &mpsc::Receiver<Event>, seen: &mut Seen, deadline: Option<Instant>) -> bool {
+    while !seen.finished() {
+        let left = match deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()),
+            // A limit too large to add to an instant is no limit in practice.
+            None => Duration::MAX,
+        };
+        if left.is_zero() {
+            return true;
+        }
+        match rx.recv_timeout(left) {
+            Ok(event) => seen.take(event),
+            Err(mpsc::RecvTimeoutError::Timeout) => return true,
+            // Every sender is gone: nothing more can arrive.
+            Err(mpsc::RecvTimeoutError::Disconnected) => return false,
+        }
+    }
+    false
 }
 
 /// Runs `cmd` in the trial environment, bounded by `timeout`.
@@ -134,28 +258,7 @@ pub fn run(
     spawn_exit_watch(pid, tx);
 
     let mut seen = Seen::default();
-    let deadline = started.checked_add(timeout);
-    let mut timed_out = false;
-    while !seen.finished() {
-        let left = match deadline {
-            Some(d) => d.saturating_duration_since(Instant::now()),
-            // A limit too large to add to an instant is no limit in practice.
-            None => Duration::MAX,
-        };
-        if left.is_zero() {
-            timed_out = true;
-            break;
-        }
-        match rx.recv_timeout(left) {
-            Ok(event) => seen.take(event),
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                timed_out = true;
-                break;
-            }
-            // Every sender is gone: nothing more can arrive.
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
+    let timed_out = wait_until(&rx, &mut seen, started.checked_add(timeout));
     // Bash is alive, or exited but not yet reaped (the exit watch does not
     // reap), so `pid` still names our group: no other process can have it.
     kill_group(pid);
@@ -173,15 +276,7 @@ pub fn run(
             Err(_) => break,
         }
     }
-    Ok(ProcessOutput {
-        exit_code: status.code(),
-        stdout: String::from_utf8_lossy(&seen.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&seen.stderr).into_owned(),
-        pieces: seen.pieces,
-        timed_out,
-        elapsed: started.elapsed(),
-        started: Some(started),
-    })
+    Ok(seen.output(status.code(), timed_out, started, Guard::None))
 }
 
 /// How long, after the group was killed, its pipes may take to close.
@@ -202,6 +297,9 @@ enum Event {
     Closed(Stream),
     /// Bash exited; it is left unreaped for [`kill_group`].
     Exited,
+    /// The sandboxed command ended: its exit code (`None`: a signal), or
+    /// why its status could not be collected.
+    Ended(Result<Option<i32>, String>),
 }
 
 /// What [`run`] has received so far.
@@ -213,22 +311,69 @@ struct Seen {
     stdout_closed: bool,
     stderr_closed: bool,
     exited: bool,
+    ended: Option<Result<Option<i32>, String>>,
+    /// Bytes read beyond [`MAX_CAPTURE`] and dropped, per stream.
+    stdout_dropped: u64,
+    stderr_dropped: u64,
+}
+
+/// Appends to `kept` what fits under [`MAX_CAPTURE`]; returns what did not.
+fn keep_capped(kept: &mut Vec<u8>, bytes: &[u8]) -> u64 {
+    let room = MAX_CAPTURE.saturating_sub(kept.len());
+    let n = room.min(bytes.len());
+    kept.extend_from_slice(&bytes[..n]);
+    (bytes.len() - n) as u64
 }
 
 impl Seen {
     fn take(&mut self, event: Event) {
         match event {
             Event::Read(Stream::Stdout, at, bytes) => {
-                self.pieces.push(Piece {
-                    at,
-                    bytes: bytes.len(),
-                });
-                self.stdout.extend_from_slice(&bytes);
+                let dropped = keep_capped(&mut self.stdout, &bytes);
+                let kept = bytes.len() - dropped as usize;
+                // Pieces describe what was kept: past the cap nothing is.
+                if kept > 0 {
+                    self.pieces.push(Piece { at, bytes: kept });
+                }
+                self.stdout_dropped += dropped;
             }
-            Event::Read(Stream::Stderr, _, bytes) => self.stderr.extend_from_slice(&bytes),
+            Event::Read(Stream::Stderr, _, bytes) => {
+                self.stderr_dropped += keep_capped(&mut self.stderr, &bytes);
+            }
             Event::Closed(Stream::Stdout) => self.stdout_closed = true,
             Event::Closed(Stream::Stderr) => self.stderr_closed = true,
             Event::Exited => self.exited = true,
+            Event::Ended(status) => {
+                self.exited = true;
+                self.ended = Some(status);
+            }
+        }
+    }
+
+    /// The output of the finished step, each capped stream with its marker.
+    fn output(
+        self,
+        exit_code: Option<i32>,
+        timed_out: bool,
+        started: Instant,
+        sandbox: Guard,
+    ) -> ProcessOutput {
+        let text = |bytes: &[u8], dropped: u64| {
+            let mut text = String::from_utf8_lossy(bytes).into_owned();
+            if dropped > 0 {
+                text.push_str(&truncation_marker(dropped));
+            }
+            text
+        };
+        ProcessOutput {
+            exit_code,
+            stdout: text(&self.stdout, self.stdout_dropped),
+            stderr: text(&self.stderr, self.stderr_dropped),
+            pieces: self.pieces,
+            timed_out,
+            elapsed: started.elapsed(),
+            started: Some(started),
+            sandbox,
         }
     }
 
@@ -331,6 +476,8 @@ mod tests {
             region: "us-east-1".into(),
             client_bin: None,
             guard: None,
+            sandbox: Guard::None,
+            read_only: Vec::new(),
         }
     }
 
