@@ -101,7 +101,7 @@ pub enum TrialError {
     /// step needs is missing).
     #[error("{source}")]
     Step {
-        source: steps::StepError,
+        source: Box<steps::StepError>,
         ignored_links: Vec<SkippedLink>,
     },
     #[error("cannot create the trial workspace: {0}")]
@@ -179,7 +179,7 @@ fn step_run(
         sandbox: config.sandbox,
     };
     let output = steps::run(&invocation).map_err(|source| TrialError::Step {
-        source,
+        source: Box::new(source),
         ignored_links: skipped_links.clone(),
     })?;
     let refused = guard.as_ref().map(|g| g.attempts()).unwrap_or_default();
