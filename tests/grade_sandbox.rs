@@ -179,3 +179,43 @@ fn printing_without_end_is_truncated_and_the_report_says_so() {
     let why = r.items[2].reasons.join("\n");
     assert!(why.contains("[labcheck: output truncated:"), "{why}");
 }
+
+/// Issue 9: a script that closes its output and sleeps 300 s under a 2 s step
+/// limit fails at its limit, and grading returns well before the sleep ends.
+/// The seed lab is copied with a 2 s limit on the python step it grades.
+#[test]
+fn closing_output_and_sleeping_fails_at_the_step_limit() {
+    let lab_copy = tempfile::tempdir().expect("lab copy");
+    let lab_dir = lab_copy.path().join("4.1-invoke-fm-via-bedrock");
+    labcheck::copy::copy_tree(&lab(), &lab_dir, &Default::default()).expect("copy lab");
+    let toml = std::fs::read_to_string(lab_dir.join("lab.toml")).expect("lab.toml");
+    let step = "id = \"python-invoke\"\nkind = \"python\"\n";
+    assert!(
+        toml.contains(step),
+        "the seed lab's python-invoke step moved"
+    );
+    let toml = toml.replacen(step, &format!("{step}timeout = \"2s\"\n"), 1);
+    std::fs::write(lab_dir.join("lab.toml"), toml).expect("write lab.toml");
+    let name = marker("sleeper");
+    let ws = hostile_workspace(&format!(
+        "import os\n\
+         os.close(1)\nos.close(2)\n\
+         os.execvp('sleep', ['{name}', '300'])\n"
+    ));
+    let options = GradeOptions {
+        workspace: ws.path().to_path_buf(),
+        speed: 1.0,
+        netguard: Default::default(),
+        clients: common::clients(),
+        sandbox: Default::default(),
+    };
+    let started = Instant::now();
+    let r = grade::grade(&lab_dir, &options).expect("graded");
+    let took = started.elapsed();
+    // Generous: only a grader that waits for the sleep comes near it.
+    assert!(took < Duration::from_secs(60), "grading took {took:?}");
+    assert_eq!(r.items[2].state, GradeState::Unticked, "{r:#?}");
+    let why = r.items[2].reasons.join("\n");
+    assert!(why.contains("time limit"), "{why}");
+    assert!(processes_with(&name).is_empty(), "the sleeper survived");
+}
