@@ -140,14 +140,30 @@ impl Guard {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SandboxError {
-    #[error("sandbox ({guard}): {message}")]
-    Setup { guard: Guard, message: String },
+    #[error("sandbox ({guard}): {problem}")]
+    Setup { guard: Guard, problem: Problem },
     #[error("sandbox ({guard}): preparing `{path}`: {source}")]
     Prepare {
         guard: Guard,
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// What went wrong starting, or waiting for, a sandboxed process.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Problem {
+    #[error("no guard to start the process under")]
+    NoGuard,
+    #[error("joining the network namespace: {0}")]
+    JoinNetns(std::io::Error),
+    #[error("duplicating an output pipe: {0}")]
+    Pipe(std::io::Error),
+    #[error(transparent)]
+    Cage(#[from] ferroday_cage::Error),
+    #[error("the sandbox thread ended early")]
+    ThreadEnded,
 }
 
 /// One process to run in the sandbox.
@@ -180,7 +196,7 @@ const USR_LINKS: &[(&str, &str)] = &[
 
 /// Called once with the command's exit code (`None`: killed by a signal),
 /// or why it could not be collected.
-pub type OnExit = Box<dyn FnOnce(Result<Option<i32>, String>) + Send>;
+pub type OnExit = Box<dyn FnOnce(Result<Option<i32>, Problem>) + Send>;
 
 /// A started sandboxed process.
 pub struct Started {
@@ -218,11 +234,11 @@ impl Started {
 /// sandbox is born in that network namespace.
 pub fn spawn(req: Request, on_exit: OnExit) -> Result<Started, SandboxError> {
     let guard = req.guard;
-    let setup = |message: String| SandboxError::Setup { guard, message };
+    let setup = |problem: Problem| SandboxError::Setup { guard, problem };
     if guard == Guard::None {
         // Nothing to apply: the caller runs such a process itself
         // (`steps::process::run`), so a `None` here is a caller's mistake.
-        return Err(setup("no guard to start the process under".into()));
+        return Err(setup(Problem::NoGuard));
     }
     let root = match guard {
         Guard::NsRoot { .. } | Guard::NsUser => Some(namespace_root(guard)?),
@@ -236,27 +252,27 @@ pub fn spawn(req: Request, on_exit: OnExit) -> Result<Started, SandboxError> {
         })?;
     }
     let root_path = root.as_ref().map(|r| r.path().to_path_buf());
-    let (started_tx, started_rx) = mpsc::sync_channel::<Result<Kill, String>>(1);
+    let (started_tx, started_rx) = mpsc::sync_channel::<Result<Kill, Problem>>(1);
     std::thread::spawn(move || {
         if let Some(ns) = &req.netns {
             // SAFETY: setns changes only this thread's network namespace; the
             // sandbox forked from it inherits it.
             if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
                 let e = std::io::Error::last_os_error();
-                let _ = started_tx.send(Err(format!("joining the network namespace: {e}")));
+                let _ = started_tx.send(Err(Problem::JoinNetns(e)));
                 return;
             }
         }
         let running = match &root_path {
             Some(root) => build_cage(&req, root).and_then(|cage| {
-                let running = cage.spawn().map_err(|e| e.to_string())?;
+                let running = cage.spawn()?;
                 // The cage keeps copies of the pipe ends: drop it, or the
                 // readers never see end of file.
                 drop(cage);
                 Ok(running)
             }),
             None => build_restriction(&req).and_then(|r| {
-                let running = r.spawn().map_err(|e| e.to_string())?;
+                let running = r.spawn()?;
                 drop(r);
                 Ok(running)
             }),
@@ -271,10 +287,7 @@ pub fn spawn(req: Request, on_exit: OnExit) -> Result<Started, SandboxError> {
             }
         };
         let kill = if root_path.is_some() {
-            running
-                .kill_handle()
-                .map(Kill::Cage)
-                .map_err(|e| e.to_string())
+            running.kill_handle().map(Kill::Cage).map_err(Problem::from)
         } else {
             Ok(Kill::Group(running.pid() as i32))
         };
@@ -282,12 +295,12 @@ pub fn spawn(req: Request, on_exit: OnExit) -> Result<Started, SandboxError> {
         if started_tx.send(kill).is_err() || !ok {
             let _ = running.kill();
         }
-        let status = running.wait().map(|s| s.code()).map_err(|e| e.to_string());
+        let status = running.wait().map(|s| s.code()).map_err(Problem::from);
         on_exit(status);
     });
     let kill = started_rx
         .recv()
-        .map_err(|_| setup("the sandbox thread ended early".into()))?
+        .map_err(|_| setup(Problem::ThreadEnded))?
         .map_err(setup)?;
     Ok(Started { kill, _root: root })
 }
@@ -344,13 +357,11 @@ fn rlimits_of() -> [(Resource, u64); 5] {
     ]
 }
 
-fn fd_of(fd: &OwnedFd) -> Result<Stdio, String> {
-    fd.try_clone()
-        .map(Stdio::from_fd)
-        .map_err(|e| format!("duplicating an output pipe: {e}"))
+fn fd_of(fd: &OwnedFd) -> Result<Stdio, Problem> {
+    fd.try_clone().map(Stdio::from_fd).map_err(Problem::Pipe)
 }
 
-fn build_cage(req: &Request, root: &Path) -> Result<Cage, String> {
+fn build_cage(req: &Request, root: &Path) -> Result<Cage, Problem> {
     let mut b = Cage::builder().rootfs(root);
     for dir in SYSTEM_READ.iter().map(Path::new).filter(|d| d.exists()) {
         b = b.bind_ro(dir, dir);
@@ -402,10 +413,10 @@ fn build_cage(req: &Request, root: &Path) -> Result<Cage, String> {
             b = b.landlock_scope([LandlockScope::Signal, LandlockScope::AbstractUnixSocket]);
         }
     }
-    b.build().map_err(|e| e.to_string())
+    Ok(b.build()?)
 }
 
-fn build_restriction(req: &Request) -> Result<Restriction, String> {
+fn build_restriction(req: &Request) -> Result<Restriction, Problem> {
     let mut b = Restriction::builder();
     let read = FsAccess::READ | FsAccess::EXECUTE;
     for dir in SYSTEM_READ
@@ -440,7 +451,7 @@ fn build_restriction(req: &Request) -> Result<Restriction, String> {
     for (resource, value) in rlimits_of() {
         b = b.rlimit(resource, Limit::of(value), Limit::of(value));
     }
-    b.build().map_err(|e| e.to_string())
+    Ok(b.build()?)
 }
 
 /// Where the sandboxed command's temporary files go (`TMPDIR`): a directory

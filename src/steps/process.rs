@@ -175,15 +175,13 @@ pub fn run_sandboxed(
             Err(_) => break,
         }
     }
-    if let Some(Err(message)) = &seen.ended
-        && !killed
-    {
-        return Err(StepError::Io {
-            what: "waiting for the sandboxed step".into(),
-            source: std::io::Error::other(message.clone()),
-        });
-    }
-    let exit_code = match seen.ended {
+    let exit_code = match seen.ended.take() {
+        Some(Err(problem)) if !killed => {
+            return Err(StepError::Io {
+                what: "waiting for the sandboxed step".into(),
+                source: std::io::Error::other(problem),
+            });
+        }
         Some(Ok(code)) if !timed_out => code,
         _ => None,
     };
@@ -299,7 +297,7 @@ enum Event {
     Exited,
     /// The sandboxed command ended: its exit code (`None`: a signal), or
     /// why its status could not be collected.
-    Ended(Result<Option<i32>, String>),
+    Ended(Result<Option<i32>, crate::sandbox::Problem>),
 }
 
 /// What [`run`] has received so far.
@@ -311,7 +309,7 @@ struct Seen {
     stdout_closed: bool,
     stderr_closed: bool,
     exited: bool,
-    ended: Option<Result<Option<i32>, String>>,
+    ended: Option<Result<Option<i32>, crate::sandbox::Problem>>,
     /// Bytes read beyond [`MAX_CAPTURE`] and dropped, per stream.
     stdout_dropped: u64,
     stderr_dropped: u64,
