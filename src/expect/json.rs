@@ -69,18 +69,89 @@ fn short(v: &serde_json::Value) -> String {
     }
 }
 
+/// Largest expected file labcheck reads (a step's output files are small
+/// JSON documents; the cap keeps a hostile step from growing the grader).
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Why an expected file was not read.
+#[derive(Debug, thiserror::Error)]
+enum WorkspaceFile {
+    #[error("the step did not create this file")]
+    Missing,
+    #[error(
+        "is not a regular file inside the workspace (a symbolic link, FIFO or device): labcheck did not read it"
+    )]
+    NotRegular,
+    #[error("is larger than {} MiB: labcheck did not read it", MAX_FILE_BYTES >> 20)]
+    TooLarge,
+    #[error("could not be read: {0}")]
+    Unreadable(std::io::Error),
+}
+
+/// Reads an expected file the step (untrusted code) wrote: never through a
+/// link (`O_NOFOLLOW`, and the parent must resolve inside the workspace),
+/// never blocking on a FIFO (`O_NONBLOCK`), only a regular file, at most
+/// [`MAX_FILE_BYTES`].
+fn read_workspace_file(workspace: &Path, full: &Path) -> Result<String, WorkspaceFile> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let inside = match (
+        full.parent().map(Path::canonicalize),
+        workspace.canonicalize(),
+    ) {
+        (Some(Ok(parent)), Ok(root)) => parent.starts_with(root),
+        (Some(Err(e)), _) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(WorkspaceFile::Missing);
+        }
+        _ => false,
+    };
+    if !inside {
+        return Err(WorkspaceFile::NotRegular);
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(full)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => WorkspaceFile::Missing,
+            // ELOOP: the last component is a symbolic link.
+            _ if e.raw_os_error() == Some(libc::ELOOP) => WorkspaceFile::NotRegular,
+            _ => WorkspaceFile::Unreadable(e),
+        })?;
+    let meta = file.metadata().map_err(WorkspaceFile::Unreadable)?;
+    if !meta.file_type().is_file() {
+        return Err(WorkspaceFile::NotRegular);
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(WorkspaceFile::Unreadable)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(WorkspaceFile::TooLarge);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        WorkspaceFile::Unreadable(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    })
+}
+
 /// Checks one expected workspace file.
 pub fn check_file(exp: &FileExpect, workspace: &Path, failures: &mut Vec<Failure>) {
     let subject = exp.path.display().to_string();
     let full = workspace.join(&exp.path);
-    let text = match std::fs::read_to_string(&full) {
+    let text = match read_workspace_file(workspace, &full) {
         Ok(t) => t,
-        Err(_) => {
+        Err(WorkspaceFile::Missing) => {
             failures.push(
                 Failure::new(&subject, "the step did not create this file").hint(
                     "the lab says the step writes it; check the command's output file argument",
                 ),
             );
+            return;
+        }
+        Err(problem) => {
+            failures.push(Failure::new(&subject, problem.to_string()).hint(
+                "the step must write a regular file inside its workspace; labcheck does not follow links out of it",
+            ));
             return;
         }
     };
@@ -141,6 +212,53 @@ mod tests {
             &mut f,
         );
         assert!(f[0].message.contains("expected valid JSON"));
+    }
+
+    fn expect_file(path: &str) -> FileExpect {
+        FileExpect {
+            path: path.into(),
+            is_json: true,
+            json: BTreeMap::new(),
+            contains: vec![],
+        }
+    }
+
+    #[test]
+    fn a_link_a_fifo_and_a_link_out_are_not_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outside = tempfile::tempdir().expect("outside");
+        std::fs::write(outside.path().join("secret.json"), "{\"a\": 1}").expect("write");
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.json"),
+            dir.path().join("link.json"),
+        )
+        .expect("symlink");
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).expect("dir link");
+        let fifo = std::ffi::CString::new(
+            dir.path()
+                .join("fifo.json")
+                .into_os_string()
+                .into_encoded_bytes(),
+        )
+        .expect("path");
+        // SAFETY: mkfifo on a path we own; a plain libc call.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0, "mkfifo");
+        for path in ["link.json", "fifo.json", "out/secret.json"] {
+            let mut f = Vec::new();
+            check_file(&expect_file(path), dir.path(), &mut f);
+            assert_eq!(f.len(), 1, "{path}: {f:?}");
+            assert!(f[0].message.contains("not a regular file"), "{path}: {f:?}");
+        }
+    }
+
+    #[test]
+    fn an_oversized_file_is_not_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let big = std::fs::File::create(dir.path().join("big.json")).expect("create");
+        big.set_len(MAX_FILE_BYTES + 1).expect("grow");
+        let mut f = Vec::new();
+        check_file(&expect_file("big.json"), dir.path(), &mut f);
+        assert!(f[0].message.contains("larger than 16 MiB"), "{f:?}");
     }
 
     #[test]
