@@ -234,7 +234,7 @@ pub fn ignored_link_failure(link: &SkippedLink) -> expect::Failure {
         subject: "workspace".into(),
         message: format!("{link} (the link was ignored; nothing it points to was read)"),
         hint: Some(
-            "hand in the file itself, not a symbolic link: labcheck never follows a link out of the workspace"
+            "hand in the file itself, not a symbolic link: labcheck does not copy a link that points out of the workspace"
                 .into(),
         ),
     }

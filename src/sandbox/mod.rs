@@ -11,8 +11,9 @@
 //!   with rlimits. Killing the namespace's init at the deadline kills every
 //!   process in it, `setsid` children included.
 //! - [`Guard::NsUser`] (rootless, user namespaces allowed): the same, as the
-//!   calling user (root inside the namespace maps to it), with a Landlock
-//!   domain that forbids re-mounting.
+//!   calling user (root inside the namespace maps to it). The binds are
+//!   locked (made in a parent user namespace, so the step cannot unmount or
+//!   remount them); a Landlock domain scopes signals and abstract sockets.
 //! - [`Guard::Landlock`] (no user namespaces, or forced): Landlock grants
 //!   (read-only roots, the workspace writable) and rlimits on a plain child
 //!   in its own session; no PID namespace, so only the command's process group
@@ -109,14 +110,13 @@ impl Guard {
     }
 
     /// The guard to try when this one cannot start: Landlock after the
-    /// namespace guards (where the kernel has it), nothing after Landlock.
+    /// rootless namespace guard (where the kernel has it), nothing after
+    /// Landlock. Never after the root guard: Landlock keeps the caller's uid,
+    /// so falling back would run student code as root (the step fails with
+    /// the reason instead).
     pub fn fallback(&self) -> Option<Guard> {
         match self {
-            Guard::NsRoot { .. } | Guard::NsUser
-                if ferroday_cage::host::landlock_abi().is_some() =>
-            {
-                Some(Guard::Landlock)
-            }
+            Guard::NsUser if ferroday_cage::host::landlock_abi().is_some() => Some(Guard::Landlock),
             _ => None,
         }
     }
@@ -408,8 +408,10 @@ fn build_cage(req: &Request, root: &Path) -> Result<Cage, Problem> {
                 .run_as(Identity::new(uid, uid));
         }
         _ => {
-            // Root inside a user namespace could otherwise unmount the
-            // read-only binds; a Landlock domain forbids (re)mounting.
+            // Root inside the step's user namespace cannot unmount or remount
+            // the read-only binds: they are locked, made in a parent user
+            // namespace. The Landlock scopes keep it from signalling labcheck
+            // or reaching its abstract sockets.
             b = b.landlock_scope([LandlockScope::Signal, LandlockScope::AbstractUnixSocket]);
         }
     }

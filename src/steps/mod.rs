@@ -190,8 +190,12 @@ fn client_trees(clients: &Clients) -> Vec<PathBuf> {
             .filter_map(|l| l.split_once('='))
             .find(|(k, _)| k.trim() == "home")
             .map(|(_, v)| PathBuf::from(v.trim()));
+        // Only a python's own prefix (`/root/.pyenv/versions/X`, `/opt/py`):
+        // never `/` or a top-level directory, which would make the whole
+        // host (or all of `/home`) readable to the step.
         if let Some(prefix) = home.as_deref().and_then(std::path::Path::parent)
             && prefix.is_absolute()
+            && prefix.components().count() >= 3
             && prefix != std::path::Path::new("/usr")
             && !trees.iter().any(|t| t == prefix)
         {
