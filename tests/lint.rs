@@ -500,12 +500,7 @@ fn cli_models_file_adds_to_the_bundled_table() {
         1,
         "{with_extra:?}"
     );
-    let eol = |found: &[(u64, String)]| {
-        found
-            .iter()
-            .filter(|(_, c)| c == "\"model-eol\"")
-            .count()
-    };
+    let eol = |found: &[(u64, String)]| found.iter().filter(|(_, c)| c == "\"model-eol\"").count();
     assert_eq!(eol(&with_extra), 5, "bundled rows kept: {with_extra:?}");
     assert_eq!(eol(&with_extra), eol(&bundled));
 }

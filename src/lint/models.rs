@@ -185,7 +185,13 @@ impl ModelTable {
         if suffix.is_some()
             && let Some(row) = self.get(bare)
         {
-            return Some((row, Normalised { prefix: None, suffix }));
+            return Some((
+                row,
+                Normalised {
+                    prefix: None,
+                    suffix,
+                },
+            ));
         }
         let (base, prefix) = split_prefix(bare);
         let prefix = prefix.map(str::to_string);
@@ -419,7 +425,9 @@ fn matched_note(row: &ModelRow, how: &Normalised) -> Option<String> {
         return None;
     }
     let removed: Vec<String> = [
-        how.prefix.as_ref().map(|p| format!("geographic prefix `{p}.`")),
+        how.prefix
+            .as_ref()
+            .map(|p| format!("geographic prefix `{p}.`")),
         how.suffix.as_ref().map(|s| format!("context suffix `{s}`")),
     ]
     .into_iter()
@@ -499,13 +507,19 @@ mod tests {
         let table = ModelTable::bundled().expect("bundled table");
         let base = |id: &str| table.lookup(id).map(|(r, n)| (r.id.clone(), n));
         let sonnet3 = "anthropic.claude-3-sonnet-20240229-v1:0";
-        assert_eq!(base(sonnet3), Some((sonnet3.to_string(), Normalised::default())));
+        assert_eq!(
+            base(sonnet3),
+            Some((sonnet3.to_string(), Normalised::default()))
+        );
         let (row, how) = base("us.anthropic.claude-3-sonnet-20240229-v1:0:200k").expect("found");
         assert_eq!(row, sonnet3);
         assert_eq!(how.prefix.as_deref(), Some("us"));
         assert_eq!(how.suffix.as_deref(), Some(":200k"));
         let (row, how) = base("us-gov.anthropic.claude-v2").expect("found");
-        assert_eq!((row.as_str(), how.prefix.as_deref()), ("anthropic.claude-v2", Some("us-gov")));
+        assert_eq!(
+            (row.as_str(), how.prefix.as_deref()),
+            ("anthropic.claude-v2", Some("us-gov"))
+        );
         // An exact profile row wins over its base row.
         let (row, how) = base("us.anthropic.claude-sonnet-4-6").expect("found");
         assert_eq!(row, "us.anthropic.claude-sonnet-4-6");
