@@ -147,7 +147,7 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = LintFormat::Text)]
         format: LintFormat,
-        /// Model table to use instead of the bundled data/models.toml.
+        /// Model table whose rows add to (or override) the bundled data/models.toml.
         #[arg(long)]
         models: Option<PathBuf>,
         /// Today's date for age checks (YYYY-MM-DD) [default: `LABCHECK_TODAY`,

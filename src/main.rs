@@ -462,7 +462,8 @@ fn lint(
         None => today_utc(),
     };
     let models = match models {
-        Some(path) => ModelTable::read(&path)?,
+        // `--models FILE` adds rows to the bundled table or overrides them.
+        Some(path) => ModelTable::bundled()?.with_rows_from(ModelTable::read(&path)?),
         None => ModelTable::bundled()?,
     };
     let options = LintOptions { today, models };

@@ -412,3 +412,95 @@ fn bad_input_is_reported_at_its_position() {
         assert!(d.snippet.is_some() && d.help.is_some(), "{fixture}: {d:?}");
     }
 }
+
+const MODELS_PAGE: &str = "tests/fixtures/models/lab.md";
+
+/// Ids as courses write them (bare, `us.`/`global.` profiles, `:200k`
+/// suffixes) find their base row: retired ones are EOL errors with their
+/// date (or "date not sourced"), active ones pass, and an unknown id used on
+/// three lines is one finding naming the three lines.
+#[test]
+fn model_ids_are_normalised_and_unknown_ids_reported_once() {
+    use Severity::*;
+    let found = lint_paths(&[MODELS_PAGE]);
+    let expected: Vec<(usize, Severity, String)> = [
+        (5, Error, "model-eol"),
+        (6, Error, "model-eol"),
+        (7, Error, "model-eol"),
+        (8, Error, "model-eol"),
+        (9, Error, "model-eol"),
+        (16, Warning, "model-no-profile"),
+        (20, Warning, "model-unknown"),
+    ]
+    .into_iter()
+    .map(|(l, s, c)| (l, s, c.to_string()))
+    .collect();
+    assert_eq!(brief(&found), expected, "{}", lint::render_text(&found));
+    let message = |line: usize| {
+        found
+            .iter()
+            .find(|d| d.line == line)
+            .map(|d| d.message.clone())
+            .unwrap_or_default()
+    };
+    assert!(message(5).ends_with("on 2025-07-21"), "{}", message(5));
+    assert!(message(6).ends_with("on 2026-07-30"), "{}", message(6));
+    assert!(message(7).ends_with("on 2026-07-30"), "{}", message(7));
+    assert!(message(8).ends_with("on 2024-08-12"), "{}", message(8));
+    assert!(message(9).ends_with("(date not sourced)"), "{}", message(9));
+    assert!(
+        message(20).ends_with("(used on lines 20, 21, 22)"),
+        "{}",
+        message(20)
+    );
+    let notes = |line: usize| {
+        found
+            .iter()
+            .find(|d| d.line == line)
+            .map(|d| d.notes.join("\n"))
+            .unwrap_or_default()
+    };
+    assert!(notes(6).contains("without the geographic prefix `us.`"));
+    assert!(notes(7).contains("without the context suffix `:200k`"));
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("lint-model-ids", lint::render_text(&found));
+    });
+}
+
+/// `--models FILE` adds its rows to the bundled table: the extra row is
+/// found (legacy, not unknown) and the bundled rows still judge the rest.
+#[test]
+fn cli_models_file_adds_to_the_bundled_table() {
+    let run = |extra: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("labcheck")
+            .expect("binary")
+            .args(["lint", "--format", "json", MODELS_PAGE])
+            .args(extra)
+            .env("LABCHECK_TODAY", "2026-11-26")
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "EOL ids are errors");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        json["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .map(|d| (d["line"].as_u64().unwrap_or(0), d["code"].to_string()))
+            .collect::<Vec<_>>()
+    };
+    let bundled = run(&[]);
+    assert!(bundled.contains(&(20, "\"model-unknown\"".to_string())));
+    let with_extra = run(&["--models", "tests/fixtures/models/extra-models.toml"]);
+    assert!(!with_extra.iter().any(|(_, c)| c == "\"model-unknown\""));
+    assert_eq!(
+        with_extra
+            .iter()
+            .filter(|(l, c)| *l == 20 && c == "\"model-legacy\"")
+            .count(),
+        1,
+        "{with_extra:?}"
+    );
+    let eol = |found: &[(u64, String)]| found.iter().filter(|(_, c)| c == "\"model-eol\"").count();
+    assert_eq!(eol(&with_extra), 5, "bundled rows kept: {with_extra:?}");
+    assert_eq!(eol(&with_extra), eol(&bundled));
+}

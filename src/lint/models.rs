@@ -3,6 +3,12 @@
 //! legacy, past end-of-life, or not callable on demand in the lab's region.
 //! The table's own age is checked too: older than [`STALE_AFTER_DAYS`] is a
 //! warning, because lifecycle dates move.
+//!
+//! Ids are normalised before lookup ([`ModelTable::lookup`]): an exact row
+//! wins; otherwise a context suffix (`:200k`, `:128k`, `:mm`) and then a
+//! geographic inference-profile prefix (`us.`, `eu.`, `apac.`, `global.`, …)
+//! are removed, because Bedrock serves those ids from the same base model and
+//! its lifecycle is the base model's.
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
@@ -67,6 +73,53 @@ pub struct ModelRow {
     pub error: Option<ErrorRow>,
     #[serde(default)]
     pub sources: Vec<String>,
+    /// Geographic inference-profile prefixes known to exist for this model
+    /// (`["us", "global"]`); empty when the table does not know.
+    #[serde(default)]
+    pub profiles: Vec<String>,
+}
+
+/// Prefixes of cross-region inference-profile ids (`us.anthropic.…`).
+/// Longest first, so `us-gov.` is not read as `us`.
+pub const GEO_PREFIXES: &[&str] = &["us-gov", "global", "apac", "us", "eu", "jp", "au", "ca"];
+
+/// How an id was matched to its row: what normalisation removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Normalised {
+    /// The geographic prefix removed, without its dot (`us`).
+    pub prefix: Option<String>,
+    /// The context/throughput suffix removed, with its colon (`:200k`).
+    pub suffix: Option<String>,
+}
+
+impl Normalised {
+    fn is_exact(&self) -> bool {
+        self.prefix.is_none() && self.suffix.is_none()
+    }
+}
+
+/// `id` without a trailing context suffix (`:200k`, `:mm`), and the suffix.
+fn split_suffix(id: &str) -> (&str, Option<&str>) {
+    if let Some(i) = id.rfind(':') {
+        let tail = &id[i + 1..];
+        let context = tail.len() > 1
+            && tail.ends_with('k')
+            && tail[..tail.len() - 1].bytes().all(|b| b.is_ascii_digit());
+        if context || tail == "mm" {
+            return (&id[..i], Some(&id[i..]));
+        }
+    }
+    (id, None)
+}
+
+/// `id` without a geographic inference-profile prefix, and the prefix.
+fn split_prefix(id: &str) -> (&str, Option<&'static str>) {
+    for p in GEO_PREFIXES {
+        if let Some(rest) = id.strip_prefix(p).and_then(|r| r.strip_prefix('.')) {
+            return (rest, Some(p));
+        }
+    }
+    (id, None)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -121,6 +174,48 @@ impl ModelTable {
         self.models.iter().find(|m| m.id == id)
     }
 
+    /// The row for `id`, normalised: the exact row, else without the context
+    /// suffix, else also without the geographic prefix.
+    pub fn lookup(&self, id: &str) -> Option<(&ModelRow, Normalised)> {
+        if let Some(row) = self.get(id) {
+            return Some((row, Normalised::default()));
+        }
+        let (bare, suffix) = split_suffix(id);
+        let suffix = suffix.map(str::to_string);
+        if suffix.is_some()
+            && let Some(row) = self.get(bare)
+        {
+            return Some((
+                row,
+                Normalised {
+                    prefix: None,
+                    suffix,
+                },
+            ));
+        }
+        let (base, prefix) = split_prefix(bare);
+        let prefix = prefix.map(str::to_string);
+        if prefix.is_some()
+            && let Some(row) = self.get(base)
+        {
+            return Some((row, Normalised { prefix, suffix }));
+        }
+        None
+    }
+
+    /// This table with `overlay`'s rows added; a row whose id is already
+    /// here replaces it (`labcheck lint --models FILE`). Path and `checked`
+    /// stay this table's: the staleness warning is about the bundled rows.
+    pub fn with_rows_from(mut self, overlay: ModelTable) -> ModelTable {
+        for row in overlay.models {
+            match self.models.iter_mut().find(|m| m.id == row.id) {
+                Some(old) => *old = row,
+                None => self.models.push(row),
+            }
+        }
+        self
+    }
+
     /// A warning when the table was checked more than 90 days before `today`.
     pub fn staleness(&self, today: DateTime) -> Option<Diagnostic> {
         let age = (today.secs() - self.checked.secs()).div_euclid(86_400);
@@ -150,7 +245,7 @@ static ARN: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 static MODEL_ID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:(?:us|eu|apac|global|jp|au|ca|us-gov)\.)?(?:anthropic|amazon|meta|mistral|cohere|ai21|stability|deepseek|writer|qwen|openai|twelvelabs|luma)\.[a-z0-9][a-z0-9-]*(?:\.[0-9][a-z0-9-]*)?(?::[0-9]+)?")
+    Regex::new(r"(?:(?:us|eu|apac|global|jp|au|ca|us-gov)\.)?(?:anthropic|amazon|meta|mistral|cohere|ai21|stability|deepseek|writer|qwen|openai|twelvelabs|luma)\.[a-z0-9][a-z0-9-]*(?:\.[0-9][a-z0-9-]*)?(?::[0-9]+)?(?::(?:[0-9]+k|mm))?")
         .expect("static regex")
 });
 
@@ -208,16 +303,21 @@ pub fn check_id(
     let id = found.id.as_str();
     let region = found.arn_region.as_deref().unwrap_or(region);
     let checked = format!("data/models.toml, checked {}", format_day(table.checked));
-    let Some(row) = table.get(id) else {
+    let Some((row, how)) = table.lookup(id) else {
         let message = format!("unknown model id `{id}`: not in the model table");
         return Some(
             Diagnostic::new(Severity::Warning, "model-unknown", message, file)
                 .at(text, line, Some(id))
                 .note(format!("labcheck cannot tell whether it is active or callable on demand in `{region}` ({checked})"))
-                .help("check its lifecycle and regions in the Bedrock docs, then add a row with sources to data/models.toml"),
+                .help("check its lifecycle and regions in the Bedrock docs, then add a row with sources to data/models.toml (or pass `--models FILE` with that row)"),
         );
     };
+    // A profile id (`us.…`) is never "on demand": the profile routes it.
+    let via_profile = how.prefix.is_some();
     let with_sources = |mut d: Diagnostic| {
+        if let Some(note) = matched_note(row, &how) {
+            d = d.note(note);
+        }
         if let Some(src) = row.sources.first() {
             d = d.note(format!("source: {src} ({checked})"));
         }
@@ -226,19 +326,42 @@ pub fn check_id(
         }
         d
     };
+    if let Some(p) = &how.prefix
+        && !row.profiles.is_empty()
+        && !row.profiles.iter().any(|k| k == p)
+        && row.status != "eol"
+    {
+        let message = format!(
+            "model `{id}`: the table knows no `{p}.` inference profile for `{}` (it lists {})",
+            row.id,
+            row.profiles
+                .iter()
+                .map(|k| format!("`{k}.`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let d = Diagnostic::new(Severity::Warning, "model-no-profile", message, file).at(
+            text,
+            line,
+            Some(id),
+        );
+        return Some(with_sources(d));
+    }
     match row.status.as_str() {
         "eol" => {
             let when = row
                 .eol_date
                 .as_deref()
-                .map_or(String::new(), |d| format!(" on {d}"));
+                .map_or(" (date not sourced)".to_string(), |d| format!(" on {d}"));
             let message = format!("model `{id}` reached end of life{when}");
             let mut d = Diagnostic::new(Severity::Error, "model-eol", message, file).at(
                 text,
                 line,
                 Some(id),
             );
-            if row.requires_inference_profile && !row.on_demand_regions.iter().any(|r| r == region)
+            if !via_profile
+                && row.requires_inference_profile
+                && !row.on_demand_regions.iter().any(|r| r == region)
             {
                 d = d.note(format!(
                     "even before that it was not callable on demand in `{region}` (inference profile only)"
@@ -263,7 +386,8 @@ pub fn check_id(
                 .note("legacy models refuse accounts that have not used them recently");
             Some(with_sources(d))
         }
-        _ if row.requires_inference_profile
+        _ if !via_profile
+            && row.requires_inference_profile
             && !row.on_demand_regions.iter().any(|r| r == region) =>
         {
             let message = format!(
@@ -274,7 +398,11 @@ pub fn check_id(
                 .note(format!("Bedrock answers `400 ValidationException: Invocation of model ID {id} with on-demand throughput isn’t supported.`"));
             Some(with_sources(d))
         }
-        _ if !row.regions.is_empty() && !row.regions.iter().any(|r| r == region) => {
+        // The regions of a base row say nothing of a profile's regions.
+        _ if how.is_exact()
+            && !row.regions.is_empty()
+            && !row.regions.iter().any(|r| r == region) =>
+        {
             let message = format!(
                 "model `{id}` is not offered in `{region}` (the table lists {})",
                 row.regions.join(", ")
@@ -288,6 +416,38 @@ pub fn check_id(
         }
         _ => None,
     }
+}
+
+/// "matched the row of …" when normalisation was needed to find `row`, with
+/// whether the table knows the prefixed profile exists.
+fn matched_note(row: &ModelRow, how: &Normalised) -> Option<String> {
+    if how.is_exact() {
+        return None;
+    }
+    let removed: Vec<String> = [
+        how.prefix
+            .as_ref()
+            .map(|p| format!("geographic prefix `{p}.`")),
+        how.suffix.as_ref().map(|s| format!("context suffix `{s}`")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut note = format!(
+        "matched the table row `{}` (without the {})",
+        row.id,
+        removed.join(" and the ")
+    );
+    if let Some(p) = &how.prefix {
+        if row.profiles.iter().any(|k| k == p) {
+            note.push_str(&format!("; the table lists a `{p}.` profile for it"));
+        } else if row.profiles.is_empty() {
+            note.push_str(&format!(
+                "; the table does not say whether a `{p}.` profile exists"
+            ));
+        }
+    }
+    Some(note)
 }
 
 /// Console model names of end-of-life rows (`Claude 3.5 Sonnet v2`), longest
@@ -340,6 +500,39 @@ mod tests {
         assert_eq!(arn.len(), 1);
         assert_eq!(arn[0].id, "meta.llama3-8b-instruct-v1:0");
         assert_eq!(arn[0].arn_region.as_deref(), Some("us-west-2"));
+    }
+
+    #[test]
+    fn ids_are_normalised_before_lookup() {
+        let table = ModelTable::bundled().expect("bundled table");
+        let base = |id: &str| table.lookup(id).map(|(r, n)| (r.id.clone(), n));
+        let sonnet3 = "anthropic.claude-3-sonnet-20240229-v1:0";
+        assert_eq!(
+            base(sonnet3),
+            Some((sonnet3.to_string(), Normalised::default()))
+        );
+        let (row, how) = base("us.anthropic.claude-3-sonnet-20240229-v1:0:200k").expect("found");
+        assert_eq!(row, sonnet3);
+        assert_eq!(how.prefix.as_deref(), Some("us"));
+        assert_eq!(how.suffix.as_deref(), Some(":200k"));
+        let (row, how) = base("us-gov.anthropic.claude-v2").expect("found");
+        assert_eq!(
+            (row.as_str(), how.prefix.as_deref()),
+            ("anthropic.claude-v2", Some("us-gov"))
+        );
+        // An exact profile row wins over its base row.
+        let (row, how) = base("us.anthropic.claude-sonnet-4-6").expect("found");
+        assert_eq!(row, "us.anthropic.claude-sonnet-4-6");
+        assert!(how.is_exact());
+        // `:0` is a version, not a context suffix; `:mm` is one.
+        assert_eq!(split_suffix("a.b-v1:0"), ("a.b-v1:0", None));
+        assert_eq!(split_suffix("a.b-v1:0:mm"), ("a.b-v1:0", Some(":mm")));
+        assert!(base("anthropic.claude-v3").is_none());
+        let ids = |l: &str| find_ids(l).into_iter().map(|f| f.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids("modelId = 'meta.llama3-1-8b-instruct-v1:0:128k'"),
+            vec!["meta.llama3-1-8b-instruct-v1:0:128k"]
+        );
     }
 
     #[test]

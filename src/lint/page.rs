@@ -108,6 +108,8 @@ pub fn check(page: &LabPage, text: &str, region: &str, table: &ModelTable) -> Ve
         .collect();
     let names = models::eol_names(table);
     let mut seen: HashSet<(usize, String)> = HashSet::new();
+    // One `model-unknown` per id and page, at its first line, naming them all.
+    let mut unknown: Vec<(Diagnostic, String, Vec<usize>)> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let n = i + 1;
         let block = in_block[i];
@@ -116,8 +118,20 @@ pub fn check(page: &LabPage, text: &str, region: &str, table: &ModelTable) -> Ve
             .map(|c| c[1].to_string());
         let region = block_region.as_deref().unwrap_or(region);
         for found in models::find_ids(line) {
-            if seen.insert((n, found.id.clone())) {
-                out.extend(models::check_id(table, &found, region, &page.path, text, n));
+            if !seen.insert((n, found.id.clone())) {
+                continue;
+            }
+            let Some(d) = models::check_id(table, &found, region, &page.path, text, n) else {
+                continue;
+            };
+            if d.code != "model-unknown" {
+                out.push(d);
+            } else if let Some((_, _, lines)) =
+                unknown.iter_mut().find(|(_, id, _)| *id == found.id)
+            {
+                lines.push(n);
+            } else {
+                unknown.push((d, found.id.clone(), vec![n]));
             }
         }
         let fence = line.trim_start().starts_with("```");
@@ -143,6 +157,13 @@ pub fn check(page: &LabPage, text: &str, region: &str, table: &ModelTable) -> Ve
             }
             out.push(d);
         }
+    }
+    for (mut d, _, lines) in unknown {
+        if lines.len() > 1 {
+            let list: Vec<String> = lines.iter().map(ToString::to_string).collect();
+            d.message = format!("{} (used on lines {})", d.message, list.join(", "));
+        }
+        out.push(d);
     }
     out.sort_by_key(|d| (d.line, d.column));
     out
