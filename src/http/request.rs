@@ -142,15 +142,30 @@ impl<S: Send + Sync> FromRequest<S> for BedrockRequest {
         }
         // A large or unannounced (chunked) body waits for its turn.
         let unannounced = declared.is_none() && headers.contains_key(header::TRANSFER_ENCODING);
+        // The wait for a turn and the read share one deadline: a request
+        // never holds its connection slot longer than `BODY_READ_TIMEOUT`,
+        // so clients trickling large bodies cannot starve the others.
+        let deadline = tokio::time::Instant::now() + BODY_READ_TIMEOUT;
         let large = if unannounced || declared.is_some_and(|n| n > LARGE_BODY_BYTES) {
-            // The semaphore is never closed.
-            LARGE_BODIES.acquire().await.ok().map(Arc::new)
+            match tokio::time::timeout_at(deadline, LARGE_BODIES.acquire()).await {
+                // The semaphore is never closed.
+                Ok(permit) => permit.ok().map(Arc::new),
+                Err(_) => {
+                    return Err(BedrockError::new(
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        "ThrottlingException",
+                        format!(
+                            "too many large request bodies at once (at most {LARGE_BODIES_AT_ONCE}); retry later"
+                        ),
+                    ));
+                }
+            }
         } else {
             None
         };
         // `Bytes` stops at the router's `DefaultBodyLimit` (`MAX_BODY_BYTES`);
         // every refusal is Bedrock-shaped.
-        let read = tokio::time::timeout(BODY_READ_TIMEOUT, Bytes::from_request(req, state));
+        let read = tokio::time::timeout_at(deadline, Bytes::from_request(req, state));
         let body = read
             .await
             .map_err(|_| BedrockError::body_timeout(BODY_READ_TIMEOUT))?
@@ -342,8 +357,15 @@ mod tests {
         for _ in 0..LARGE_BODIES_AT_ONCE {
             held.push(large().await.expect("a turn"));
         }
+        // A request that never gets a turn is refused at the body deadline,
+        // so it cannot hold its connection slot for ever.
+        let refused = large().await.expect_err("no turn within the deadline");
+        assert_eq!(
+            (refused.status.as_u16(), refused.code),
+            (429, "ThrottlingException")
+        );
         let mut waiting = std::pin::pin!(large());
-        let wait = std::time::Duration::from_secs(3600);
+        let wait = BODY_READ_TIMEOUT - std::time::Duration::from_secs(1);
         assert!(
             tokio::time::timeout(wait, &mut waiting).await.is_err(),
             "a large body was read beyond its turn"
@@ -355,7 +377,7 @@ mod tests {
             .await
             .expect("a small body never waits");
         drop(held.pop());
-        let next = tokio::time::timeout(wait, waiting).await;
+        let next = tokio::time::timeout(std::time::Duration::from_millis(500), waiting).await;
         assert!(matches!(next, Ok(Ok(_))), "the next large body got no turn");
     }
 
