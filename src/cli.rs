@@ -42,7 +42,7 @@ pub enum Command {
         /// Run the lab.toml against another version of its page (e.g. the original course page).
         #[arg(long)]
         page: Option<PathBuf>,
-        /// libtest arguments after `--`: a filter, `--exact`, `--test-threads N`, `--list`…
+        /// libtest arguments after `--`: filters (any matches), `--exact`, `--skip`, `--test-threads N`, `--list`…
         #[arg(last = true)]
         test_args: Vec<String>,
     },
@@ -122,7 +122,7 @@ pub enum Command {
         lab: PathBuf,
         #[arg(long, default_value = "target/labcheck/results")]
         results_dir: PathBuf,
-        /// libtest arguments after `--`: a filter, `--exact`, `--test-threads N`…
+        /// libtest arguments after `--`: filters (any matches), `--exact`, `--test-threads N`…
         #[arg(last = true)]
         test_args: Vec<String>,
     },
@@ -134,7 +134,7 @@ pub enum Command {
         lab: PathBuf,
         #[arg(long, default_value = "target/labcheck/results")]
         results_dir: PathBuf,
-        /// libtest arguments after `--`, e.g. a filter.
+        /// libtest arguments after `--`, e.g. filters.
         #[arg(last = true)]
         test_args: Vec<String>,
     },

@@ -64,10 +64,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 page_override: page,
                 ..RunConfig::from_settings(labs_or_default(labs)?, results_dir, &settings)
             };
-            let args = libtest_mimic::Arguments::from_iter(
-                std::iter::once("labcheck".to_string()).chain(test_args),
-            );
-            Ok(exit(runner::harness(&args, config)))
+            Ok(exit(runner::harness(&libtest_args(test_args), config)))
         }
         Command::List { labs } => {
             let labs = labs_or_default(labs)?;
@@ -376,8 +373,9 @@ fn record_config(lab: PathBuf, results_dir: PathBuf) -> Result<RunConfig> {
     })
 }
 
-fn libtest_args(test_args: Vec<String>) -> libtest_mimic::Arguments {
-    libtest_mimic::Arguments::from_iter(std::iter::once("labcheck".to_string()).chain(test_args))
+/// libtest arguments, with any number of name filters.
+fn libtest_args(test_args: Vec<String>) -> runner::TestArgs {
+    runner::TestArgs::parse(test_args)
 }
 
 fn record(lab: &Path, results_dir: PathBuf, test_args: Vec<String>) -> Result<ExitCode> {

@@ -131,3 +131,50 @@ fn output_that_differs_from_its_snapshot_fails_with_the_diff() {
     assert!(why.contains("cargo insta review"), "{why}");
     drop(tmp);
 }
+
+/// An author with no cassettes yet sees the request each trial sent, in the
+/// failure and in the results JSON, so they know what to record.
+#[test]
+fn empty_cassette_set_shows_the_request_in_failure_and_results() {
+    let (_tmp, lab) = common::seed_copy();
+    for entry in std::fs::read_dir(lab.join("cassettes")).expect("cassettes") {
+        std::fs::remove_file(entry.expect("entry").path()).expect("remove");
+    }
+    let r = results();
+    let outcomes = run(&config(&lab, r.path()), "::playground-t0.9-m500::");
+    let why = only(&outcomes, "::playground-t0.9-m500::rust-sdk");
+    assert!(why.contains("the cassette set is empty"), "{why}");
+    assert!(
+        why.contains("request received: Converse POST model `"),
+        "{why}"
+    );
+    assert!(
+        why.contains("\"maxTokens\": 500"),
+        "the body is shown: {why}"
+    );
+    let mut in_json = 0;
+    for entry in walk(r.path()) {
+        if entry.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&entry).expect("outcome");
+            let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+            in_json += doc
+                .to_string()
+                .matches("request received: Converse")
+                .count();
+        }
+    }
+    assert!(in_json >= 1, "no results JSON quotes the request");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

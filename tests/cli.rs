@@ -140,3 +140,75 @@ fn serve_prints_its_endpoint_when_ready_and_answers_the_sdk() {
     let json: serde_json::Value = serde_json::from_slice(out.body().as_ref()).expect("JSON body");
     assert_eq!(json["type"], "message");
 }
+
+/// The trial names `labcheck run -- --list …` prints, without kind and suffix.
+fn listed(args: &[&str]) -> Vec<String> {
+    let out = labcheck()
+        .args(["run", "--", "--list"])
+        .args(args)
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).expect("utf-8");
+    let mut names: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(|l| l.split_once("] ").map_or(l, |(_, name)| name).to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn run_takes_several_filters_as_libtest_does() {
+    let out = labcheck().arg("list").assert().success();
+    let all = String::from_utf8(out.get_output().stdout.clone()).expect("utf-8");
+    let (a, b) = ("::sdk-converse::", "::cli-converse::");
+    let mut expected: Vec<String> = all
+        .lines()
+        .filter(|n| n.contains(a) || n.contains(b))
+        .map(str::to_string)
+        .collect();
+    expected.sort();
+    // One trial from the first filter, two from the second, of two labs.
+    assert_eq!(expected.len(), 3, "{all}");
+    assert_eq!(listed(&[a, b]), expected);
+    assert_eq!(listed(&[b, a]), expected);
+    // `--skip` and flags with values still apply around the filters.
+    let skipped = listed(&[a, "--skip", "aws-cli-v1", "--test-threads", "1", b]);
+    assert_eq!(
+        skipped,
+        [
+            "4.1-invoke-fm-via-bedrock::sdk-converse::rust-sdk",
+            "4.2-converse-api::cli-converse::aws-cli-v2",
+        ]
+    );
+    // `--exact`: whole names only, with or without the kind.
+    let exact = listed(&[
+        "--exact",
+        "4.2-converse-api::cli-converse::aws-cli-v1",
+        "[sdk] 4.1-invoke-fm-via-bedrock::sdk-converse::rust-sdk",
+        "4.2-converse-api::cli-converse",
+    ]);
+    assert_eq!(
+        exact,
+        [
+            "4.1-invoke-fm-via-bedrock::sdk-converse::rust-sdk",
+            "4.2-converse-api::cli-converse::aws-cli-v1",
+        ]
+    );
+}
+
+#[test]
+fn a_run_with_two_filters_runs_the_trials_of_both() {
+    let results = tempfile::tempdir().expect("tempdir");
+    labcheck()
+        .args(["run", "labs/4.1-invoke-fm-via-bedrock", "--results-dir"])
+        .arg(results.path())
+        .args(["--", "sdk-invoke::", "sdk-converse::"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 passed; 0 failed"))
+        .stderr(predicate::str::contains(
+            "10 trial(s) filtered out by the filters `sdk-invoke::`, `sdk-converse::`",
+        ));
+}

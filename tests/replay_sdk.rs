@@ -462,3 +462,23 @@ async fn a_server_without_a_kept_log_still_counts_what_it_served() {
     assert!(server.served().is_empty(), "nothing kept");
     assert_eq!(server.served_count(), 3);
 }
+
+#[tokio::test]
+async fn a_miss_on_an_empty_set_shows_the_request_that_arrived() {
+    let server = ReplayServer::start(CassetteSet::default(), opts(0.0))
+        .await
+        .expect("start");
+    let c = client(&server.endpoint()).await;
+    let _ = c
+        .converse()
+        .model_id(MODEL)
+        .messages(converse_message())
+        .send()
+        .await
+        .expect_err("miss");
+    let report = server.misses().pop().expect("one miss").to_string();
+    server.shutdown();
+    insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("replay-miss-empty-set", report);
+    });
+}

@@ -17,7 +17,9 @@ use std::path::Path;
 use predicates::prelude::*;
 
 use crate::ids::ClientId;
-use crate::replay::{MissReport, ServedRequest};
+/// The misses a trial's [`Context`] holds, as the runner receives them.
+pub use crate::replay::MissReport;
+use crate::replay::ServedRequest;
 use crate::spec::lab::{Expectations, ParamPair, TextExpect};
 use crate::steps::StepOutput;
 
@@ -70,6 +72,27 @@ pub struct Context<'a> {
     pub lab_dir: &'a Path,
 }
 
+/// The failure of a request replay could not match. It quotes the request
+/// that arrived (operation, model, body) even when no cassette came close:
+/// an author with an empty cassette set sees what to record. In record and
+/// live modes the runner scrubs it with the rest of the outcome.
+pub fn miss_failure(miss: &MissReport, cassette_dir: &Path) -> Failure {
+    let hint = if miss.nearest_file.is_none() {
+        "no cassette is loaded: record them with `labcheck record`, or write one holding the request above"
+    } else {
+        "if the lab changed on purpose, re-record its cassettes with `labcheck record`"
+    };
+    Failure::new(
+        "replay",
+        format!(
+            "a request matched no cassette in {}\n{}",
+            cassette_dir.display(),
+            miss
+        ),
+    )
+    .hint(hint)
+}
+
 /// Checks `out` against `exp`; empty means the trial passed.
 pub fn check(exp: &Expectations, out: &StepOutput, ctx: &Context<'_>) -> Vec<Failure> {
     let mut failures = Vec::new();
@@ -87,17 +110,7 @@ pub fn check(exp: &Expectations, out: &StepOutput, ctx: &Context<'_>) -> Vec<Fai
         return failures;
     }
     for miss in ctx.misses {
-        failures.push(
-            Failure::new(
-                "replay",
-                format!(
-                    "a request matched no cassette in {}\n{}",
-                    ctx.cassette_dir.display(),
-                    miss
-                ),
-            )
-            .hint("if the lab changed on purpose, re-record its cassettes with `labcheck record`"),
-        );
+        failures.push(miss_failure(miss, ctx.cassette_dir));
     }
     let expected_code = exp.exit_code.unwrap_or(0);
     if out.exit_code != Some(expected_code) {

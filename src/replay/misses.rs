@@ -171,4 +171,27 @@ mod tests {
             &body[body.len() - 60..]
         );
     }
+
+    #[test]
+    fn a_miss_shows_its_request_pretty_and_cut() {
+        let mut report = miss(1, r#"{"b":[1],"a":"x"}"#.into());
+        let text = report.to_string();
+        assert!(
+            text.contains(
+                "request received: Converse POST model `m1`, body:\n    {\n      \"b\": ["
+            ),
+            "{text}"
+        );
+        report.body = "y".repeat(super::super::SHOWN_BODY_BYTES + 5);
+        let shown = report.request();
+        assert!(
+            shown.ends_with("\n    … (5 more bytes not shown)"),
+            "{shown}"
+        );
+        assert!(
+            shown.len() < super::super::SHOWN_BODY_BYTES + 100,
+            "{}",
+            shown.len()
+        );
+    }
 }

@@ -99,10 +99,52 @@ pub struct MissReport {
     pub message: String,
 }
 
+/// Longest body a miss shows: enough to see the request an author must
+/// record, short enough for a failure message and a results file.
+pub const SHOWN_BODY_BYTES: usize = 4 * 1024;
+
+impl MissReport {
+    /// The request that arrived: operation, method, model, and its body
+    /// (pretty JSON when it parses, cut at [`SHOWN_BODY_BYTES`] with a
+    /// marker), indented. Shown for every miss, also when no cassette came
+    /// close, so an author can see what to record.
+    pub fn request(&self) -> String {
+        let mut body = match serde_json::from_str::<serde_json::Value>(&self.body) {
+            Ok(json) => serde_json::to_string_pretty(&json).unwrap_or_else(|_| self.body.clone()),
+            Err(_) => self.body.clone(),
+        };
+        if body.is_empty() {
+            body = "(empty)".into();
+        } else if body.len() > SHOWN_BODY_BYTES {
+            let mut end = SHOWN_BODY_BYTES;
+            while !body.is_char_boundary(end) {
+                end -= 1;
+            }
+            let dropped = body.len() - end;
+            body.truncate(end);
+            body.push_str(&format!("\n… ({dropped} more bytes not shown)"));
+        }
+        let mut text = format!(
+            "request received: {} {} model `{}`, body:",
+            self.operation, self.method, self.model_id
+        );
+        for line in body.lines() {
+            text.push_str("\n    ");
+            text.push_str(line);
+        }
+        text
+    }
+}
+
 impl std::fmt::Display for MissReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "{}", self.message)?;
-        f.write_str(&self.diff)
+        f.write_str(&self.request())?;
+        if !self.diff.is_empty() {
+            writeln!(f)?;
+            f.write_str(self.diff.trim_end())?;
+        }
+        Ok(())
     }
 }
 

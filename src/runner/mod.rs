@@ -7,6 +7,7 @@
 //! each lab's ticked checklist from [`crate::report::console`] (skipped under
 //! nextest, where every trial is its own process: `labcheck report` merges).
 
+mod filters;
 mod secrets;
 pub mod trial;
 
@@ -24,6 +25,7 @@ use crate::plan::{self, Plan, Selection, TrialDef};
 use crate::report::console::{self, EndOfRun};
 use crate::report::{ResultsDir, Status};
 use crate::settings::{Settings, SettingsError};
+pub use filters::TestArgs;
 pub use trial::{TrialError, TrialRun, run_step, run_trial};
 
 /// How a run is set up: built at the edge from [`Settings`] and flags, passed
@@ -201,8 +203,17 @@ fn run_trials(
 /// lab's checklist. Returns the exit code ([`crate::exit_code`]):
 /// [`exit_code::FAILED`] when a trial failed or a judged checklist item is
 /// unticked, [`exit_code::USAGE`] when a lab could not be loaded.
-pub fn harness(args: &Arguments, config: RunConfig) -> u8 {
+pub fn harness(test_args: &TestArgs, config: RunConfig) -> u8 {
     let mut plan = config.plan();
+    // Several filters: the trials none of them selects are dropped here,
+    // before libtest-mimic (which takes one filter) sees the list.
+    // A broken lab still makes the run exit 2 (as with one filter); only
+    // its trial is dropped.
+    let before = plan.trials.len();
+    plan.trials
+        .retain(|d| test_args.selects(&d.name, d.step().kind.name()));
+    let dropped = before - plan.trials.len();
+    let args = &test_args.args;
     // Longest trials first and a default `--test-threads` that fits trials
     // which mostly wait (src/schedule.rs); a user's `--test-threads` wins.
     let scheduled = crate::schedule::apply(args, config.mode, &mut plan.trials, |d| {
@@ -214,6 +225,7 @@ pub fn harness(args: &Arguments, config: RunConfig) -> u8 {
     let broken: Vec<Trial> = plan
         .broken
         .iter()
+        .filter(|(dir, _)| test_args.selects(&Plan::broken_trial_name(dir), ""))
         .map(|(dir, error)| {
             let error = error.clone();
             Trial::test(Plan::broken_trial_name(dir), move || {
@@ -231,6 +243,17 @@ pub fn harness(args: &Arguments, config: RunConfig) -> u8 {
         planned.push((def, trial));
     }
     if !args.list {
+        if dropped > 0 {
+            console::note(&format!(
+                "{dropped} trial(s) filtered out by the filters {}",
+                test_args
+                    .filters
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         for (client, error) in provision(&config.clients, &selected) {
             console::note(&format!("cannot provision {client}: {error}"));
         }
@@ -263,7 +286,7 @@ pub fn harness(args: &Arguments, config: RunConfig) -> u8 {
 /// Entry point of `tests/labs.rs`: every lab of the crate at `root`, with
 /// settings from the environment ([`Settings::from_env`]).
 pub fn test_main(root: &str) -> ExitCode {
-    let args = Arguments::from_args();
+    let args = TestArgs::parse(std::env::args().skip(1));
     let config = Settings::from_env()
         .map_err(ConfigError::from)
         .and_then(|settings| RunConfig::for_cargo_test(Path::new(root), &settings));

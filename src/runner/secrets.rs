@@ -108,4 +108,33 @@ mod tests {
         // prefix and is not among this proxy's known secrets.
         assert!(out[0].contains(TOKEN), "{out:?}");
     }
+
+    /// A miss quotes the request body; in record and live modes the outcome
+    /// holding it is scrubbed like a cassette, and the wording is pinned.
+    #[test]
+    fn a_miss_shows_its_request_and_is_scrubbed() {
+        let report = crate::expect::MissReport {
+            operation: crate::ids::Operation::Converse,
+            method: "POST".into(),
+            model_id: "amazon.nova-lite-v1:0".into(),
+            body: format!(
+                r#"{{"messages":[{{"role":"user","content":[{{"text":"key {KEY}"}}]}}]}}"#
+            ),
+            nearest_file: None,
+            nearest_interaction: None,
+            differences: Vec::new(),
+            diff: String::new(),
+            message: "labcheck replay: no interaction in `labs/x/cassettes` matches Converse `amazon.nova-lite-v1:0`: the cassette set is empty (hint: fix the request, or re-record with `labcheck record`)".into(),
+        };
+        let failure = crate::expect::miss_failure(&report, Path::new("labs/x/cassettes"));
+        let text = failure.to_string();
+        assert!(text.contains(KEY), "{text}");
+        let lab = tempfile::tempdir().expect("lab");
+        let s = trial_scrubber(&config(Mode::Record), lab.path(), None);
+        let out = scrub_failures(s.as_ref(), vec![text]);
+        assert!(!out[0].contains(KEY), "{out:?}");
+        insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!("trial-miss-empty-set-scrubbed", out[0]);
+        });
+    }
 }

@@ -131,6 +131,10 @@ pub enum Problem {
         allowed: Vec<String>,
     },
     #[error(
+        "expectation `{key}` does not apply to a `{kind}` step: labcheck sees the model's response only for `sdk` and `playground` steps"
+    )]
+    ExpectNotForKind { key: String, kind: &'static str },
+    #[error(
         "unknown sdk call `{call}`, expected one of `invoke`, `invoke-stream`, `converse`, `converse-stream`"
     )]
     UnknownCall { call: String },
@@ -203,6 +207,7 @@ impl Problem {
             Problem::EmptyClients => "empty-clients",
             Problem::DuplicateClient { .. } => "duplicate-client",
             Problem::KeyNotForKind { .. } => "key-not-for-kind",
+            Problem::ExpectNotForKind { .. } => "expect-not-for-kind",
             Problem::UnknownCall { .. } => "unknown-call",
             Problem::BadSource { .. } => "bad-source",
             Problem::UnknownSection { .. } => "unknown-section",

@@ -17,7 +17,34 @@ pub(crate) fn expectations(
     ctx: &Ctx<'_>,
     raw: &RawExpect,
     runs_process: bool,
+    kind: &'static str,
 ) -> Result<Expectations, SpecError> {
+    // A shell or python step's process talks to the model itself: its
+    // stop reason and token usage never reach the step's result, so these
+    // keys would always be misjudged ("the response had none"). Refuse them.
+    if runs_process {
+        let model_only = [
+            (
+                "max_output_tokens",
+                raw.max_output_tokens.as_ref().map(|v| v.span()),
+            ),
+            ("stop_reasons", raw.stop_reasons.first().map(|v| v.span())),
+        ];
+        if let Some((key, span)) = model_only
+            .into_iter()
+            .find_map(|(k, sp)| sp.map(|sp| (k, sp)))
+        {
+            let problem = Problem::ExpectNotForKind {
+                key: key.to_string(),
+                kind,
+            };
+            let hint = format!(
+                "remove `{key}`; for a `{kind}` step, check what its program \
+                 prints with `stdout`"
+            );
+            return Err(ctx.err(span, problem, hint));
+        }
+    }
     let files = raw
         .files
         .iter()
@@ -67,8 +94,12 @@ pub(crate) fn expectations(
         files,
         incremental,
         served,
-        max_output_tokens: raw.max_output_tokens,
-        stop_reasons: raw.stop_reasons.clone(),
+        max_output_tokens: raw.max_output_tokens.as_ref().map(|v| *v.get_ref()),
+        stop_reasons: raw
+            .stop_reasons
+            .iter()
+            .map(|v| v.get_ref().clone())
+            .collect(),
         snapshot: raw.snapshot.clone(),
         replay_only: raw.replay_only.clone(),
     })

@@ -207,11 +207,13 @@ pub struct RawExpect {
     /// Interactions the replay server must serve to the trial.
     #[serde(default)]
     pub served: Vec<RawServed>,
-    /// Upper bound on output tokens.
-    pub max_output_tokens: Option<u32>,
-    /// Accepted stop reasons.
+    /// Upper bound on output tokens (sdk and playground steps only).
+    #[schemars(with = "Option<u32>")]
+    pub max_output_tokens: Option<Spanned<u32>>,
+    /// Accepted stop reasons (sdk and playground steps only).
     #[serde(default)]
-    pub stop_reasons: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub stop_reasons: Vec<Spanned<String>>,
     /// Name of an insta snapshot of stdout under `snapshots/`.
     pub snapshot: Option<String>,
     /// Expectations on exact model text: checked in replay and record, skipped

@@ -225,7 +225,7 @@ pub(crate) fn step(
         clients,
         proves,
         timeout,
-        expect: expectations(ctx, &s.expect, runs_process)?,
+        expect: expectations(ctx, &s.expect, runs_process, kind.name())?,
         line: ctx.src.line_of(header.start),
     })
 }
