@@ -215,7 +215,7 @@ fn replay_matches_a_scrubbed_arn_recording_with_the_real_account_in_the_path() {
 /// The caller's credentials of [`an_echoed_answer_leaves_no_secret_in_results_reports_or_output`]:
 /// the session token has no well-known prefix, so only the scrubber that
 /// knows the credentials in use can find it.
-const ECHO_ACCESS: &str = "AKIAECHOEDPLANTED000";
+const ECHO_ACCESS: &str = "AKIAECHOPLANTEXAMPLE";
 const ECHO_SECRET: &str = "echoedPlantedSecret/0123456789+abcdefghij";
 const ECHO_TOKEN: &str = "EchoedPlantedSessionToken0123456789abcdefghijklmnop";
 const ECHO_ACCOUNT: &str = "123456789012";
@@ -388,8 +388,10 @@ fn live_mode_outcomes_are_scrubbed_too() {
     let outcomes = common::run(&config, "::sdk-invoke::");
     let failures = common::failures(&outcomes[0]);
     assert!(
-        failures
-            .contains("arn:aws:iam::000000000000:role/x with AKIAXXXXXXXXXXXXXXXX and REDACTED"),
+        failures.contains(&format!(
+            "arn:aws:iam::000000000000:role/x with {} and REDACTED",
+            labcheck::cassette::scrub::ACCESS_KEY
+        )),
         "{failures}"
     );
     let disk = String::from_utf8_lossy(&all_bytes(results.path())).into_owned();
