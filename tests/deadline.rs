@@ -43,28 +43,6 @@ program = {{ command = "exec >&- 2>&-; bash -c 'exec -a {marker} sleep 300'" }}
     )
 }
 
-/// Host processes whose command line contains `marker` (zombies are dead already).
-fn live_with(marker: &str) -> Vec<String> {
-    let mut live = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue; // not a process, or it exited meanwhile
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let zombie = std::fs::read_to_string(entry.path().join("stat"))
-            .ok()
-            .and_then(|s| {
-                s.rsplit_once(')')
-                    .map(|(_, r)| r.trim_start().starts_with('Z'))
-            })
-            .unwrap_or(true);
-        if cmdline.contains(marker) && !zombie {
-            live.push(cmdline);
-        }
-    }
-    live
-}
-
 #[test]
 fn a_step_that_closes_its_output_and_sleeps_ends_at_its_limit() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -97,16 +75,5 @@ fn a_step_that_closes_its_output_and_sleeps_ends_at_its_limit() {
 
     // SIGKILL is sent at the limit; a process takes a moment to finish
     // exiting, so look again (bounded) before calling it a survivor.
-    let give_up = Instant::now() + Duration::from_secs(10);
-    loop {
-        let live = live_with(&marker);
-        if live.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < give_up,
-            "processes of the step survived the trial: {live:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::assert_no_process_with(&marker, "processes of the step survived the trial");
 }

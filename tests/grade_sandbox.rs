@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use labcheck::grade::{self, GradeOptions, GradeReport, GradeState};
 
-use common::repo;
+use common::{assert_no_process_with, repo, unique_marker};
 
 fn lab() -> PathBuf {
     repo().join("labs/4.1-invoke-fm-via-bedrock")
@@ -40,36 +40,6 @@ fn grade_ws(ws: &Path) -> GradeReport {
     grade::grade(&lab(), &options).expect("graded")
 }
 
-fn marker(what: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("labcheck-hostile-{what}-{}-{nanos}", std::process::id())
-}
-
-/// Host processes whose command line contains `needle` (zombies excluded).
-fn processes_with(needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let zombie = std::fs::read_to_string(entry.path().join("stat"))
-            .ok()
-            .and_then(|s| {
-                s.rsplit_once(')')
-                    .map(|(_, r)| r.trim_start().starts_with('Z'))
-            })
-            .unwrap_or(true);
-        if cmdline.contains(needle) && !zombie {
-            found.push(cmdline);
-        }
-    }
-    found
-}
-
 const BEDROCK_CALL: &str = r#"
 import boto3, json
 client = boto3.client('bedrock-runtime', region_name='us-east-1')
@@ -89,7 +59,7 @@ print(json.loads(response['body'].read())['content'][0]['text'])
 
 #[test]
 fn writes_outside_the_workspace_each_fail_and_leave_nothing() {
-    let name = marker("write");
+    let name = unique_marker("labcheck-hostile-write");
     let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
     let mut targets = vec![
         home,
@@ -141,7 +111,7 @@ sys.exit(3)
 
 #[test]
 fn a_detached_child_does_not_outlive_grading() {
-    let name = marker("detached");
+    let name = unique_marker("labcheck-hostile-detached");
     let script = format!(
         r#"import subprocess
 child = subprocess.Popen(["bash", "-c", "exec -a {name} sleep 300"],
@@ -155,15 +125,7 @@ print("detached child", child.pid)
     // The script did what the page asks too: the child is no reason to fail.
     assert_eq!(r.items[2].state, GradeState::Ticked, "{r:#?}");
     // Pids printed inside the sandbox are namespace-local: look for the marker.
-    let give_up = Instant::now() + Duration::from_secs(10);
-    loop {
-        let live = processes_with(&name);
-        if live.is_empty() {
-            break;
-        }
-        assert!(Instant::now() < give_up, "survived grading: {live:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert_no_process_with(&name, "survived grading");
 }
 
 #[test]
@@ -196,7 +158,7 @@ fn closing_output_and_sleeping_fails_at_the_step_limit() {
     );
     let toml = toml.replacen(step, &format!("{step}timeout = \"2s\"\n"), 1);
     std::fs::write(lab_dir.join("lab.toml"), toml).expect("write lab.toml");
-    let name = marker("sleeper");
+    let name = unique_marker("labcheck-hostile-sleeper");
     let ws = hostile_workspace(&format!(
         "import os\n\
          os.close(1)\nos.close(2)\n\
@@ -217,5 +179,5 @@ fn closing_output_and_sleeping_fails_at_the_step_limit() {
     assert_eq!(r.items[2].state, GradeState::Unticked, "{r:#?}");
     let why = r.items[2].reasons.join("\n");
     assert!(why.contains("time limit"), "{why}");
-    assert!(processes_with(&name).is_empty(), "the sleeper survived");
+    assert_no_process_with(&name, "the sleeper survived");
 }

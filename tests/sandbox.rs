@@ -4,8 +4,10 @@
 
 mod common;
 
+use common::{assert_no_process_with, processes_with, unique_marker};
+
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use labcheck::sandbox::{Guard, Policy};
 use labcheck::steps::env::ChildEnv;
@@ -27,57 +29,6 @@ fn env(ws: &Path, sandbox: Guard) -> ChildEnv {
 
 fn run(ws: &Path, sandbox: Guard, script: &str, limit: Duration) -> ProcessOutput {
     process::run_bash(script, 0, &env(ws, sandbox), limit).expect("run")
-}
-
-/// A name no other test or process uses.
-fn marker(what: &str) -> String {
-    format!(
-        "labcheck-sbx-{what}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    )
-}
-
-/// Host processes whose command line contains `needle` (zombies excluded).
-fn processes_with(needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let zombie = std::fs::read_to_string(entry.path().join("stat"))
-            .ok()
-            .and_then(|s| {
-                s.rsplit_once(')')
-                    .map(|(_, r)| r.trim_start().starts_with('Z'))
-            })
-            .unwrap_or(true);
-        if cmdline.contains(needle) && !zombie {
-            found.push(format!(
-                "{}: {cmdline}",
-                entry.file_name().to_string_lossy()
-            ));
-        }
-    }
-    found
-}
-
-/// Waits (bounded) until no host process carries `needle`: SIGKILL is
-/// delivered at once but an exit takes a moment to finish.
-fn assert_no_process_with(needle: &str) {
-    let give_up = Instant::now() + Duration::from_secs(10);
-    loop {
-        let live = processes_with(needle);
-        if live.is_empty() {
-            return;
-        }
-        assert!(Instant::now() < give_up, "survived the step: {live:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn root_guard() -> Guard {
@@ -103,7 +54,7 @@ fn outside_targets() -> Vec<PathBuf> {
 
 fn hostile_writes(guard: Guard) {
     let ws = tempfile::tempdir().expect("workspace");
-    let name = marker("write");
+    let name = unique_marker("labcheck-sbx-write");
     let targets = outside_targets();
     let mut script = String::new();
     for t in &targets {
@@ -149,7 +100,7 @@ fn a_detached_child_is_killed_when_the_step_ends() {
     let guard = root_guard();
     assert!(guard.owns_the_tree(), "{guard}");
     let ws = tempfile::tempdir().expect("workspace");
-    let name = marker("detached");
+    let name = unique_marker("labcheck-sbx-detached");
     // setsid: a new session, out of bash's process group; `exec -a` puts the
     // marker in its argv so the host's /proc shows it.
     let script = format!(
@@ -157,7 +108,7 @@ fn a_detached_child_is_killed_when_the_step_ends() {
     );
     let out = run(ws.path(), guard, &script, Duration::from_secs(30));
     assert_eq!(out.stdout, "started\n", "{out:?}");
-    assert_no_process_with(&name);
+    assert_no_process_with(&name, "survived the step");
 }
 
 #[test]
@@ -235,7 +186,7 @@ fn rootless_checks() {
     }
     for guard in [root_guard(), Guard::choose(Policy::Landlock)] {
         let ws = tempfile::tempdir().expect("workspace");
-        let name = marker("rootless");
+        let name = unique_marker("labcheck-sbx-rootless");
         let mut targets = vec![PathBuf::from("/tmp"), PathBuf::from("/var/tmp")];
         targets.extend(writable.clone());
         let mut script = String::new();
@@ -265,7 +216,7 @@ fn rootless_checks() {
         assert!(!out.stdout.contains("UNMOUNTED"), "{guard}: {out:?}");
         assert!(ws.path().join("inside.txt").exists(), "{guard}: {out:?}");
         if guard.owns_the_tree() {
-            assert_no_process_with(&name);
+            assert_no_process_with(&name, "survived the step");
         } else {
             // Landlock alone has no PID namespace: a new session escapes the
             // group kill (documented in docs/grading.md). Clean up after it.

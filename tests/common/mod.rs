@@ -112,3 +112,53 @@ pub fn edited_seed_upstream(
     )
     .expect("verifying upstream")
 }
+
+/// A name no other test or process uses, to find a step's processes by
+/// their command line (pids inside the sandbox are namespace-local).
+pub fn unique_marker(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// Live host processes whose command line contains `needle`, as
+/// `pid: cmdline` (zombies are dead already and left out).
+pub fn processes_with(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue; // not a process, or it exited meanwhile
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let zombie = std::fs::read_to_string(entry.path().join("stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .map(|(_, r)| r.trim_start().starts_with('Z'))
+            })
+            .unwrap_or(true);
+        if cmdline.contains(needle) && !zombie {
+            found.push(format!(
+                "{}: {cmdline}",
+                entry.file_name().to_string_lossy()
+            ));
+        }
+    }
+    found
+}
+
+/// Waits (bounded, 10 s) until no host process carries `needle`: SIGKILL is
+/// delivered at once, but an exit takes a moment to finish.
+pub fn assert_no_process_with(needle: &str, what: &str) {
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let live = processes_with(needle);
+        if live.is_empty() {
+            return;
+        }
+        assert!(std::time::Instant::now() < give_up, "{what}: {live:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
