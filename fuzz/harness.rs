@@ -138,7 +138,7 @@ pub fn event_stream(data: &[u8]) -> Result<Vec<StreamEvent>, CaptureError> {
     let Some((&first, body)) = data.split_first() else {
         return Ok(Vec::new());
     };
-    let op = Operation::ALL[usize::from(first & 3)];
+    let op = Operation::MODEL_CALLS[usize::from(first & 3)];
     let chunk = usize::from(first >> 2);
     let whole = decode_event_stream(op, [body]);
     if chunk == 0 {

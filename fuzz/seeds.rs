@@ -61,12 +61,12 @@ fn seed_name(rel: &Path) -> String {
 }
 
 /// The first byte of an `event_stream` input: the operation's index in
-/// `Operation::ALL` (low 2 bits) and the chunk size (other bits, 0 = one chunk).
+/// `Operation::MODEL_CALLS` (low 2 bits) and the chunk size (other bits, 0 = one chunk).
 pub fn stream_prefix(op: labcheck::ids::Operation, chunk: u8) -> u8 {
-    let index = labcheck::ids::Operation::ALL
+    let index = labcheck::ids::Operation::MODEL_CALLS
         .iter()
         .position(|o| *o == op)
-        .expect("an operation of ALL");
+        .expect("an operation of MODEL_CALLS");
     (chunk << 2) | index as u8
 }
 

@@ -2,6 +2,8 @@
 //!
 //! Ids are newtypes so a step id can never be passed where a lab id is wanted,
 //! and `ClientId` is a closed enum: the set of real clients labcheck can run.
+//! `Operation` (any operation of the four Bedrock services) lives with its
+//! generated table in [`crate::services`] and is re-exported here.
 
 use std::fmt;
 use std::str::FromStr;
@@ -109,83 +111,6 @@ impl FromStr for ClientId {
     }
 }
 
-/// A Bedrock Runtime operation labcheck replays.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-)]
-pub enum Operation {
-    InvokeModel,
-    InvokeModelWithResponseStream,
-    Converse,
-    ConverseStream,
-}
-
-impl Operation {
-    pub const ALL: [Operation; 4] = [
-        Operation::InvokeModel,
-        Operation::InvokeModelWithResponseStream,
-        Operation::Converse,
-        Operation::ConverseStream,
-    ];
-
-    /// The operation name as AWS writes it (`InvokeModel`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::InvokeModel => "InvokeModel",
-            Operation::InvokeModelWithResponseStream => "InvokeModelWithResponseStream",
-            Operation::Converse => "Converse",
-            Operation::ConverseStream => "ConverseStream",
-        }
-    }
-
-    /// The last path segment of the REST route: `/model/{id}/<suffix>`.
-    pub fn path_suffix(self) -> &'static str {
-        match self {
-            Operation::InvokeModel => "invoke",
-            Operation::InvokeModelWithResponseStream => "invoke-with-response-stream",
-            Operation::Converse => "converse",
-            Operation::ConverseStream => "converse-stream",
-        }
-    }
-
-    /// Whether the response body is an event stream.
-    pub fn is_streaming(self) -> bool {
-        matches!(
-            self,
-            Operation::InvokeModelWithResponseStream | Operation::ConverseStream
-        )
-    }
-}
-
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Error for an unknown operation name.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown operation `{0}` (expected one of: InvokeModel, InvokeModelWithResponseStream, Converse, ConverseStream)"
-)]
-pub struct UnknownOperation(pub String);
-
-impl FromStr for Operation {
-    type Err = UnknownOperation;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Operation::ALL
-            .into_iter()
-            .find(|o| o.as_str() == s)
-            .ok_or_else(|| UnknownOperation(s.to_string()))
-    }
-}
+/// An operation of one of the Bedrock services, as their models name it;
+/// defined, with the generated table, in [`crate::services`].
+pub use crate::services::{Operation, Service, UnknownOperation};

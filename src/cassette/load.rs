@@ -12,16 +12,6 @@ use super::locate::locate;
 use super::model::{Cassette, Interaction, RecordedResponse};
 use crate::ids::{ClientId, Operation};
 
-/// Converse stream event names (BEDROCK-WIRE §2).
-pub(crate) const CONVERSE_EVENTS: [&str; 6] = [
-    "messageStart",
-    "contentBlockStart",
-    "contentBlockDelta",
-    "contentBlockStop",
-    "messageStop",
-    "metadata",
-];
-
 /// The `*.json` files of `dir`, sorted by file name.
 pub fn json_files(dir: &Path) -> Result<Vec<PathBuf>, CassetteError> {
     let read_dir = |source| CassetteError::ReadDir {
@@ -68,8 +58,8 @@ pub fn parse_cassette(path: &Path, bytes: &[u8]) -> Result<Cassette, CassetteErr
     }
     // The version first: a future format may not fit the v1 structs.
     from_bytes::<Probe>(path, bytes)?;
-    let cassette: Cassette = from_bytes(path, bytes)?;
-    validate(&cassette).map_err(|(json_path, expected, hint)| {
+    let mut cassette: Cassette = from_bytes(path, bytes)?;
+    validate(&mut cassette).map_err(|(json_path, expected, hint)| {
         let (line, column) = locate(bytes, &json_path);
         CassetteError::Invalid {
             path: path.to_path_buf(),
@@ -203,7 +193,7 @@ impl<'de> serde::Deserialize<'de> for Version {
 
 type Problem = (String, String, Option<&'static str>);
 
-fn validate(c: &Cassette) -> Result<(), Problem> {
+fn validate(c: &mut Cassette) -> Result<(), Problem> {
     if DateTime::from_str(&c.meta.recorded_at, Format::DateTime).is_err() {
         return Err((
             "meta.recorded_at".into(),
@@ -239,7 +229,7 @@ fn validate(c: &Cassette) -> Result<(), Problem> {
         ));
     }
     let mut names = HashSet::new();
-    for (i, it) in c.interactions.iter().enumerate() {
+    for (i, it) in c.interactions.iter_mut().enumerate() {
         let at = |field: &str| format!("interactions[{i}].{field}");
         if it.name.trim().is_empty() {
             return Err((
@@ -248,7 +238,7 @@ fn validate(c: &Cassette) -> Result<(), Problem> {
                 None,
             ));
         }
-        if !names.insert(it.name.as_str()) {
+        if !names.insert(it.name.clone()) {
             return Err((
                 at("name"),
                 format!(
@@ -263,16 +253,10 @@ fn validate(c: &Cassette) -> Result<(), Problem> {
     Ok(())
 }
 
-fn validate_interaction(it: &Interaction) -> Result<(), Problem> {
+fn validate_interaction(it: &mut Interaction) -> Result<(), Problem> {
+    super::routed::resolve_request(&mut it.request)?;
     let req = &it.request;
-    if req.method != "POST" {
-        return Err((
-            "request.method".into(),
-            format!("method `{}`, expected `POST`", req.method),
-            None,
-        ));
-    }
-    if req.model_id.is_empty() || req.model_id.contains('%') {
+    if req.operation.has_model_id() && (req.model_id.is_empty() || req.model_id.contains('%')) {
         return Err((
             "request.model_id".into(),
             format!(
@@ -328,7 +312,7 @@ fn validate_response(op: Operation, resp: &RecordedResponse) -> Result<(), Probl
         ));
     }
     let Some(events) = stream else { return Ok(()) };
-    if !op.is_streaming() || resp.status != 200 {
+    let Some(stream_def) = op.def().stream.filter(|_| resp.status == 200) else {
         return Err((
             "response.stream".into(),
             format!(
@@ -337,23 +321,23 @@ fn validate_response(op: Operation, resp: &RecordedResponse) -> Result<(), Probl
             ),
             None,
         ));
-    }
+    };
     for (j, ev) in events.iter().enumerate() {
         let at = |f: &str| format!("response.stream[{j}]{f}");
         match (&ev.event, &ev.exception) {
             (Some(name), None) => {
-                let ok = match op {
-                    Operation::InvokeModelWithResponseStream => name == "chunk",
-                    _ => CONVERSE_EVENTS.contains(&name.as_str()),
-                };
-                if !ok {
-                    let expected = match op {
-                        Operation::InvokeModelWithResponseStream => "`chunk`".to_string(),
-                        _ => CONVERSE_EVENTS.join(", "),
-                    };
+                if !stream_def.events.iter().any(|e| e.name == name) {
+                    let expected: Vec<String> = stream_def
+                        .events
+                        .iter()
+                        .map(|e| format!("`{}`", e.name))
+                        .collect();
                     return Err((
                         at(".event"),
-                        format!("unknown event `{name}` for `{op}`, expected {expected}"),
+                        format!(
+                            "unknown event `{name}` for `{op}`, expected {}",
+                            expected.join(", ")
+                        ),
                         None,
                     ));
                 }

@@ -1,18 +1,21 @@
 //! Request matching: find the interaction a received request replays, or
 //! explain the miss with the nearest recorded request and a field diff.
 //!
-//! A request matches on operation, method, decoded model id and body. JSON
+//! A request matches on operation (of its service), method, decoded model
+//! id, URI parameters (`params`, see [`super::routed`]) and body. JSON
 //! bodies compare as values (key order and spacing ignored; `1` equals `1.0`;
 //! a float equals its f32 rounding, since the Rust SDK sends `temperature: 0.9`
 //! as `0.8999999761581421`);
 //! a body that is not JSON compares as text against a recorded JSON string.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde_json::Value;
 
 use super::CassetteSet;
 use super::model::RecordedRequest;
+use super::routed::{param_differences, params_line, params_match};
 use crate::ids::Operation;
 
 /// Where an interaction lives in a [`CassetteSet`].
@@ -126,18 +129,29 @@ fn body_matches(recorded: Option<&Value>, received: &ReceivedBody) -> bool {
 }
 
 impl CassetteSet {
-    /// Find the interaction answering a request. `model_id` is decoded.
-    pub fn find(&self, op: Operation, method: &str, model_id: &str, body: &ReceivedBody) -> Match {
-        if method == "POST"
-            && let Some(candidates) = self.index.get(model_id)
-        {
+    /// Find the interaction answering a request. `model_id` and `params`
+    /// (the route's other labels and query parameters) are decoded.
+    pub fn find(
+        &self,
+        op: Operation,
+        method: &str,
+        model_id: &str,
+        params: &BTreeMap<String, String>,
+        body: &ReceivedBody,
+    ) -> Match {
+        if let Some(candidates) = self.index.get(model_id) {
             for &(recorded_op, at) in candidates {
-                if recorded_op == op && body_matches(self.request(at).body.as_ref(), body) {
+                let req = self.request(at);
+                if recorded_op == op
+                    && req.method == method
+                    && params_match(req, params)
+                    && body_matches(req.body.as_ref(), body)
+                {
                     return Match::Hit(at);
                 }
             }
         }
-        Match::Miss(self.explain_miss(op, method, model_id, body))
+        Match::Miss(self.explain_miss(op, method, model_id, params, body))
     }
 
     /// Build the miss diagnostic: nearest interaction and what differs.
@@ -146,6 +160,7 @@ impl CassetteSet {
         op: Operation,
         method: &str,
         model_id: &str,
+        params: &BTreeMap<String, String>,
         body: &ReceivedBody,
     ) -> Miss {
         let received_body = body.as_value();
@@ -153,7 +168,8 @@ impl CassetteSet {
         for (fi, file) in self.files.iter().enumerate() {
             for (ii, it) in file.cassette.interactions.iter().enumerate() {
                 let req = &it.request;
-                let diffs = differences(req, op, method, model_id, received_body.as_ref());
+                let mut diffs = differences(req, op, method, model_id, received_body.as_ref());
+                param_differences(&req.params, params, &mut diffs);
                 let key = (req.operation != op, req.model_id != model_id, diffs.len());
                 if best.as_ref().is_none_or(|(k, _, _)| key < *k) {
                     best = Some((
@@ -180,9 +196,10 @@ impl CassetteSet {
                 recorded.operation,
                 &recorded.method,
                 &recorded.model_id,
+                &recorded.params,
                 recorded.body.as_ref(),
             ),
-            &pretty(op, method, model_id, received_body.as_ref()),
+            &pretty(op, method, model_id, params, received_body.as_ref()),
         );
         Miss {
             nearest: Some(Nearest {
@@ -216,6 +233,11 @@ fn differences(
             });
         }
     };
+    scalar(
+        "service",
+        req.operation.service().as_str(),
+        op.service().as_str(),
+    );
     scalar("operation", req.operation.as_str(), op.as_str());
     scalar("method", &req.method, method);
     scalar("model_id", &req.model_id, model_id);
@@ -279,12 +301,23 @@ fn sorted(v: &Value) -> Value {
     }
 }
 
-fn pretty(op: Operation, method: &str, model_id: &str, body: Option<&Value>) -> String {
+fn pretty(
+    op: Operation,
+    method: &str,
+    model_id: &str,
+    params: &BTreeMap<String, String>,
+    body: Option<&Value>,
+) -> String {
     let body = body.map_or_else(
         || "(empty)".into(),
         |b| serde_json::to_string_pretty(&sorted(b)).unwrap_or_default(),
     );
-    format!("{method} {op} {model_id}\n{body}\n")
+    if op.service().is_runtime() && params.is_empty() {
+        return format!("{method} {op} {model_id}\n{body}\n");
+    }
+    let service = op.service();
+    let params = params_line(params);
+    format!("{method} {service} {op} {model_id}{params}\n{body}\n")
 }
 
 fn text_diff(recorded: &str, received: &str) -> String {
@@ -369,7 +402,13 @@ mod tests {
     }
 
     fn find(op: Operation, model: &str, body: &str) -> Match {
-        set().find(op, "POST", model, &ReceivedBody::parse(body.as_bytes()))
+        set().find(
+            op,
+            "POST",
+            model,
+            &BTreeMap::new(),
+            &ReceivedBody::parse(body.as_bytes()),
+        )
     }
 
     fn miss(m: Match) -> Miss {
@@ -476,6 +515,7 @@ mod tests {
             Operation::InvokeModel,
             "GET",
             "claude:0",
+            &BTreeMap::new(),
             &ReceivedBody::parse(body.as_bytes()),
         ));
         assert_eq!(m.differences[0].field, "method");
@@ -483,6 +523,7 @@ mod tests {
             Operation::Converse,
             "POST",
             "x",
+            &BTreeMap::new(),
             &ReceivedBody::Empty,
         ));
         assert_eq!(m.nearest, None);

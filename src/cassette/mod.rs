@@ -74,6 +74,7 @@ mod load;
 mod locate;
 pub mod matching;
 mod model;
+mod routed;
 pub mod scrub;
 mod strict;
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::strict;
-use crate::ids::Operation;
+use crate::ids::{Operation, Service};
 
 /// One cassette file: provenance plus the interactions it can replay.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,12 +78,29 @@ pub struct Interaction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordedRequest {
-    /// The Bedrock Runtime operation.
+    /// The service (default `bedrock-runtime`, the only one of version-1
+    /// files written before services were added).
+    #[serde(default, skip_serializing_if = "Service::is_runtime")]
+    pub service: Service,
+    /// The operation of `service`, by its model name. Read by name alone
+    /// first; the loader then resolves it in `service`.
     pub operation: Operation,
-    /// HTTP method; always `POST` for the four operations.
+    /// HTTP method; default: the operation's, from its model.
+    #[serde(default)]
     pub method: String,
-    /// Decoded model id (`:` not `%3A`).
+    /// Decoded model id (`:` not `%3A`): the `{modelId}` label of the
+    /// Bedrock Runtime invocation operations; empty for the others.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub model_id: String,
+    /// The other URI labels and the declared query parameters the request
+    /// is matched on, by their wire name (`agentId`, `knowledgeBaseId`,
+    /// `byProvider`), decoded.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "strict::headers"
+    )]
+    pub params: BTreeMap<String, String>,
     /// Selected request headers, informative only (never matched).
     #[serde(
         default,

@@ -7,7 +7,8 @@
 //! ([`served`]). Every server applies the same connection [`Limits`]
 //! (header-read timeout, connection cap) and body limit ([`MAX_BODY_BYTES`]).
 //!
-//! Adding an operation or a service is a row in [`operations::OPERATIONS`];
+//! Adding an operation or a service is a row in the table generated from
+//! the service models ([`crate::services`]);
 //! handlers see a routed [`request::BedrockRequest`], never a raw path.
 
 pub mod error;
@@ -17,7 +18,7 @@ pub mod served;
 pub mod server;
 
 pub use error::BedrockError;
-pub use operations::{OPERATIONS, OperationSpec, Route, Service};
+pub use operations::{OPERATIONS, OperationDef, OperationSpec, Route, Service};
 pub use request::{
     Auth, BODY_READ_TIMEOUT, BedrockRequest, CredentialScope, MAX_BODY_BYTES, SigV4,
 };

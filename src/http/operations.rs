@@ -1,126 +1,83 @@
-//! The operations labcheck answers, as data: one row per operation with its
-//! service, HTTP method, URI template (labels in braces, as the AWS service
-//! models write `http.uri` / `requestUri`), operation and whether its output
-//! is an event stream. Routing a request is matching its method and raw path
-//! against the rows; a label matches one non-empty path segment (`{label+}`:
-//! the rest of the path) and is percent-decoded after the match, so a `%2F`
-//! inside a model id never splits it.
+//! Routing a request through the operation table ([`crate::services`],
+//! generated from the Bedrock service models).
 //!
-//! The rows follow the service models field for field, so they can be
-//! generated from them; adding an operation or a service is a row here, not
-//! a handler.
+//! One listener serves the four Bedrock services: Bedrock Runtime at the
+//! root, the others under their path prefix (`/bedrock`, `/bedrock-agent`,
+//! `/bedrock-agent-runtime`), which clients get from their endpoint URL
+//! (`AWS_ENDPOINT_URL_BEDROCK_AGENT=http://127.0.0.1:P/bedrock-agent`). The
+//! prefix picks the service (all four sign as `bedrock`, and `TagResource`
+//! has the same path in three of them); the prefix is stripped and the rest
+//! is matched against the service's rows by method and path. A label matches
+//! one non-empty segment (`{label+}`: the rest of the path) and is
+//! percent-decoded after the match, so a `%2F` inside a model id never splits
+//! it; a trailing `/` in a template must be there (`GET /flows/` is
+//! ListFlows, `GET /flows/{id}/` GetFlow). Where two templates of one service
+//! match, the one with more literal segments wins.
+//!
+//! Adding an operation or a service is a row in the generated table, not a
+//! handler.
 
 use percent_encoding::percent_decode_str;
 
 use crate::ids::Operation;
+pub use crate::services::{OPERATIONS, OperationDef, Service};
 
-/// An AWS service labcheck answers for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Service {
-    /// Amazon Bedrock Runtime (`bedrock-runtime`, signing name `bedrock`).
-    BedrockRuntime,
-}
+/// The former name of a table row, kept for call sites.
+pub type OperationSpec = OperationDef;
 
-impl Service {
-    /// The endpoint prefix, e.g. `bedrock-runtime`.
-    pub fn endpoint_prefix(self) -> &'static str {
-        match self {
-            Service::BedrockRuntime => "bedrock-runtime",
-        }
-    }
-
-    /// The SigV4 signing name (credential scope service), e.g. `bedrock`.
-    pub fn signing_name(self) -> &'static str {
-        match self {
-            Service::BedrockRuntime => "bedrock",
-        }
-    }
-}
-
-/// One operation's route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OperationSpec {
-    pub service: Service,
-    /// HTTP method, upper case.
-    pub method: &'static str,
-    /// URI template, e.g. `/model/{modelId}/invoke`.
-    pub uri: &'static str,
-    pub operation: Operation,
-    /// Whether the output is an event stream (`application/vnd.amazon.eventstream`).
-    pub event_stream: bool,
-}
-
-impl OperationSpec {
-    /// The operation name as AWS writes it, e.g. `InvokeModel`.
-    pub fn name(&self) -> &'static str {
-        self.operation.as_str()
-    }
-}
-
-/// Every operation labcheck replays and records (BEDROCK-WIRE §1).
-pub static OPERATIONS: &[OperationSpec] = &[
-    OperationSpec {
-        service: Service::BedrockRuntime,
-        method: "POST",
-        uri: "/model/{modelId}/invoke",
-        operation: Operation::InvokeModel,
-        event_stream: false,
-    },
-    OperationSpec {
-        service: Service::BedrockRuntime,
-        method: "POST",
-        uri: "/model/{modelId}/invoke-with-response-stream",
-        operation: Operation::InvokeModelWithResponseStream,
-        event_stream: true,
-    },
-    OperationSpec {
-        service: Service::BedrockRuntime,
-        method: "POST",
-        uri: "/model/{modelId}/converse",
-        operation: Operation::Converse,
-        event_stream: false,
-    },
-    OperationSpec {
-        service: Service::BedrockRuntime,
-        method: "POST",
-        uri: "/model/{modelId}/converse-stream",
-        operation: Operation::ConverseStream,
-        event_stream: true,
-    },
-];
-
-/// The row of `op`.
-pub fn spec(op: Operation) -> &'static OperationSpec {
-    OPERATIONS
-        .iter()
-        .find(|s| s.operation == op)
-        .expect("every Operation has a row in OPERATIONS (checked by a test)")
-}
-
-/// A request routed to a row, with its decoded labels.
+/// A request routed to a row, with its decoded labels and query parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
-    pub spec: &'static OperationSpec,
+    pub spec: &'static OperationDef,
+    operation: Operation,
     /// `(label, decoded value)` in template order.
     pub labels: Vec<(&'static str, String)>,
+    /// `(query parameter, decoded value)` for the parameters the operation
+    /// declares, sorted by name; a repeated parameter's values joined by `,`.
+    pub query: Vec<(&'static str, String)>,
 }
 
 impl Route {
-    /// Routes `method` and the raw (still percent-encoded) `path`; `None`
-    /// when no row matches.
-    pub fn find(method: &str, path: &str) -> Option<Route> {
-        OPERATIONS
-            .iter()
-            .filter(|s| s.method.eq_ignore_ascii_case(method))
-            .find_map(|spec| {
-                let labels = match_template(spec.uri, path)?;
-                Some(Route { spec, labels })
-            })
+    /// Routes `method` and the raw (still percent-encoded) path, with or
+    /// without its `?query`; `None` when no row matches.
+    pub fn find(method: &str, path_and_query: &str) -> Option<Route> {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let (service, path) = split_prefix(path);
+        let mut best: Option<(usize, Operation, Vec<(&'static str, String)>)> = None;
+        for op in Operation::all() {
+            let spec = op.def();
+            if spec.service != service
+                || !spec.method.eq_ignore_ascii_case(method)
+                || !has_literal_query(spec.query_literal, query)
+            {
+                continue;
+            }
+            let Some(labels) = match_template(spec.uri, path) else {
+                continue;
+            };
+            let literal = spec.uri.split('/').filter(|s| !s.starts_with('{')).count();
+            if best.as_ref().is_none_or(|(l, _, _)| literal > *l) {
+                best = Some((literal, op, labels));
+            }
+        }
+        let (_, operation, labels) = best?;
+        let spec = operation.def();
+        Some(Route {
+            spec,
+            operation,
+            labels,
+            query: declared_query(spec, query),
+        })
     }
 
     pub fn operation(&self) -> Operation {
-        self.spec.operation
+        self.operation
+    }
+
+    pub fn service(&self) -> Service {
+        self.spec.service
     }
 
     /// The decoded value of `label`, e.g. `modelId`.
@@ -135,6 +92,76 @@ impl Route {
     pub fn model_id(&self) -> &str {
         self.label("modelId").unwrap_or_default()
     }
+
+    /// What a cassette matches besides the body: every label but `modelId`
+    /// (matched on its own, as `model_id`) and every declared query
+    /// parameter but idempotency tokens, by name.
+    pub fn params(&self) -> std::collections::BTreeMap<String, String> {
+        let tokens = self.spec.idempotency_tokens;
+        self.labels
+            .iter()
+            .filter(|(l, _)| *l != "modelId")
+            .chain(self.query.iter().filter(|(q, _)| !tokens.contains(q)))
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    /// The path the service itself sees: the request's with the service
+    /// prefix removed (what the record proxy forwards upstream).
+    pub fn strip_prefix(path_and_query: &str) -> &str {
+        let (service, _) = split_prefix(path_and_query);
+        &path_and_query[service.path_prefix().len()..]
+    }
+}
+
+/// The service a path's prefix names, and the path without it.
+fn split_prefix(path: &str) -> (Service, &str) {
+    // Longest prefixes first: `/bedrock-agent-runtime` before `/bedrock-agent`.
+    for service in [
+        Service::BedrockAgentRuntime,
+        Service::BedrockAgent,
+        Service::Bedrock,
+    ] {
+        if let Some(rest) = path.strip_prefix(service.path_prefix())
+            && (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+        {
+            return (service, rest);
+        }
+    }
+    (Service::BedrockRuntime, path)
+}
+
+/// Whether `query` has every `k` / `k=v` of a template's literal query part.
+fn has_literal_query(literal: &str, query: &str) -> bool {
+    literal.is_empty()
+        || literal
+            .split('&')
+            .all(|want| query.split('&').any(|got| got == want))
+}
+
+/// The declared query parameters present in `query`, decoded, by name.
+fn declared_query(spec: &OperationDef, query: &str) -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> = Vec::new();
+    if query.is_empty() || spec.query.is_empty() {
+        return out;
+    }
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let Some(k) = decode(k) else { continue };
+        let Some(&(_, name)) = spec.query.iter().find(|(_, q)| *q == k) else {
+            continue;
+        };
+        let v = decode(v).unwrap_or_else(|| v.to_string());
+        match out.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, joined)) => {
+                joined.push(',');
+                joined.push_str(&v);
+            }
+            None => out.push((name, v)),
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(b.0));
+    out
 }
 
 /// The labels of `path` if it matches `template` segment by segment.
@@ -177,6 +204,23 @@ fn decode(raw: &str) -> Option<String> {
         .map(|s| s.into_owned())
 }
 
+/// Every operation replay can serve, as `service Operation` lines in table
+/// order, followed by [`extra_routes`] (`labcheck operations`).
+pub fn listing() -> Vec<String> {
+    Operation::all()
+        .map(|o| format!("{} {}", o.service(), o.as_str()))
+        .chain(extra_routes().iter().map(|s| s.to_string()))
+        .collect()
+}
+
+/// Routes served beside the Bedrock service models, one `labcheck
+/// operations` line each (e.g. the OpenAI-compatible paths, as
+/// `openai POST /openai/v1/chat/completions`). Hook for the servers that add
+/// them; empty until they do.
+pub fn extra_routes() -> &'static [&'static str] {
+    &[]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,15 +229,93 @@ mod tests {
         Route::find("POST", path).map(|r| (r.model_id().to_string(), r.operation()))
     }
 
+    /// A concrete path for a template: every label `x`.
+    fn example(uri: &str) -> String {
+        uri.split('/')
+            .map(|s| if s.starts_with('{') { "x" } else { s })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
     #[test]
-    fn every_operation_has_exactly_one_row_with_its_streaming_flag() {
-        for op in Operation::ALL {
-            let rows: Vec<_> = OPERATIONS.iter().filter(|s| s.operation == op).collect();
-            assert_eq!(rows.len(), 1, "{op}");
-            assert_eq!(rows[0].event_stream, op.is_streaming(), "{op}");
-            assert!(rows[0].uri.ends_with(op.path_suffix()), "{op}");
-            assert_eq!(spec(op).name(), op.as_str());
+    fn every_operation_routes_to_itself_under_its_prefix() {
+        for op in Operation::all() {
+            let d = op.def();
+            let path = format!("{}{}", d.service.path_prefix(), example(d.uri));
+            let got = Route::find(d.method, &path).map(|r| r.operation());
+            assert_eq!(got, Some(op), "{} {path}", d.method);
         }
+    }
+
+    #[test]
+    fn prefixes_and_trailing_slashes_tell_same_paths_apart() {
+        let op = |m, p| Route::find(m, p).map(|r| r.operation());
+        assert_eq!(
+            op("POST", "/bedrock-agent/agents/A1/"),
+            Some(Operation::PrepareAgent)
+        );
+        assert_eq!(
+            op("POST", "/bedrock-agent-runtime/agents/s1"),
+            Some(Operation::InvokeInlineAgent)
+        );
+        assert_eq!(op("POST", "/bedrock-agent/agents/A1"), None);
+        assert_eq!(op("POST", "/bedrock/tags/arn"), None);
+        assert_eq!(
+            op("POST", "/bedrock/tagResource"),
+            Some(Operation::BedrockTagResource)
+        );
+        assert_eq!(
+            op("POST", "/bedrock-agent/tags/arn%3Ax"),
+            Some(Operation::BedrockAgentTagResource)
+        );
+        assert_eq!(
+            op("POST", "/bedrock-agent-runtime/tags/arn%3Ax"),
+            Some(Operation::BedrockAgentRuntimeTagResource)
+        );
+        assert_eq!(
+            op("GET", "/bedrock-agent/flows/"),
+            Some(Operation::ListFlows)
+        );
+        assert_eq!(
+            op("GET", "/bedrock-agent/flows/f/"),
+            Some(Operation::GetFlow)
+        );
+        // A prefix is a whole segment.
+        assert_eq!(op("GET", "/bedrockx/foundation-models"), None);
+        assert_eq!(
+            op("GET", "/bedrock/foundation-models"),
+            Some(Operation::ListFoundationModels)
+        );
+    }
+
+    #[test]
+    fn declared_query_parameters_become_params_and_others_are_ignored() {
+        let r = Route::find(
+            "GET",
+            "/bedrock/foundation-models?byProvider=anthropic&byOutputModality=TEXT&junk=1",
+        )
+        .expect("routes");
+        assert_eq!(r.operation(), Operation::ListFoundationModels);
+        let params: Vec<_> = r.params().into_iter().collect();
+        assert_eq!(
+            params,
+            [
+                ("byOutputModality".to_string(), "TEXT".to_string()),
+                ("byProvider".to_string(), "anthropic".to_string())
+            ]
+        );
+        let r = Route::find(
+            "POST",
+            "/bedrock-agent-runtime/agents/A/agentAliases/B/sessions/s%201/text",
+        )
+        .expect("routes");
+        assert_eq!(r.operation(), Operation::InvokeAgent);
+        assert_eq!(r.params()["sessionId"], "s 1");
+        assert_eq!(
+            Route::strip_prefix("/bedrock-agent-runtime/agents/A?x=1"),
+            "/agents/A?x=1"
+        );
+        assert_eq!(Route::strip_prefix("/model/x/invoke"), "/model/x/invoke");
     }
 
     #[test]
@@ -213,12 +335,12 @@ mod tests {
 
     #[test]
     fn path_rejects_unknown_operations_and_shapes() {
-        assert_eq!(route("/model/x/count-tokens"), None);
+        assert_eq!(route("/model/x/count-tokenz"), None);
         assert_eq!(route("/model//invoke"), None);
         assert_eq!(route("/model/a/b/invoke"), None);
         assert_eq!(route("/model/x/invoke/"), None);
         assert_eq!(route("/model/%FF/invoke"), None);
-        assert_eq!(route("/guardrail/x/version/1/apply"), None);
+        assert_eq!(route("/model/x/invoke-with-bidirectional-stream"), None);
         assert_eq!(Route::find("GET", "/model/x/invoke"), None);
     }
 
@@ -233,5 +355,15 @@ mod tests {
             match_template("/g/{id}/version/{v}/apply", "/g/x/version/1/apply"),
             Some(vec![("id", "x".to_string()), ("v", "1".to_string())])
         );
+    }
+
+    #[test]
+    fn the_listing_names_every_operation_once() {
+        let lines = listing();
+        assert_eq!(lines.len(), OPERATIONS.len() + extra_routes().len());
+        assert!(lines.contains(&"bedrock GetInferenceProfile".to_string()));
+        assert!(lines.contains(&"bedrock-runtime InvokeModel".to_string()));
+        let unique: std::collections::HashSet<_> = lines.iter().collect();
+        assert_eq!(unique.len(), lines.len());
     }
 }

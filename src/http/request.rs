@@ -66,7 +66,10 @@ pub struct BedrockRequest {
 impl BedrockRequest {
     /// Builds the request from its parts, routing it.
     pub fn new(method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> BedrockRequest {
-        let route = Route::find(method.as_str(), uri.path());
+        let route = Route::find(
+            method.as_str(),
+            uri.path_and_query().map_or(uri.path(), |p| p.as_str()),
+        );
         BedrockRequest {
             method,
             uri,

@@ -195,6 +195,26 @@ fn header<'a>(m: &'a Message, name: &str) -> Option<&'a str> {
         .map(|s| s.as_str())
 }
 
+/// The blob members of a non-runtime event (InvokeAgent's `chunk.bytes`)
+/// as the text a cassette holds: replay base64-encodes them again. A blob
+/// that is not UTF-8 text stays base64.
+fn decode_blobs(op: Operation, event: &str, map: &mut serde_json::Map<String, Value>) {
+    if op.service().is_runtime() {
+        return;
+    }
+    let Some(def) = op.def().stream.and_then(|s| s.event(event)) else {
+        return;
+    };
+    for blob in def.blobs {
+        if let Some(Value::String(b64)) = map.get(*blob)
+            && let Ok(raw) = aws_smithy_types::base64::decode(b64)
+            && let Ok(text) = String::from_utf8(raw)
+        {
+            map.insert((*blob).to_string(), Value::String(text));
+        }
+    }
+}
+
 /// One decoded frame as a cassette stream event (delay filled in by the caller).
 fn event(op: Operation, m: &Message) -> Result<StreamEvent, CaptureError> {
     let payload: Value = serde_json::from_slice(m.payload())
@@ -221,6 +241,7 @@ fn event(op: Operation, m: &Message) -> Result<StreamEvent, CaptureError> {
                             Value::String(String::from_utf8_lossy(&raw).into_owned())
                         })
                     } else {
+                        decode_blobs(op, &name, &mut map);
                         Value::Object(map)
                     }
                 }

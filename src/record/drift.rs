@@ -148,8 +148,9 @@ pub fn compare_sets(committed: &CassetteSet, fresh: &CassetteSet) -> Vec<Drift> 
             let received = ReceivedBody::parse(&body);
             let changes = match committed.find(
                 it.request.operation,
-                "POST",
+                &it.request.method,
                 &it.request.model_id,
+                &it.request.params,
                 &received,
             ) {
                 Match::Hit(at) => compare(committed.interaction(at), it),

@@ -46,14 +46,25 @@ fn scrubbed_body(scrubber: &Scrubber, body: &[u8]) -> (Option<serde_json::Value>
 pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response {
     let Some(route) = &req.route else {
         return BedrockError::unknown_operation(
-            "labcheck proxy forwards the four Bedrock Runtime model operations only",
+            "labcheck proxy forwards the operations of the Bedrock service models only (`labcheck operations` lists them)",
         )
         .into_response();
     };
     let (op, model_id) = (route.operation(), route.model_id());
+    let params = route.params();
+    let scrubbed_params: std::collections::BTreeMap<String, String> = params
+        .iter()
+        .map(|(k, v)| (k.clone(), st.scrubber.text(v)))
+        .collect();
     let (method, headers, body) = (&req.method, &req.headers, &req.body);
     let model = st.scrubber.text(model_id);
-    let (stored_body, match_bytes) = scrubbed_body(&st.scrubber, body);
+    let (mut stored_body, match_bytes) = scrubbed_body(&st.scrubber, body);
+    // Idempotency tokens are fresh UUIDs per call: never stored, never compared.
+    if let Some(serde_json::Value::Object(m)) = &mut stored_body {
+        for t in op.def().idempotency_tokens {
+            m.remove(*t);
+        }
+    }
     let slot = st.served.push(ServedRequest {
         model_id: model.clone(),
         ..ServedRequest::of(&req)
@@ -61,16 +72,21 @@ pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -
     // Record modes replay what matches (as sent, or as scrubbed), unless the
     // match is stale (new_episodes); the replay server matches both ways too.
     let hit = || {
-        let raw = st
-            .existing
-            .find(op, method.as_str(), model_id, &ReceivedBody::parse(body));
+        let raw = st.existing.find(
+            op,
+            method.as_str(),
+            model_id,
+            &params,
+            &ReceivedBody::parse(body).without_idempotency_tokens(op),
+        );
         match raw {
             Match::Hit(at) => Some(at),
             Match::Miss(_) => match st.existing.find(
                 op,
                 method.as_str(),
                 &model,
-                &ReceivedBody::parse(&match_bytes),
+                &scrubbed_params,
+                &ReceivedBody::parse(&match_bytes).without_idempotency_tokens(op),
             ) {
                 Match::Hit(at) => Some(at),
                 Match::Miss(_) => None,
@@ -85,7 +101,7 @@ pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -
         {
             let path = req.path_and_query();
             let replayed = http::Request::builder()
-                .method("POST")
+                .method(method)
                 .uri(format!("{}{path}", replay.endpoint()))
                 .header(header::AUTHORIZATION, "Bearer labcheck-record")
                 .header(header::CONTENT_TYPE, "application/json")
@@ -103,9 +119,11 @@ pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -
         }
     }
     let recorded = RecordedRequest {
+        service: op.service(),
         operation: op,
         method: method.to_string(),
         model_id: model,
+        params: scrubbed_params,
         headers: st.scrubber.headers(
             headers
                 .iter()
@@ -124,9 +142,14 @@ pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -
             return BedrockError::validation(exhausted.to_string()).into_response();
         }
     }
-    let signed = upstream::signed_request(
+    let target = upstream::Target {
+        method: method.as_str(),
+        service: op.service(),
+        path_and_query: req.path_and_query(),
+    };
+    let signed = upstream::signed_request_for(
         &st.upstream,
-        req.path_and_query(),
+        target,
         headers,
         body.clone(),
         &st.creds,

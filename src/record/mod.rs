@@ -31,7 +31,9 @@ pub use budget::Budget;
 pub use budget::BudgetExhausted;
 pub use capture::{CaptureError, decode_event_stream};
 pub use proxy::{ProxyTarget, RecordingProxy, fallback_scrubber};
-pub use upstream::{SignError, Upstream, UpstreamUrlProblem, signed_request};
+pub use upstream::{
+    SignError, Target, Upstream, UpstreamUrlProblem, signed_request, signed_request_for,
+};
 
 /// Which requests are sent upstream, like vcrpy's record modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -95,7 +95,8 @@ impl Store {
         let set = CassetteSet::load_dir(&self.dir)?;
         let op = it.request.operation;
         let body = received(&it);
-        if let Match::Hit(at) = set.find(op, "POST", &it.request.model_id, &body) {
+        let (method, params) = (&it.request.method, &it.request.params);
+        if let Match::Hit(at) = set.find(op, method, &it.request.model_id, params, &body) {
             let file = &set.files()[at.file];
             if !replace {
                 return Ok(Saved::AlreadyThere(file.path.clone()));

@@ -1,5 +1,9 @@
-//! The upstream Bedrock Runtime: its URL and provenance, the HTTP(S) client,
-//! and SigV4 re-signing of a forwarded request with the author's credentials.
+//! The upstream Bedrock services: their URL and provenance, the HTTP(S)
+//! client, and SigV4 re-signing of a forwarded request with the author's
+//! credentials. Real AWS has one host per service
+//! (`<endpoint-prefix>.<region>.amazonaws.com`), reached with the service's
+//! path prefix stripped; another upstream (a local test server, another
+//! labcheck) gets the path as the client sent it, prefix included.
 
 use std::time::SystemTime;
 
@@ -13,6 +17,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use super::RecordError;
+use crate::http::Route;
+use crate::ids::Service;
 
 /// Why an upstream URL is refused.
 #[derive(Debug, thiserror::Error)]
@@ -133,8 +139,26 @@ pub(crate) async fn credentials(
     }
 }
 
-/// The upstream request for a client's `path_and_query` and `body`: client
-/// headers filtered, then SigV4-signed for `bedrock` in `region`.
+impl Upstream {
+    /// The URL a request for `service` with the client's `path_and_query`
+    /// goes to: on real AWS the service's own host (the runtime host's
+    /// `bedrock-runtime.` swapped for the service's endpoint prefix) and the
+    /// path without the service prefix; elsewhere the base and the path as sent.
+    pub fn url_for(&self, service: Service, path_and_query: &str) -> String {
+        let runtime_host = format!("://{}.", Service::BedrockRuntime.endpoint_prefix());
+        match self.base.split_once(&runtime_host) {
+            Some((scheme, rest)) if self.is_aws => format!(
+                "{scheme}://{}.{rest}{}",
+                service.endpoint_prefix(),
+                Route::strip_prefix(path_and_query)
+            ),
+            _ => format!("{}{path_and_query}", self.base),
+        }
+    }
+}
+
+/// The upstream request for a client's `POST` to Bedrock Runtime
+/// (`path_and_query`, `body`): [`signed_request_for`] the runtime.
 pub fn signed_request(
     upstream: &Upstream,
     path_and_query: &str,
@@ -143,8 +167,36 @@ pub fn signed_request(
     creds: &Credentials,
     region: &str,
 ) -> Result<http::Request<Full<Bytes>>, SignError> {
-    let url = format!("{}{path_and_query}", upstream.base);
-    let mut req = http::Request::builder().method("POST").uri(&url);
+    let target = Target {
+        method: "POST",
+        service: Service::BedrockRuntime,
+        path_and_query,
+    };
+    signed_request_for(upstream, target, headers, body, creds, region)
+}
+
+/// What a forwarded request asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub method: &'a str,
+    pub service: Service,
+    /// As the client sent it (service prefix included).
+    pub path_and_query: &'a str,
+}
+
+/// The upstream request for `target` and `body`: client headers filtered,
+/// then SigV4-signed for the service's signing name (`bedrock`) in `region`.
+pub fn signed_request_for(
+    upstream: &Upstream,
+    target: Target<'_>,
+    headers: &http::HeaderMap,
+    body: Bytes,
+    creds: &Credentials,
+    region: &str,
+) -> Result<http::Request<Full<Bytes>>, SignError> {
+    let url = upstream.url_for(target.service, target.path_and_query);
+    let method = target.method;
+    let mut req = http::Request::builder().method(method).uri(&url);
     for (name, value) in headers {
         if forwarded(name.as_str()) {
             req = req.header(name, value);
@@ -157,7 +209,7 @@ pub fn signed_request(
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
         .collect();
     let signable = SignableRequest::new(
-        "POST",
+        method,
         url.as_str(),
         pairs.into_iter(),
         SignableBody::Bytes(&body),
@@ -166,7 +218,7 @@ pub fn signed_request(
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
-        .name("bedrock")
+        .name(target.service.signing_name())
         .time(SystemTime::now())
         .settings(SigningSettings::default())
         .build()?
@@ -200,6 +252,31 @@ mod tests {
         assert_eq!(problem("ftp://x"), "the scheme must be `http` or `https`");
         assert_eq!(problem("http://x/some/path"), "it must not have a path");
         assert_eq!(problem("/just/a/path"), "it has no host");
+        let url = |u: &Upstream, s, p| u.url_for(s, p);
+        assert_eq!(
+            url(
+                &aws,
+                Service::BedrockAgentRuntime,
+                "/bedrock-agent-runtime/knowledgebases/K/retrieve"
+            ),
+            "https://bedrock-agent-runtime.us-west-2.amazonaws.com/knowledgebases/K/retrieve"
+        );
+        assert_eq!(
+            url(
+                &aws,
+                Service::Bedrock,
+                "/bedrock/foundation-models?byProvider=x"
+            ),
+            "https://bedrock.us-west-2.amazonaws.com/foundation-models?byProvider=x"
+        );
+        assert_eq!(
+            url(&aws, Service::BedrockRuntime, "/model/m/invoke"),
+            "https://bedrock-runtime.us-west-2.amazonaws.com/model/m/invoke"
+        );
+        assert_eq!(
+            url(&local, Service::Bedrock, "/bedrock/foundation-models"),
+            "http://127.0.0.1:9/bedrock/foundation-models"
+        );
         let e = Upstream::new(Some("http://x/p"), "x").expect_err("path");
         assert_eq!(
             e.to_string(),

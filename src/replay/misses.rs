@@ -8,6 +8,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::MissReport;
 
+/// What arrived, for a miss message: the runtime's `InvokeModel `model``
+/// as before; for other operations the service, operation and params
+/// (`bedrock-agent-runtime Retrieve {knowledgeBaseId=KB1}`).
+pub(crate) fn what_arrived(
+    op: crate::ids::Operation,
+    model_id: &str,
+    params: &std::collections::BTreeMap<String, String>,
+) -> String {
+    if op.has_model_id() {
+        return format!("{op} `{model_id}`");
+    }
+    let params: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{} {op} {{{}}}", op.service(), params.join(", "))
+}
+
 /// Misses a bounded log keeps: enough to show a student their last attempts.
 pub const RECENT_MISSES: usize = 16;
 
@@ -108,6 +123,7 @@ mod tests {
             operation: Operation::Converse,
             method: "POST".into(),
             model_id: format!("m{n}"),
+            params: Default::default(),
             body,
             nearest_file: None,
             nearest_interaction: None,

@@ -84,6 +84,8 @@ pub struct MissReport {
     pub operation: Operation,
     pub method: String,
     pub model_id: String,
+    /// The route's other URI labels and query parameters (`agentId`, …).
+    pub params: std::collections::BTreeMap<String, String>,
     /// The received body as text (lossy UTF-8).
     pub body: String,
     /// Nearest cassette file name, `None` if no cassettes are loaded.
@@ -124,10 +126,18 @@ impl MissReport {
             body.truncate(end);
             body.push_str(&format!("\n… ({dropped} more bytes not shown)"));
         }
-        let mut text = format!(
-            "request received: {} {} model `{}`, body:",
-            self.operation, self.method, self.model_id
-        );
+        let mut text = if self.operation.has_model_id() {
+            format!(
+                "request received: {} {} model `{}`, body:",
+                self.operation, self.method, self.model_id
+            )
+        } else {
+            format!(
+                "request received: {} {}, body:",
+                misses::what_arrived(self.operation, &self.model_id, &self.params),
+                self.method
+            )
+        };
         for line in body.lines() {
             text.push_str("\n    ");
             text.push_str(line);

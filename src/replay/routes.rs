@@ -16,7 +16,8 @@ use super::prepared::PreparedBody;
 use super::stream::frame_stream;
 use super::{MissReport, ServedRequest, Shared};
 use crate::cassette::{Match, ReceivedBody};
-use crate::http::{BedrockError, BedrockRequest, OPERATIONS};
+use crate::http::{BedrockError, BedrockRequest};
+use crate::ids::Service;
 
 /// The router: every request goes to [`handle`].
 pub(crate) fn app(shared: Arc<Shared>) -> Router {
@@ -25,11 +26,13 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
 
 /// 404 for a request that is none of the table's operations.
 fn unknown_operation(method: &str, path: &str) -> BedrockError {
-    let names: Vec<&str> = OPERATIONS.iter().map(|s| s.name()).collect();
-    let (last, rest) = names.split_last().map_or(("", &[][..]), |(l, r)| (*l, r));
+    let prefixes: Vec<String> = Service::ALL
+        .iter()
+        .map(|s| format!("{} at `{}/`", s, s.path_prefix()))
+        .collect();
     BedrockError::unknown_operation(format!(
-        "labcheck replay serves {} and {last}; not {method} `{path}`",
-        rest.join(", ")
+        "labcheck replay serves the operations of the Bedrock service models ({}; `labcheck operations` lists them); not {method} `{path}`",
+        prefixes.join(", ")
     ))
 }
 
@@ -45,6 +48,7 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
     };
     let op = route.operation();
     let model_id = route.model_id().to_string();
+    let params = route.params();
     if let Err(err) = req.require_auth() {
         let err = err.with_request_id(request_id);
         entry.status = err.status.as_u16();
@@ -52,16 +56,26 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
         return err.into_response();
     }
     let (method, body) = (&req.method, &req.body);
-    let received = ReceivedBody::parse(body);
-    let mut found = st.set.find(op, method.as_str(), &model_id, &received);
+    let received = ReceivedBody::parse(body).without_idempotency_tokens(op);
+    let mut found = st
+        .set
+        .find(op, method.as_str(), &model_id, &params, &received);
     if matches!(found, Match::Miss(_)) {
         // Recordings are scrubbed (account ids, key ids): also try what they hold.
         let scrub = crate::cassette::scrub::Scrubber::builtin();
         let scrubbed = scrub.request_body(body);
         let match_id = scrub.text(&model_id);
         if scrubbed.is_some() || match_id != model_id {
-            let received = ReceivedBody::parse(scrubbed.as_deref().unwrap_or(body));
-            if let hit @ Match::Hit(_) = st.set.find(op, method.as_str(), &match_id, &received) {
+            let received = ReceivedBody::parse(scrubbed.as_deref().unwrap_or(body))
+                .without_idempotency_tokens(op);
+            let params = params
+                .iter()
+                .map(|(k, v)| (k.clone(), scrub.text(v)))
+                .collect();
+            if let hit @ Match::Hit(_) =
+                st.set
+                    .find(op, method.as_str(), &match_id, &params, &received)
+            {
                 found = hit;
             }
         }
@@ -70,8 +84,9 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
         Match::Hit(at) => at,
         Match::Miss(miss) => {
             let message = format!(
-                "labcheck replay: no interaction in `{}` matches {op} `{model_id}`: {} (hint: fix the request, or re-record with `labcheck record`)",
+                "labcheck replay: no interaction in `{}` matches {}: {} (hint: fix the request, or re-record with `labcheck record`)",
                 st.label,
+                super::misses::what_arrived(op, &model_id, &params),
                 miss.summary()
             );
             let err = BedrockError::validation(message.clone()).with_request_id(request_id);
@@ -81,6 +96,7 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
                 operation: op,
                 method: method.to_string(),
                 model_id,
+                params,
                 body: st.misses.body_text(body),
                 nearest_file: miss.nearest.as_ref().map(|n| n.file.clone()),
                 nearest_interaction: miss.nearest.as_ref().map(|n| n.interaction.clone()),
@@ -127,11 +143,11 @@ mod tests {
 
     #[test]
     fn unknown_operation_names_every_replayed_operation() {
-        let e = unknown_operation("POST", "/model/x/count-tokens");
+        let e = unknown_operation("POST", "/model/x/count-tokenz");
         assert_eq!(e.status.as_u16(), 404);
         assert_eq!(
             e.message,
-            "labcheck replay serves InvokeModel, InvokeModelWithResponseStream, Converse and ConverseStream; not POST `/model/x/count-tokens`"
+            "labcheck replay serves the operations of the Bedrock service models (bedrock-runtime at `/`, bedrock at `/bedrock/`, bedrock-agent at `/bedrock-agent/`, bedrock-agent-runtime at `/bedrock-agent-runtime/`; `labcheck operations` lists them); not POST `/model/x/count-tokenz`"
         );
     }
 }

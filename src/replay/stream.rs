@@ -36,6 +36,10 @@ pub(crate) struct Frame {
 
 /// Encode one event as a complete event-stream message.
 ///
+/// Operations of the other services (InvokeAgent, RetrieveAndGenerateStream,
+/// …) send the event object as written, blob members base64-encoded from
+/// their text, without `p` (see `docs/bedrock-services.md`).
+///
 /// Events carry `:event-type`, `:content-type`, `:message-type: event` in that
 /// order; exceptions carry `:exception-type`, `:content-type`,
 /// `:message-type: exception`. The invoke stream's payload is
@@ -45,7 +49,9 @@ pub fn encode_event(op: Operation, event: &StreamEvent, seq: usize) -> Result<By
     let (type_header, name, message_type, payload) = match event.kind() {
         FrameKind::Event(name) => {
             let pad = padding(seq);
-            let payload = if op == Operation::InvokeModelWithResponseStream {
+            let payload = if !op.service().is_runtime() {
+                service_event(op, name, &event.payload)
+            } else if op == Operation::InvokeModelWithResponseStream {
                 let inner = serde_json::to_vec(&event.payload)?;
                 let mut m = Map::new();
                 m.insert(
@@ -80,6 +86,25 @@ pub fn encode_event(op: Operation, event: &StreamEvent, seq: usize) -> Result<By
     let mut out = Vec::new();
     write_message_to(&message, &mut out)?;
     Ok(Bytes::from(out))
+}
+
+/// The payload of an event of a service other than the runtime: the event
+/// object as written, its blob members (e.g. InvokeAgent's `chunk.bytes`,
+/// written as text in the cassette) base64-encoded, no padding field.
+fn service_event(op: Operation, name: &str, payload: &Value) -> Value {
+    let mut m = payload.as_object().cloned().unwrap_or_default();
+    let blobs = op
+        .def()
+        .stream
+        .and_then(|s| s.event(name))
+        .map_or(&[][..], |e| e.blobs);
+    for blob in blobs {
+        if let Some(Value::String(text)) = m.get(*blob) {
+            let encoded = aws_smithy_types::base64::encode(text.as_bytes());
+            m.insert((*blob).to_string(), Value::String(encoded));
+        }
+    }
+    Value::Object(m)
 }
 
 /// A prefix of `a…zA…Z0…9` whose length varies with the frame, as Bedrock's does.

@@ -117,6 +117,7 @@ mod tests {
             operation: crate::ids::Operation::Converse,
             method: "POST".into(),
             model_id: "amazon.nova-lite-v1:0".into(),
+            params: Default::default(),
             body: format!(
                 r#"{{"messages":[{{"role":"user","content":[{{"text":"key {KEY}"}}]}}]}}"#
             ),

@@ -174,7 +174,7 @@ pub enum Problem {
     )]
     BadJsonPointer { pointer: String },
     #[error(
-        "unknown operation `{operation}`, expected one of `InvokeModel`, `InvokeModelWithResponseStream`, `Converse`, `ConverseStream`"
+        "unknown operation `{operation}`, expected an operation of a Bedrock service model (`labcheck operations` lists them)"
     )]
     UnknownOperation { operation: String },
     #[error("invalid value for `{key}`: {message}")]

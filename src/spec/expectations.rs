@@ -67,7 +67,7 @@ pub(crate) fn expectations(
         .iter()
         .map(|s| {
             let op = Operation::from_str(s.operation.get_ref()).map_err(|_| {
-                let names: Vec<&str> = Operation::ALL.iter().map(|o| o.as_str()).collect();
+                let names: Vec<&str> = Operation::all().map(|o| o.as_str()).collect();
                 ctx.err(
                     s.operation.span(),
                     Problem::UnknownOperation {
