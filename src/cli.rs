@@ -49,6 +49,11 @@ pub enum Command {
     /// List the trials of labs, one `<lab>::<step>::<client>` per line.
     #[command(after_help = EXIT_CODES)]
     List { labs: Vec<PathBuf> },
+    /// List every operation replay and record can serve, one `<service>
+    /// <Operation>` per line, from the table generated from the Bedrock
+    /// service models (plus routes served beside them).
+    #[command(after_help = EXIT_CODES)]
+    Operations,
     /// Serve a lab's cassettes as a local Bedrock Runtime endpoint until Ctrl-C,
     /// to practise a lab offline.
     #[command(after_help = EXIT_CODES)]

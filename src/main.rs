@@ -87,6 +87,14 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 exit_code::USAGE
             }))
         }
+        Command::Operations => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for line in labcheck::http::operations::listing() {
+                writeln!(out, "{line}")?;
+            }
+            out.flush()?;
+            Ok(exit(exit_code::OK))
+        }
         Command::Serve {
             dir,
             port,
@@ -193,24 +201,36 @@ fn serve(dir: &Path, port: u16, speed: f64, region: &str, limits: Limits) -> Res
     Ok(exit(exit_code::OK))
 }
 
-/// The lines a student pastes to point their shell at the local endpoint.
+/// The lines a student pastes to point their shell at the local endpoint:
+/// one endpoint variable per Bedrock service (the runtime at the root, the
+/// others under their path prefix), region, dummy keys.
 fn setup_lines(endpoint: &str, region: &str, dir: &Path) -> String {
+    use labcheck::ids::Service;
     let key = labcheck::steps::env::DUMMY_ACCESS_KEY_ID;
     let secret = labcheck::steps::env::DUMMY_SECRET_ACCESS_KEY;
+    let each = |line: &dyn Fn(&str, &str) -> String| -> String {
+        Service::ALL
+            .iter()
+            .map(|s| line(s.endpoint_env(), &s.endpoint_url(endpoint)))
+            .collect()
+    };
+    let bash = each(&|var, url| format!("export {var}={url}\n"));
+    let powershell = each(&|var, url| format!("$env:{var} = \"{url}\"\n"));
+    let cmd = each(&|var, url| format!("set {var}={url}\n"));
     format!(
         "labcheck: serving {dir} at {endpoint} (Ctrl-C to stop)\n\
 \n# bash / zsh\n\
-export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={endpoint}\n\
+{bash}\
 export AWS_REGION={region} AWS_DEFAULT_REGION={region}\n\
 export AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY={secret}\n\
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_BEARER_TOKEN_BEDROCK\n\
 \n# PowerShell\n\
-$env:AWS_ENDPOINT_URL_BEDROCK_RUNTIME = \"{endpoint}\"\n\
+{powershell}\
 $env:AWS_REGION = \"{region}\"; $env:AWS_DEFAULT_REGION = \"{region}\"\n\
 $env:AWS_ACCESS_KEY_ID = \"{key}\"; $env:AWS_SECRET_ACCESS_KEY = \"{secret}\"\n\
 Remove-Item Env:AWS_PROFILE, Env:AWS_SESSION_TOKEN, Env:AWS_BEARER_TOKEN_BEDROCK -ErrorAction SilentlyContinue\n\
 \n# cmd.exe\n\
-set AWS_ENDPOINT_URL_BEDROCK_RUNTIME={endpoint}\n\
+{cmd}\
 set AWS_REGION={region}\n\
 set AWS_DEFAULT_REGION={region}\n\
 set AWS_ACCESS_KEY_ID={key}\n\

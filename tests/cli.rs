@@ -116,6 +116,11 @@ fn serve_prints_its_endpoint_when_ready_and_answers_the_sdk() {
         "unset AWS_PROFILE AWS_SESSION_TOKEN AWS_BEARER_TOKEN_BEDROCK".to_string(),
         format!("$env:AWS_ENDPOINT_URL_BEDROCK_RUNTIME = \"{endpoint}\""),
         format!("set AWS_ENDPOINT_URL_BEDROCK_RUNTIME={endpoint}"),
+        format!("export AWS_ENDPOINT_URL_BEDROCK={endpoint}/bedrock"),
+        format!("export AWS_ENDPOINT_URL_BEDROCK_AGENT={endpoint}/bedrock-agent"),
+        format!("export AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME={endpoint}/bedrock-agent-runtime"),
+        format!("$env:AWS_ENDPOINT_URL_BEDROCK_AGENT = \"{endpoint}/bedrock-agent\""),
+        format!("set AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME={endpoint}/bedrock-agent-runtime"),
     ] {
         assert!(text.contains(&needle), "missing {needle:?} in\n{text}");
     }

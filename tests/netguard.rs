@@ -66,12 +66,18 @@ fn in_the_namespace_only_the_relayed_endpoint_is_reachable() {
         eprintln!("netns unavailable, proxy guard only: {why}");
         return;
     }
+    // Two connections: through the runtime's variable and through the agent
+    // runtime's (same port, path prefix), both relayed to the one listener.
     let server = std::thread::spawn(move || {
-        let (mut conn, _) = listener.accept().expect("accept");
-        let mut buf = [0u8; 1024];
-        let n = conn.read(&mut buf).expect("read");
-        conn.write_all(b"pong").expect("write");
-        String::from_utf8_lossy(&buf[..n]).into_owned()
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let (mut conn, _) = listener.accept().expect("accept");
+            let mut buf = [0u8; 1024];
+            let n = conn.read(&mut buf).expect("read");
+            conn.write_all(b"pong").expect("write");
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        got.join(",")
     });
     let dir = tempfile::tempdir().expect("tempdir");
     let child = guard.child();
@@ -91,6 +97,8 @@ fn in_the_namespace_only_the_relayed_endpoint_is_reachable() {
     let script = format!(
         r#"ep="${{AWS_ENDPOINT_URL_BEDROCK_RUNTIME#http://}}"
 exec 3<>"/dev/tcp/${{ep%:*}}/${{ep##*:}}"; printf ping >&3; echo "relay: $(cat <&3)"
+ag="${{AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME#http://}}"; ag="${{ag%%/*}}"
+exec 5<>"/dev/tcp/${{ag%:*}}/${{ag##*:}}"; printf agent >&5; echo "agent relay: $(cat <&5)"
 if (exec 4<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; then echo "host port: reachable"; else echo "host port: unreachable"; fi
 tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '
 "#
@@ -98,9 +106,9 @@ tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '
     let out = process::run_bash(&script, 0, &env, Duration::from_secs(20)).expect("run");
     assert_eq!(out.exit_code, Some(0), "{}", out.stderr);
     assert_eq!(
-        out.stdout, "relay: pong\nhost port: unreachable\nlo\n",
+        out.stdout, "relay: pong\nagent relay: pong\nhost port: unreachable\nlo\n",
         "{}",
         out.stderr
     );
-    assert_eq!(server.join().expect("server"), "ping");
+    assert_eq!(server.join().expect("server"), "ping,agent");
 }

@@ -55,7 +55,6 @@ impl ChildEnv {
             ("LANG".into(), s("C.UTF-8")),
             ("LC_ALL".into(), s("C.UTF-8")),
             ("TERM".into(), s("dumb")),
-            ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(), s(&self.endpoint)),
             ("AWS_REGION".into(), s(&self.region)),
             ("AWS_DEFAULT_REGION".into(), s(&self.region)),
             ("AWS_ACCESS_KEY_ID".into(), s(DUMMY_ACCESS_KEY_ID)),
@@ -71,6 +70,12 @@ impl ChildEnv {
             // CLI v2 pipes output through `less` on a terminal; never on a trial.
             ("AWS_PAGER".into(), s("")),
         ];
+        // Every Bedrock service on the one endpoint: the runtime at its root,
+        // the others under their path prefix (`…/bedrock-agent`).
+        vars.extend(crate::ids::Service::ALL.iter().map(|svc| {
+            let url = svc.endpoint_url(&self.endpoint);
+            (svc.endpoint_env().to_string(), OsString::from(url))
+        }));
         if self.sandbox != crate::sandbox::Guard::None {
             let tmp = crate::sandbox::tmp_dir(&self.workspace);
             vars.push(("TMPDIR".into(), p(&tmp)));
@@ -122,6 +127,28 @@ mod tests {
         assert_eq!(
             get(&vars, "PATH").as_deref(),
             Some("/cache/aws-cli-v2/bin:/usr/bin:/bin")
+        );
+    }
+
+    #[test]
+    fn every_bedrock_service_points_at_the_endpoint_under_its_prefix() {
+        let vars = env().vars();
+        let ep = |k| get(&vars, k);
+        assert_eq!(
+            ep("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        assert_eq!(
+            ep("AWS_ENDPOINT_URL_BEDROCK").as_deref(),
+            Some("http://127.0.0.1:9/bedrock")
+        );
+        assert_eq!(
+            ep("AWS_ENDPOINT_URL_BEDROCK_AGENT").as_deref(),
+            Some("http://127.0.0.1:9/bedrock-agent")
+        );
+        assert_eq!(
+            ep("AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME").as_deref(),
+            Some("http://127.0.0.1:9/bedrock-agent-runtime")
         );
     }
 
