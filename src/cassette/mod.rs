@@ -43,13 +43,25 @@
 //!   `proxied` (captured through `labcheck record` from another upstream,
 //!   named in `meta.upstream`, which only `proxied` has);
 //!   `recorded_at` is RFC 3339 UTC; `client` is `any` or a client id.
-//! - `request.operation` is `InvokeModel`, `InvokeModelWithResponseStream`,
-//!   `Converse` or `ConverseStream`; `method` is `POST`; `model_id` is decoded
-//!   (`:` not `%3A`). Request `headers` are informative and never matched.
-//! - A request matches on operation, method, model id and body: JSON compares
+//! - `request.service` is `bedrock-runtime` (the default, so files written
+//!   before services existed load unchanged), `bedrock`, `bedrock-agent` or
+//!   `bedrock-agent-runtime`; `request.operation` is an operation of that
+//!   service's model, by name (`labcheck operations` lists them; e.g.
+//!   `InvokeModel`, `GetInferenceProfile`, `Retrieve`, `InvokeAgent`).
+//!   `method` defaults to the operation's and must equal it when given.
+//!   `model_id` is the decoded `{modelId}` label (`:` not `%3A`) of the
+//!   runtime's model operations, and absent for operations without one.
+//!   `params` holds the other URI labels and the declared query parameters,
+//!   decoded, by wire name (`{"agentId": "A1", "sessionId": "s-1"}`,
+//!   `{"byProvider": "anthropic"}`); every label must be there. Request
+//!   `headers` are informative and never matched.
+//! - A request matches on service and operation, method, model id, params
+//!   and body: JSON compares
 //!   as a value (key order, spacing and `1` vs `1.0` ignored); a JSON string
 //!   also matches a non-JSON body of that exact text; a missing body matches
-//!   an empty one. The first matching interaction (file order, then position)
+//!   an empty one. Idempotency tokens (`clientToken`, … — botocore fills them
+//!   with a fresh UUID per call) are never compared and may not be recorded.
+//!   The first matching interaction (file order, then position)
 //!   answers. A miss reports the nearest interaction and the differing fields.
 //! - `response` has `status`, optional `headers` (lower-case names) and exactly
 //!   one of `body` (any JSON) or `stream`. Error responses (status >= 400) must
@@ -61,7 +73,12 @@
 //!   `{"bytes": base64, "p": padding}`); on `ConverseStream` it is a Converse
 //!   event name (`messageStart`, `contentBlockStart`, `contentBlockDelta`,
 //!   `contentBlockStop`, `messageStop`, `metadata`) and `payload` the event
-//!   object. An in-stream exception is `{ "delay_ms": N, "exception":
+//!   object. Other services' streams (InvokeAgent, RetrieveAndGenerateStream,
+//!   InvokeFlow, …) take the event names of their model (`chunk`, `trace`,
+//!   `returnControl`; `output`, `citation`, `guardrail`; …) and the event
+//!   object as `payload`, a top-level blob member (InvokeAgent's
+//!   `chunk.bytes`) written as its text (replay base64-encodes it). An
+//!   in-stream exception is `{ "delay_ms": N, "exception":
 //!   "modelStreamErrorException", "payload": { "message": "…" } }`.
 //! - Names of interactions are unique within a file. Unknown fields are errors,
 //!   and so is a key given twice in any object (serde_json would keep the last).

@@ -46,10 +46,9 @@ impl Route {
             .unwrap_or((path_and_query, ""));
         let (service, path) = split_prefix(path);
         let mut best: Option<(usize, Operation, Vec<(&'static str, String)>)> = None;
-        for op in Operation::all() {
+        for op in Operation::of_service(service) {
             let spec = op.def();
-            if spec.service != service
-                || !spec.method.eq_ignore_ascii_case(method)
+            if !spec.method.eq_ignore_ascii_case(method)
                 || !has_literal_query(spec.query_literal, query)
             {
                 continue;
