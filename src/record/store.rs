@@ -59,6 +59,24 @@ fn received(it: &Interaction) -> ReceivedBody {
     ReceivedBody::parse(&bytes)
 }
 
+/// A cassette file's name stem for `op`: the runtime's model operations by
+/// their path suffix (`invoke`, `converse-stream`, as before); any other
+/// operation by service and kebab-case name (`bedrock-get-inference-profile`,
+/// `bedrock-agent-runtime-invoke-agent`).
+fn stem(op: Operation) -> String {
+    if op.has_model_id() {
+        return op.path_suffix().to_string();
+    }
+    let mut kebab = String::new();
+    for (i, c) in op.as_str().chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            kebab.push('-');
+        }
+        kebab.push(c.to_ascii_lowercase());
+    }
+    format!("{}-{kebab}", op.service())
+}
+
 /// What [`Store::save`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Saved {
@@ -69,15 +87,15 @@ pub enum Saved {
 }
 
 impl Store {
-    /// The file interactions of `op` go to: `<suffix>.json`, or
-    /// `<suffix>.<source>.json` when that name holds other provenance.
+    /// The file interactions of `op` go to: `<stem>.json`, or
+    /// `<stem>.<source>.json` when that name holds other provenance.
     fn target(&self, op: Operation, set: &CassetteSet) -> PathBuf {
-        let plain = self.dir.join(format!("{}.json", op.path_suffix()));
+        let plain = self.dir.join(format!("{}.json", stem(op)));
         let same = |m: &Meta| m.source == self.source && m.upstream == self.upstream;
         match set.files().iter().find(|f| f.path == plain) {
             Some(f) if !same(&f.cassette.meta) => self.dir.join(format!(
                 "{}.{}.json",
-                op.path_suffix(),
+                stem(op),
                 serde_json::to_value(self.source)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))

@@ -33,7 +33,8 @@ struct Shared {
     verified: Mutex<usize>,
 }
 
-/// A SigV4-verifying Bedrock Runtime stand-in on `127.0.0.1:0`.
+/// A SigV4-verifying stand-in for the Bedrock services on `127.0.0.1:0`
+/// (any method; paths as replay routes them, service prefixes included).
 pub struct VerifyingUpstream {
     shared: Arc<Shared>,
     server: Server,
@@ -186,9 +187,13 @@ fn verify(st: &Shared, req: &BedrockRequest) -> Result<(), BedrockError> {
         .flatten()
     });
     let bad = |e: String| reject("InvalidSignatureException", e);
-    let signable =
-        SignableRequest::new("POST", url.as_str(), pairs, SignableBody::Bytes(&req.body))
-            .map_err(|e| bad(e.to_string()))?;
+    let signable = SignableRequest::new(
+        req.method.as_str(),
+        url.as_str(),
+        pairs,
+        SignableBody::Bytes(&req.body),
+    )
+    .map_err(|e| bad(e.to_string()))?;
     let identity = st.creds.clone().into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
@@ -218,7 +223,7 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
         return e.into_response();
     }
     *st.verified.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-    let mut forwarded = http::Request::builder().method("POST").uri(format!(
+    let mut forwarded = http::Request::builder().method(&req.method).uri(format!(
         "{}{}",
         st.replay.endpoint(),
         req.path_and_query()
