@@ -199,6 +199,29 @@ mod tests {
     }
 
     #[test]
+    fn other_services_events_carry_their_object_with_blobs_base64_and_no_padding() {
+        let ev = chunk(0, json!({"bytes": "Hi ✓", "attribution": {"citations": []}}));
+        let bytes = encode_event(Operation::InvokeAgent, &ev, 3).expect("encode");
+        let msg = aws_smithy_eventstream::frame::read_message_from(bytes.as_ref()).expect("decode");
+        let names: Vec<_> = msg.headers().iter().map(|h| h.name().as_str()).collect();
+        assert_eq!(names, [":event-type", ":content-type", ":message-type"]);
+        let payload: Value = serde_json::from_slice(msg.payload()).expect("json");
+        assert_eq!(
+            payload,
+            json!({"bytes": aws_smithy_types::base64::encode("Hi ✓".as_bytes()), "attribution": {"citations": []}})
+        );
+        // An event without blob members is sent as written.
+        let trace = StreamEvent {
+            event: Some("citation".into()),
+            ..chunk(0, json!({"generatedResponsePart": {"textResponsePart": {"text": "x"}}}))
+        };
+        let bytes = encode_event(Operation::RetrieveAndGenerateStream, &trace, 0).expect("encode");
+        let msg = aws_smithy_eventstream::frame::read_message_from(bytes.as_ref()).expect("decode");
+        let payload: Value = serde_json::from_slice(msg.payload()).expect("json");
+        assert_eq!(payload, trace.payload);
+    }
+
+    #[test]
     fn chunk_headers_are_75_bytes_in_wire_order() {
         // BEDROCK-WIRE §2: `:event-type chunk`, `:content-type`, `:message-type` => H = 75.
         let bytes = encode_event(
