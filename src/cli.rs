@@ -54,7 +54,7 @@ pub enum Command {
     /// service models (plus routes served beside them).
     #[command(after_help = EXIT_CODES)]
     Operations,
-    /// Serve a lab's cassettes as a local Bedrock Runtime endpoint until Ctrl-C,
+    /// Serve a lab's cassettes as a local Bedrock endpoint (all four services) until Ctrl-C,
     /// to practise a lab offline.
     #[command(after_help = EXIT_CODES)]
     Serve {

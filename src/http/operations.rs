@@ -25,6 +25,9 @@ pub use crate::services::{OPERATIONS, OperationDef, Service};
 /// The former name of a table row, kept for call sites.
 pub type OperationSpec = OperationDef;
 
+/// `(label, decoded value)` pairs, in template order.
+type Labels = Vec<(&'static str, String)>;
+
 /// A request routed to a row, with its decoded labels and query parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
@@ -45,7 +48,8 @@ impl Route {
             .split_once('?')
             .unwrap_or((path_and_query, ""));
         let (service, path) = split_prefix(path);
-        let mut best: Option<(usize, Operation, Vec<(&'static str, String)>)> = None;
+        // (literal segments, operation, labels) of the most specific match.
+        let mut best: Option<(usize, Operation, Labels)> = None;
         for op in Operation::of_service(service) {
             let spec = op.def();
             if !spec.method.eq_ignore_ascii_case(method)
@@ -164,7 +168,7 @@ fn declared_query(spec: &OperationDef, query: &str) -> Vec<(&'static str, String
 }
 
 /// The labels of `path` if it matches `template` segment by segment.
-fn match_template(template: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
+fn match_template(template: &'static str, path: &str) -> Option<Labels> {
     let mut labels = Vec::new();
     let mut parts = path.split('/');
     let mut segments = template.split('/').peekable();

@@ -200,7 +200,10 @@ mod tests {
 
     #[test]
     fn other_services_events_carry_their_object_with_blobs_base64_and_no_padding() {
-        let ev = chunk(0, json!({"bytes": "Hi ✓", "attribution": {"citations": []}}));
+        let ev = chunk(
+            0,
+            json!({"bytes": "Hi ✓", "attribution": {"citations": []}}),
+        );
         let bytes = encode_event(Operation::InvokeAgent, &ev, 3).expect("encode");
         let msg = aws_smithy_eventstream::frame::read_message_from(bytes.as_ref()).expect("decode");
         let names: Vec<_> = msg.headers().iter().map(|h| h.name().as_str()).collect();
@@ -213,7 +216,10 @@ mod tests {
         // An event without blob members is sent as written.
         let trace = StreamEvent {
             event: Some("citation".into()),
-            ..chunk(0, json!({"generatedResponsePart": {"textResponsePart": {"text": "x"}}}))
+            ..chunk(
+                0,
+                json!({"generatedResponsePart": {"textResponsePart": {"text": "x"}}}),
+            )
         };
         let bytes = encode_event(Operation::RetrieveAndGenerateStream, &trace, 0).expect("encode");
         let msg = aws_smithy_eventstream::frame::read_message_from(bytes.as_ref()).expect("decode");
