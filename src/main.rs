@@ -197,17 +197,21 @@ fn serve(dir: &Path, port: u16, speed: f64, region: &str, limits: Limits) -> Res
 fn setup_lines(endpoint: &str, region: &str, dir: &Path) -> String {
     let key = labcheck::steps::env::DUMMY_ACCESS_KEY_ID;
     let secret = labcheck::steps::env::DUMMY_SECRET_ACCESS_KEY;
+    let openai_key = labcheck::steps::env::DUMMY_OPENAI_API_KEY;
+    let openai = labcheck::steps::env::OPENAI_BASE_PATH;
     format!(
         "labcheck: serving {dir} at {endpoint} (Ctrl-C to stop)\n\
 \n# bash / zsh\n\
 export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={endpoint}\n\
 export AWS_REGION={region} AWS_DEFAULT_REGION={region}\n\
 export AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY={secret}\n\
+export OPENAI_BASE_URL={endpoint}{openai} OPENAI_API_KEY={openai_key}\n\
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_BEARER_TOKEN_BEDROCK\n\
 \n# PowerShell\n\
 $env:AWS_ENDPOINT_URL_BEDROCK_RUNTIME = \"{endpoint}\"\n\
 $env:AWS_REGION = \"{region}\"; $env:AWS_DEFAULT_REGION = \"{region}\"\n\
 $env:AWS_ACCESS_KEY_ID = \"{key}\"; $env:AWS_SECRET_ACCESS_KEY = \"{secret}\"\n\
+$env:OPENAI_BASE_URL = \"{endpoint}{openai}\"; $env:OPENAI_API_KEY = \"{openai_key}\"\n\
 Remove-Item Env:AWS_PROFILE, Env:AWS_SESSION_TOKEN, Env:AWS_BEARER_TOKEN_BEDROCK -ErrorAction SilentlyContinue\n\
 \n# cmd.exe\n\
 set AWS_ENDPOINT_URL_BEDROCK_RUNTIME={endpoint}\n\
@@ -215,6 +219,8 @@ set AWS_REGION={region}\n\
 set AWS_DEFAULT_REGION={region}\n\
 set AWS_ACCESS_KEY_ID={key}\n\
 set AWS_SECRET_ACCESS_KEY={secret}\n\
+set OPENAI_BASE_URL={endpoint}{openai}\n\
+set OPENAI_API_KEY={openai_key}\n\
 set AWS_PROFILE=\n\
 set AWS_SESSION_TOKEN=\n\
 set AWS_BEARER_TOKEN_BEDROCK=\n\n",

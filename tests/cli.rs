@@ -116,6 +116,7 @@ fn serve_prints_its_endpoint_when_ready_and_answers_the_sdk() {
         "unset AWS_PROFILE AWS_SESSION_TOKEN AWS_BEARER_TOKEN_BEDROCK".to_string(),
         format!("$env:AWS_ENDPOINT_URL_BEDROCK_RUNTIME = \"{endpoint}\""),
         format!("set AWS_ENDPOINT_URL_BEDROCK_RUNTIME={endpoint}"),
+        format!("export OPENAI_BASE_URL={endpoint}/openai/v1 OPENAI_API_KEY="),
     ] {
         assert!(text.contains(&needle), "missing {needle:?} in\n{text}");
     }

@@ -258,9 +258,12 @@ fn validate(c: &Cassette) -> Result<(), Problem> {
                 None,
             ));
         }
+        if it.times == 0 {
+            return Err((at("times"), "`0`, expected at least 1".into(), None));
+        }
         validate_interaction(it).map_err(|(field, expected, hint)| (at(&field), expected, hint))?;
     }
-    Ok(())
+    super::openai::validate(&c.openai)
 }
 
 fn validate_interaction(it: &Interaction) -> Result<(), Problem> {

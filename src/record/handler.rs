@@ -283,6 +283,7 @@ async fn finish(st: &Arc<Shared>, request: RecordedRequest, mut c: Capture) {
         name: String::new(),
         request,
         response,
+        times: 1,
     };
     let summary = format!(
         "{} `{}` -> {status}",

@@ -132,6 +132,7 @@ impl Store {
                     upstream: self.upstream.clone(),
                 },
                 interactions: Vec::new(),
+                openai: Vec::new(),
             },
         };
         cassette.meta.recorded_at = now_rfc3339();
