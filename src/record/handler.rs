@@ -25,7 +25,7 @@ use crate::ids::Operation;
 use crate::replay::ServedRequest;
 
 /// The request body scrubbed as a cassette stores it, and as matching sees it.
-fn scrubbed_body(scrubber: &Scrubber, body: &[u8]) -> (Option<serde_json::Value>, Vec<u8>) {
+pub(super) fn scrubbed_body(scrubber: &Scrubber, body: &[u8]) -> (Option<serde_json::Value>, Vec<u8>) {
     if body.iter().all(u8::is_ascii_whitespace) {
         return (None, Vec::new());
     }
@@ -44,6 +44,9 @@ fn scrubbed_body(scrubber: &Scrubber, body: &[u8]) -> (Option<serde_json::Value>
 }
 
 pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response {
+    if super::openai::is_openai(&req) {
+        return super::openai::handle(st, req).await;
+    }
     let Some(route) = &req.route else {
         return BedrockError::unknown_operation(
             "labcheck proxy forwards the four Bedrock Runtime model operations only",
@@ -142,7 +145,7 @@ pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -
     }
 }
 
-fn stale(recorded_at: &str, max_age: Option<Duration>) -> bool {
+pub(super) fn stale(recorded_at: &str, max_age: Option<Duration>) -> bool {
     let Some(max) = max_age else { return false };
     crate::cassette::age(recorded_at, SystemTime::now().into()).is_some_and(|age| age > max)
 }
@@ -291,7 +294,10 @@ async fn finish(st: &Arc<Shared>, request: RecordedRequest, mut c: Capture) {
     );
     let store = st.store.clone();
     let replace = mode != RecordMode::Once;
-    let saved = tokio::task::spawn_blocking(move || store.save(it, replace)).await;
+    // A request recorded before in this trial continues its sequence.
+    let earlier = st.calls.earlier(super::sequence::request_key(&it));
+    let saved =
+        tokio::task::spawn_blocking(move || store.save_sequenced(it, replace, earlier)).await;
     match saved {
         Ok(Ok(Saved::Written(path))) => {
             if st.settings.progress {

@@ -46,7 +46,7 @@ impl Drop for DirLock {
 }
 
 /// The received-body form of a recorded request body (for matching).
-fn received(it: &Interaction) -> ReceivedBody {
+pub(super) fn received(it: &Interaction) -> ReceivedBody {
     let bytes = match &it.request.body {
         None => Vec::new(),
         Some(serde_json::Value::String(s))
@@ -71,7 +71,7 @@ pub enum Saved {
 impl Store {
     /// The file interactions of `op` go to: `<suffix>.json`, or
     /// `<suffix>.<source>.json` when that name holds other provenance.
-    fn target(&self, op: Operation, set: &CassetteSet) -> PathBuf {
+    pub(super) fn target(&self, op: Operation, set: &CassetteSet) -> PathBuf {
         let plain = self.dir.join(format!("{}.json", op.path_suffix()));
         let same = |m: &Meta| m.source == self.source && m.upstream == self.upstream;
         match set.files().iter().find(|f| f.path == plain) {
@@ -115,7 +115,11 @@ impl Store {
         self.save_unlocked(it, op)
     }
 
-    fn save_unlocked(&self, mut it: Interaction, op: Operation) -> Result<Saved, RecordError> {
+    pub(super) fn save_unlocked(
+        &self,
+        mut it: Interaction,
+        op: Operation,
+    ) -> Result<Saved, RecordError> {
         let set = CassetteSet::load_dir(&self.dir)?;
         let path = self.target(op, &set);
         let mut cassette = match set.files().iter().find(|f| f.path == path) {
