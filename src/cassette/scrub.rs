@@ -368,7 +368,9 @@ mod tests {
         let s = Scrubber::builtin();
         let long = "ABSKQmVkcm9ja0FQSUtleS1wbGFudGVkLWV4YW1wbGU=";
         let short = "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29tLz9BY3Rpb249Q2FsbFdpdGhCZWFyZXJUb2tlbg==&Version=1";
-        let text = format!("key {long}, temp {short}; header Authorization: Bearer plantedOpaqueToken0123456789");
+        let text = format!(
+            "key {long}, temp {short}; header Authorization: Bearer plantedOpaqueToken0123456789"
+        );
         let out = s.text(&text);
         for secret in [long, "YmVkcm9jay5hbWF6", "plantedOpaqueToken"] {
             assert!(!out.contains(secret), "{out}");

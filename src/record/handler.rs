@@ -25,7 +25,10 @@ use crate::ids::Operation;
 use crate::replay::ServedRequest;
 
 /// The request body scrubbed as a cassette stores it, and as matching sees it.
-pub(super) fn scrubbed_body(scrubber: &Scrubber, body: &[u8]) -> (Option<serde_json::Value>, Vec<u8>) {
+pub(super) fn scrubbed_body(
+    scrubber: &Scrubber,
+    body: &[u8],
+) -> (Option<serde_json::Value>, Vec<u8>) {
     if body.iter().all(u8::is_ascii_whitespace) {
         return (None, Vec::new());
     }

@@ -41,9 +41,10 @@ fn parse(body: &[u8]) -> Option<Value> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return None;
     }
-    Some(serde_json::from_slice(body).unwrap_or_else(|_| {
-        Value::String(String::from_utf8_lossy(body).into_owned())
-    }))
+    Some(
+        serde_json::from_slice(body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
+    )
 }
 
 pub(super) async fn handle(st: Arc<Shared>, req: BedrockRequest) -> Response {
@@ -53,7 +54,11 @@ pub(super) async fn handle(st: Arc<Shared>, req: BedrockRequest) -> Response {
     let (stored_body, match_bytes) = super::handler::scrubbed_body(&st.scrubber, body);
     let parsed = parse(body);
     let mut entry = ServedRequest::of(&req);
-    if let Some(model) = parsed.as_ref().and_then(|b| b.get("model")).and_then(Value::as_str) {
+    if let Some(model) = parsed
+        .as_ref()
+        .and_then(|b| b.get("model"))
+        .and_then(Value::as_str)
+    {
         entry.model_id = st.scrubber.text(model);
     }
     let slot = st.served.push(entry);
@@ -62,7 +67,10 @@ pub(super) async fn handle(st: Arc<Shared>, req: BedrockRequest) -> Response {
         let hit = st
             .existing
             .find_openai(&method, &path, parsed.as_ref())
-            .or_else(|_| st.existing.find_openai(&method, &path, parse(&match_bytes).as_ref()))
+            .or_else(|_| {
+                st.existing
+                    .find_openai(&method, &path, parse(&match_bytes).as_ref())
+            })
             .ok();
         if let Some(at) = hit {
             let file = &st.existing.files()[at.file];
@@ -299,13 +307,18 @@ pub(crate) fn parse_sse(chunks: &[(Bytes, Instant)], started: Instant) -> Vec<Ss
 }
 
 async fn finish(st: &Arc<Shared>, request: Option<OpenAiRequest>, c: Captured) {
-    let sse = c.headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("content-type") && v.contains("text/event-stream")
-    });
+    let sse = c
+        .headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.contains("text/event-stream"));
     let (body, events) = if sse {
         (None, Some(parse_sse(&c.chunks, c.started)))
     } else {
-        let bytes: Vec<u8> = c.chunks.iter().flat_map(|(b, _)| b.iter().copied()).collect();
+        let bytes: Vec<u8> = c
+            .chunks
+            .iter()
+            .flat_map(|(b, _)| b.iter().copied())
+            .collect();
         (parse(&bytes), None)
     };
     if st.role == ProxyRole::Live {
@@ -326,8 +339,7 @@ async fn finish(st: &Arc<Shared>, request: Option<OpenAiRequest>, c: Captured) {
         .as_ref()
         .and_then(|b| b.pointer("/error/message"))
         .is_some_and(Value::is_string);
-    if matches!(c.status, 401 | 403 | 429) || c.status >= 500 || (c.status >= 400 && !has_message)
-    {
+    if matches!(c.status, 401 | 403 | 429) || c.status >= 500 || (c.status >= 400 && !has_message) {
         st.error(ProxyProblem::OpenAiNotKept {
             path: format!("{BASE_PATH}{}", request.path),
             status: c.status,
@@ -346,7 +358,10 @@ async fn finish(st: &Arc<Shared>, request: Option<OpenAiRequest>, c: Captured) {
         st.scrubber.value(b);
     }
     if let Some(events) = response.sse.as_mut() {
-        let mut data: Vec<Value> = events.iter_mut().map(|e| std::mem::take(&mut e.data)).collect();
+        let mut data: Vec<Value> = events
+            .iter_mut()
+            .map(|e| std::mem::take(&mut e.data))
+            .collect();
         st.scrubber.values(&mut data);
         for (e, d) in events.iter_mut().zip(data) {
             e.data = d;
@@ -365,7 +380,10 @@ async fn finish(st: &Arc<Shared>, request: Option<OpenAiRequest>, c: Captured) {
         it.request.body.as_ref().map(canonical).unwrap_or_default()
     );
     let earlier = st.calls.earlier(key);
-    let summary = format!("{} {BASE_PATH}{} -> {}", it.request.method, it.request.path, c.status);
+    let summary = format!(
+        "{} {BASE_PATH}{} -> {}",
+        it.request.method, it.request.path, c.status
+    );
     let store = st.store.clone();
     let replace = mode != RecordMode::Once;
     let saved =
@@ -373,7 +391,11 @@ async fn finish(st: &Arc<Shared>, request: Option<OpenAiRequest>, c: Captured) {
     match saved {
         Ok(Ok(Saved::Written(path) | Saved::AlreadyThere(path))) => {
             if st.settings.progress {
-                eprintln!("labcheck record: {}: {summary} -> {}", st.lab, path.display());
+                eprintln!(
+                    "labcheck record: {}: {summary} -> {}",
+                    st.lab,
+                    path.display()
+                );
             }
         }
         Ok(Err(e)) => st.error(ProxyProblem::Write(e)),
@@ -513,7 +535,10 @@ mod tests {
         let chunks = vec![
             (Bytes::from_static(b"data: {\"a\":1}\n\nda"), at(10)),
             (Bytes::from_static(b"ta: {\"a\":2}\n"), at(50)),
-            (Bytes::from_static(b"\n: keep-alive\n\nevent: done\ndata: [DONE]\n\n"), at(80)),
+            (
+                Bytes::from_static(b"\n: keep-alive\n\nevent: done\ndata: [DONE]\n\n"),
+                at(80),
+            ),
         ];
         let events = parse_sse(&chunks, t0);
         let got: Vec<_> = events
@@ -535,10 +560,25 @@ mod tests {
         assert_eq!(name_prefix("/chat/completions"), "chat-completions");
         assert_eq!(name_prefix("/models?limit=2"), "models");
         let chat = serde_json::json!({"usage": {"prompt_tokens": 3, "completion_tokens": 4}});
-        assert_eq!(usage(&chat), Some(Tokens { input: 3, output: 4 }));
+        assert_eq!(
+            usage(&chat),
+            Some(Tokens {
+                input: 3,
+                output: 4
+            })
+        );
         let done = serde_json::json!({"type": "response.completed",
             "response": {"usage": {"input_tokens": 5, "output_tokens": 6}}});
-        assert_eq!(usage(&done), Some(Tokens { input: 5, output: 6 }));
-        assert_eq!(requested_tokens(&serde_json::json!({"max_completion_tokens": 70})), 70);
+        assert_eq!(
+            usage(&done),
+            Some(Tokens {
+                input: 5,
+                output: 6
+            })
+        );
+        assert_eq!(
+            requested_tokens(&serde_json::json!({"max_completion_tokens": 70})),
+            70
+        );
     }
 }

@@ -43,7 +43,11 @@ pub fn canonical(v: &Value) -> String {
             Value::Object(m) => {
                 let mut keys: Vec<_> = m.keys().collect();
                 keys.sort();
-                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+                Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&m[k])))
+                        .collect(),
+                )
             }
             Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
             other => other.clone(),
@@ -61,7 +65,8 @@ pub fn request_key(it: &Interaction) -> String {
 
 /// A name `<prefix>-N` not yet used in `taken`.
 pub fn fresh_name<'a>(prefix: &str, taken: impl Iterator<Item = &'a str> + Clone) -> String {
-    let mut n = taken.clone().count() + 1;
+    let dashed = format!("{prefix}-");
+    let mut n = taken.clone().filter(|t| t.starts_with(&dashed)).count() + 1;
     loop {
         let name = format!("{prefix}-{n}");
         if !taken.clone().any(|t| t == name) {
@@ -189,7 +194,12 @@ mod tests {
         let its = &set.files()[0].cassette.interactions;
         let got: Vec<_> = its
             .iter()
-            .map(|i| (i.response.body.clone().unwrap_or_default()["status"].clone(), i.times))
+            .map(|i| {
+                (
+                    i.response.body.clone().unwrap_or_default()["status"].clone(),
+                    i.times,
+                )
+            })
             .collect();
         assert_eq!(got, [(json!("InProgress"), 3), (json!("Completed"), 1)]);
         // Recording again in mode `all` replaces the whole sequence.
