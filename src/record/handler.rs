@@ -298,9 +298,15 @@ async fn finish(st: &Arc<Shared>, request: RecordedRequest, mut c: Capture) {
     let store = st.store.clone();
     let replace = mode != RecordMode::Once;
     // A request recorded before in this trial continues its sequence.
-    let earlier = st.calls.earlier(super::sequence::request_key(&it));
+    let key = super::sequence::request_key(&it);
+    let Some(earlier) = st.calls.earlier(key.clone()) else {
+        return;
+    };
     let saved =
         tokio::task::spawn_blocking(move || store.save_sequenced(it, replace, earlier)).await;
+    if earlier == 0 && matches!(saved, Ok(Ok(Saved::AlreadyThere(_)))) {
+        st.calls.disown(key);
+    }
     match saved {
         Ok(Ok(Saved::Written(path))) => {
             if st.settings.progress {

@@ -379,7 +379,9 @@ async fn finish(st: &Arc<Shared>, request: Option<OpenAiRequest>, c: Captured) {
         it.request.path,
         it.request.body.as_ref().map(canonical).unwrap_or_default()
     );
-    let earlier = st.calls.earlier(key);
+    let Some(earlier) = st.calls.earlier(key.clone()) else {
+        return;
+    };
     let summary = format!(
         "{} {BASE_PATH}{} -> {}",
         it.request.method, it.request.path, c.status
@@ -388,6 +390,9 @@ async fn finish(st: &Arc<Shared>, request: Option<OpenAiRequest>, c: Captured) {
     let replace = mode != RecordMode::Once;
     let saved =
         tokio::task::spawn_blocking(move || save_openai(&store, it, replace, earlier)).await;
+    if earlier == 0 && matches!(saved, Ok(Ok(Saved::AlreadyThere(_)))) {
+        st.calls.disown(key);
+    }
     match saved {
         Ok(Ok(Saved::Written(path) | Saved::AlreadyThere(path))) => {
             if st.settings.progress {

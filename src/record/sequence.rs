@@ -20,19 +20,29 @@ use super::RecordError;
 use super::store::{DirLock, Saved, Store, received};
 use crate::cassette::{Cassette, CassetteSet, Interaction, InteractionRef, Match};
 
-/// How many times each request was recorded by one proxy (one trial).
+/// How many times each request was recorded by one proxy (one trial), and
+/// whether this trial writes its sequence: a trial whose first answer was
+/// already recorded (by a parallel trial recording the same lab) leaves the
+/// sequence to that trial rather than interleaving its own answers into it.
 #[derive(Debug, Default)]
-pub struct Calls(Mutex<HashMap<String, u32>>);
+pub struct Calls(Mutex<HashMap<String, (u32, bool)>>);
 
 impl Calls {
-    /// Counts one more recording of the request keyed `key`; returns how
-    /// many came before it.
-    pub fn earlier(&self, key: String) -> u32 {
+    /// Counts one more recording of the request keyed `key`: how many came
+    /// before it, or `None` when this trial does not write that sequence.
+    pub fn earlier(&self, key: String) -> Option<u32> {
         let mut calls = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let n = calls.entry(key).or_insert(0);
+        let (n, disowned) = calls.entry(key).or_insert((0, false));
         let before = *n;
         *n = n.saturating_add(1);
-        before
+        (!*disowned).then_some(before)
+    }
+
+    /// After the first answer of `key` was found already recorded: the
+    /// trial's later answers to it are not written.
+    pub fn disown(&self, key: String) {
+        let mut calls = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        calls.entry(key).or_insert((1, true)).1 = true;
     }
 }
 
@@ -187,9 +197,15 @@ mod tests {
         let calls = Calls::default();
         for status in ["InProgress", "InProgress", "InProgress", "Completed"] {
             let it = poll(status);
-            let earlier = calls.earlier(request_key(&it));
+            let earlier = calls.earlier(request_key(&it)).expect("this trial writes");
             store.save_sequenced(it, false, earlier).expect("save");
         }
+        // A parallel trial finding the first answer recorded writes nothing more.
+        let other = Calls::default();
+        let key = request_key(&poll("InProgress"));
+        assert_eq!(other.earlier(key.clone()), Some(0));
+        other.disown(key.clone());
+        assert_eq!(other.earlier(key), None);
         let set = CassetteSet::load_dir(dir.path()).expect("load");
         let its = &set.files()[0].cassette.interactions;
         let got: Vec<_> = its
@@ -206,7 +222,7 @@ mod tests {
         let fresh = Calls::default();
         for status in ["InProgress", "Completed"] {
             let it = poll(status);
-            let earlier = fresh.earlier(request_key(&it));
+            let earlier = fresh.earlier(request_key(&it)).expect("this trial writes");
             store.save_sequenced(it, true, earlier).expect("save");
         }
         let set = CassetteSet::load_dir(dir.path()).expect("load");
