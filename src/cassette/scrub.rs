@@ -86,9 +86,12 @@ impl Scrubber {
                 r#"(?i)(?:aws_?secret_?access_?key|secretaccesskey)["'\s:=]+[A-Za-z0-9/+]{40}"#,
                 REDACTED,
             ),
-            // Amazon Bedrock API keys: long-term ones start `ABSK` (base64 of
-            // `BedrockAPIKey-…`), short-term ones `bedrock-api-key-`.
-            (r"ABSK[A-Za-z0-9+/]{16,}={0,2}", REDACTED),
+            // Amazon Bedrock API keys: long-term ones are `ABSK` + base64 of
+            // `BedrockAPIKey-…` (the whole prefix, so base64 data that merely
+            // contains `ABSK` is left alone); short-term ones
+            // `bedrock-api-key-` + base64 of a presigned URL
+            // (docs/openai-compatible.md).
+            (r"ABSKQmVkcm9ja0FQSUtleS[A-Za-z0-9+/]*={0,2}", REDACTED),
             (r"bedrock-api-key-[A-Za-z0-9+/=%._-]{16,}", REDACTED),
             // Any bearer credential quoted with its scheme (an echoed header).
             (r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{16,}", REDACTED),
@@ -375,8 +378,10 @@ mod tests {
         for secret in [long, "YmVkcm9jay5hbWF6", "plantedOpaqueToken"] {
             assert!(!out.contains(secret), "{out}");
         }
-        // Prose about bearer tokens is left alone.
+        // Prose about bearer tokens, and base64 that merely contains `ABSK`, are left alone.
         assert_eq!(s.text("a Bearer token"), "a Bearer token");
+        let image = "iVBORw0KGgoABSKQmFzZTY0ZGF0YQ0KGgoAAAANSUhEUgAAAAEAAAAB";
+        assert_eq!(s.text(image), image);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::RecordError;
 use super::store::{DirLock, Saved, Store, received};
-use crate::cassette::{Cassette, CassetteSet, Interaction, InteractionRef, Match};
+use crate::cassette::{Cassette, CassetteSet, Interaction, InteractionRef, Match, RecordedRequest};
 
 /// How many times each request was recorded by one proxy (one trial), and
 /// whether this trial writes its sequence: a trial whose first answer was
@@ -66,11 +66,20 @@ pub fn canonical(v: &Value) -> String {
     serde_json::to_string(&sorted(v)).unwrap_or_default()
 }
 
-/// The key [`Calls`] counts a Bedrock interaction's request under.
+/// The key [`Calls`] counts a Bedrock interaction's request under: every
+/// matched field (any a later format adds included), informative headers
+/// left out, the body in canonical form.
 pub fn request_key(it: &Interaction) -> String {
-    let r = &it.request;
-    let body = r.body.as_ref().map(canonical).unwrap_or_default();
-    format!("{} {} {body}", r.operation, r.model_id)
+    let bare = RecordedRequest {
+        headers: Default::default(),
+        body: None,
+        ..it.request.clone()
+    };
+    let fields = serde_json::to_value(&bare)
+        .map(|v| canonical(&v))
+        .unwrap_or_default();
+    let body = it.request.body.as_ref().map(canonical).unwrap_or_default();
+    format!("{fields} {body}")
 }
 
 /// A name `<prefix>-N` not yet used in `taken`.
