@@ -217,17 +217,21 @@ fn setup_lines(endpoint: &str, region: &str, dir: &Path) -> String {
     let bash = each(&|var, url| format!("export {var}={url}\n"));
     let powershell = each(&|var, url| format!("$env:{var} = \"{url}\"\n"));
     let cmd = each(&|var, url| format!("set {var}={url}\n"));
+    let openai_key = labcheck::steps::env::DUMMY_OPENAI_API_KEY;
+    let openai = labcheck::steps::env::OPENAI_BASE_PATH;
     format!(
         "labcheck: serving {dir} at {endpoint} (Ctrl-C to stop)\n\
 \n# bash / zsh\n\
 {bash}\
 export AWS_REGION={region} AWS_DEFAULT_REGION={region}\n\
 export AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY={secret}\n\
+export OPENAI_BASE_URL={endpoint}{openai} OPENAI_API_KEY={openai_key}\n\
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_BEARER_TOKEN_BEDROCK\n\
 \n# PowerShell\n\
 {powershell}\
 $env:AWS_REGION = \"{region}\"; $env:AWS_DEFAULT_REGION = \"{region}\"\n\
 $env:AWS_ACCESS_KEY_ID = \"{key}\"; $env:AWS_SECRET_ACCESS_KEY = \"{secret}\"\n\
+$env:OPENAI_BASE_URL = \"{endpoint}{openai}\"; $env:OPENAI_API_KEY = \"{openai_key}\"\n\
 Remove-Item Env:AWS_PROFILE, Env:AWS_SESSION_TOKEN, Env:AWS_BEARER_TOKEN_BEDROCK -ErrorAction SilentlyContinue\n\
 \n# cmd.exe\n\
 {cmd}\
@@ -235,6 +239,8 @@ set AWS_REGION={region}\n\
 set AWS_DEFAULT_REGION={region}\n\
 set AWS_ACCESS_KEY_ID={key}\n\
 set AWS_SECRET_ACCESS_KEY={secret}\n\
+set OPENAI_BASE_URL={endpoint}{openai}\n\
+set OPENAI_API_KEY={openai_key}\n\
 set AWS_PROFILE=\n\
 set AWS_SESSION_TOKEN=\n\
 set AWS_BEARER_TOKEN_BEDROCK=\n\n",

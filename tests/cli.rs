@@ -121,6 +121,7 @@ fn serve_prints_its_endpoint_when_ready_and_answers_the_sdk() {
         format!("export AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME={endpoint}/bedrock-agent-runtime"),
         format!("$env:AWS_ENDPOINT_URL_BEDROCK_AGENT = \"{endpoint}/bedrock-agent\""),
         format!("set AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME={endpoint}/bedrock-agent-runtime"),
+        format!("export OPENAI_BASE_URL={endpoint}/openai/v1 OPENAI_API_KEY="),
     ] {
         assert!(text.contains(&needle), "missing {needle:?} in\n{text}");
     }

@@ -248,9 +248,12 @@ fn validate(c: &mut Cassette) -> Result<(), Problem> {
                 None,
             ));
         }
+        if it.times == 0 {
+            return Err((at("times"), "`0`, expected at least 1".into(), None));
+        }
         validate_interaction(it).map_err(|(field, expected, hint)| (at(&field), expected, hint))?;
     }
-    Ok(())
+    super::openai::validate(&c.openai)
 }
 
 fn validate_interaction(it: &mut Interaction) -> Result<(), Problem> {

@@ -246,7 +246,7 @@ fn differences(
 }
 
 /// Collect differing leaves between two JSON values as JSON pointers.
-fn json_diff(
+pub(crate) fn json_diff(
     pointer: &str,
     recorded: Option<&Value>,
     received: Option<&Value>,

@@ -83,6 +83,11 @@
 //! - Names of interactions are unique within a file. Unknown fields are errors,
 //!   and so is a key given twice in any object (serde_json would keep the last).
 //! - `delay_ms` is at most 600000 (10 minutes, [`MAX_DELAY_MS`]).
+//! - Interactions with identical requests form a recorded sequence, answered
+//!   in order with the last answer repeating; `"times": N` (default 1) makes
+//!   one interaction answer N calls in a row ([`sequence`]).
+//! - An optional `openai` list holds OpenAI-compatible interactions
+//!   (`/openai/v1/...`), matched on method, path and body ([`openai`]).
 //! - The file is UTF-8; every error names its line and column.
 
 pub mod age;
@@ -91,8 +96,10 @@ mod load;
 mod locate;
 pub mod matching;
 mod model;
+pub mod openai;
 mod routed;
 pub mod scrub;
+pub mod sequence;
 mod strict;
 
 use std::collections::HashMap;
@@ -106,6 +113,8 @@ pub use matching::{Difference, InteractionRef, Match, Miss, Nearest, ReceivedBod
 pub use model::{
     Cassette, FrameKind, Interaction, Meta, RecordedRequest, RecordedResponse, Source, StreamEvent,
 };
+pub use openai::{OpenAiInteraction, OpenAiRequest, OpenAiResponse, SseEvent};
+pub use sequence::{SequenceState, Sequences};
 pub use strict::MAX_DELAY_MS;
 
 use crate::ids::Operation;
@@ -127,6 +136,28 @@ pub struct CassetteSet {
     files: Vec<CassetteFile>,
     /// Model id -> interactions for it, with their operation (lookup by `&str`, no allocation).
     index: HashMap<String, Vec<(Operation, InteractionRef)>>,
+    /// Recorded sequences among `interactions`, by first member.
+    sequences: Sequences<InteractionRef>,
+    /// Recorded sequences among the `openai` lists, by first member.
+    openai_sequences: Sequences<OpenAiRef>,
+}
+
+/// Where an OpenAI-compatible interaction lives in a [`CassetteSet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OpenAiRef {
+    /// Index into [`CassetteSet::files`].
+    pub file: usize,
+    /// Index into that file's `openai` list.
+    pub index: usize,
+}
+
+/// Why an OpenAI-compatible request matched nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenAiMiss {
+    /// Nearest interaction (same path preferred, then fewest differences):
+    /// file name and interaction name.
+    pub nearest: Option<(String, String)>,
+    pub differences: Vec<Difference>,
 }
 
 impl CassetteSet {
@@ -164,7 +195,116 @@ impl CassetteSet {
                     .push((it.request.operation, at));
             }
         }
-        CassetteSet { files, index }
+        let sequences = Sequences::build(
+            files.iter().enumerate().flat_map(|(fi, f)| {
+                f.cassette
+                    .interactions
+                    .iter()
+                    .enumerate()
+                    .map(move |(ii, it)| {
+                        (
+                            InteractionRef {
+                                file: fi,
+                                index: ii,
+                            },
+                            it,
+                        )
+                    })
+            }),
+            |it| (it.request.operation, it.request.model_id.clone()),
+            |a, b| sequence::same_request(&a.request, &b.request),
+            |it| it.times,
+        );
+        let openai_sequences = Sequences::build(
+            files.iter().enumerate().flat_map(|(fi, f)| {
+                f.cassette.openai.iter().enumerate().map(move |(ii, it)| {
+                    (
+                        OpenAiRef {
+                            file: fi,
+                            index: ii,
+                        },
+                        it,
+                    )
+                })
+            }),
+            |it| it.request.path.clone(),
+            |a, b| openai::same_request(&a.request, &b.request),
+            |it| it.times,
+        );
+        CassetteSet {
+            files,
+            index,
+            sequences,
+            openai_sequences,
+        }
+    }
+
+    /// The recorded sequences among the Bedrock interactions.
+    pub fn sequences(&self) -> &Sequences<InteractionRef> {
+        &self.sequences
+    }
+
+    /// The recorded sequences among the OpenAI-compatible interactions.
+    pub fn openai_sequences(&self) -> &Sequences<OpenAiRef> {
+        &self.openai_sequences
+    }
+
+    /// The OpenAI-compatible interaction at `at`. Panics if `at` did not come from this set.
+    pub fn openai(&self, at: OpenAiRef) -> &OpenAiInteraction {
+        &self.files[at.file].cassette.openai[at.index]
+    }
+
+    /// Every OpenAI-compatible interaction with its location, in load order.
+    pub fn openai_interactions(
+        &self,
+    ) -> impl Iterator<Item = (OpenAiRef, &CassetteFile, &OpenAiInteraction)> {
+        self.files.iter().enumerate().flat_map(|(fi, f)| {
+            f.cassette.openai.iter().enumerate().map(move |(ii, it)| {
+                (
+                    OpenAiRef {
+                        file: fi,
+                        index: ii,
+                    },
+                    f,
+                    it,
+                )
+            })
+        })
+    }
+
+    /// The first OpenAI-compatible interaction answering `method` `path`
+    /// (below `/openai/v1`, with query) with `body` (`None` when empty), or
+    /// the nearest one and what differs.
+    pub fn find_openai(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<OpenAiRef, OpenAiMiss> {
+        let mut best: Option<((bool, usize), OpenAiRef, Vec<Difference>)> = None;
+        for (at, _, it) in self.openai_interactions() {
+            if openai::matches(&it.request, method, path, body) {
+                return Ok(at);
+            }
+            let diffs = openai::differences(&it.request, method, path, body);
+            let rank = (it.request.path != path, diffs.len());
+            if best.as_ref().is_none_or(|(r, _, _)| rank < *r) {
+                best = Some((rank, at, diffs));
+            }
+        }
+        Err(match best {
+            Some((_, at, differences)) => OpenAiMiss {
+                nearest: Some((
+                    self.files[at.file].name.clone(),
+                    self.openai(at).name.clone(),
+                )),
+                differences,
+            },
+            None => OpenAiMiss {
+                nearest: None,
+                differences: Vec::new(),
+            },
+        })
     }
 
     /// The loaded files, in load order.
@@ -203,11 +343,11 @@ impl CassetteSet {
         })
     }
 
-    /// Number of interactions across all files.
+    /// Number of interactions across all files (OpenAI-compatible ones included).
     pub fn len(&self) -> usize {
         self.files
             .iter()
-            .map(|f| f.cassette.interactions.len())
+            .map(|f| f.cassette.interactions.len() + f.cassette.openai.len())
             .sum()
     }
 

@@ -24,6 +24,10 @@ pub struct Cassette {
     pub meta: Meta,
     /// Request/response pairs, names unique within the file.
     pub interactions: Vec<Interaction>,
+    /// OpenAI-compatible request/response pairs (`/openai/v1/...`), names
+    /// unique within the list; absent in files without any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub openai: Vec<super::openai::OpenAiInteraction>,
 }
 
 /// Provenance of a cassette.
@@ -72,6 +76,18 @@ pub struct Interaction {
     pub request: RecordedRequest,
     /// What the server answers.
     pub response: RecordedResponse,
+    /// How many consecutive identical requests this answer serves within a
+    /// recorded sequence (see [`super::sequence`]); 1 when absent.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub times: u32,
+}
+
+pub(crate) fn one() -> u32 {
+    1
+}
+
+pub(crate) fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 /// The request side of an interaction: what is matched.

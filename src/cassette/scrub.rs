@@ -2,7 +2,8 @@
 //! written (or, in record and live modes, reported). Signing headers and
 //! cookies are dropped; access key ids, known secrets (also cut short at
 //! either end, as a shortened message quotes them) and session tokens,
-//! 12-digit account ids (also inside ARNs and percent-encoded paths) and
+//! Amazon Bedrock API keys (bearer tokens), 12-digit account ids (also
+//! inside ARNs and percent-encoded paths) and
 //! per-lab extra patterns are replaced in header values, bodies, stream
 //! payloads and text; request ids are normalised.
 //!
@@ -85,6 +86,15 @@ impl Scrubber {
                 r#"(?i)(?:aws_?secret_?access_?key|secretaccesskey)["'\s:=]+[A-Za-z0-9/+]{40}"#,
                 REDACTED,
             ),
+            // Amazon Bedrock API keys: long-term ones are `ABSK` + base64 of
+            // `BedrockAPIKey-…` (the whole prefix, so base64 data that merely
+            // contains `ABSK` is left alone); short-term ones
+            // `bedrock-api-key-` + base64 of a presigned URL
+            // (docs/openai-compatible.md).
+            (r"ABSKQmVkcm9ja0FQSUtleS[A-Za-z0-9+/]*={0,2}", REDACTED),
+            (r"bedrock-api-key-[A-Za-z0-9+/=%._-]{16,}", REDACTED),
+            // Any bearer credential quoted with its scheme (an echoed header).
+            (r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{16,}", REDACTED),
         ];
         let mut patterns = Vec::new();
         for (p, with) in builtin {
@@ -354,6 +364,24 @@ mod tests {
 
     fn scrubber() -> Scrubber {
         Scrubber::new(&[SECRET], &["course-[0-9]+"]).expect("valid")
+    }
+
+    #[test]
+    fn bedrock_api_keys_and_echoed_bearer_headers_are_redacted() {
+        let s = Scrubber::builtin();
+        let long = "ABSKQmVkcm9ja0FQSUtleS1wbGFudGVkLWV4YW1wbGU=";
+        let short = "bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29tLz9BY3Rpb249Q2FsbFdpdGhCZWFyZXJUb2tlbg==&Version=1";
+        let text = format!(
+            "key {long}, temp {short}; header Authorization: Bearer plantedOpaqueToken0123456789"
+        );
+        let out = s.text(&text);
+        for secret in [long, "YmVkcm9jay5hbWF6", "plantedOpaqueToken"] {
+            assert!(!out.contains(secret), "{out}");
+        }
+        // Prose about bearer tokens, and base64 that merely contains `ABSK`, are left alone.
+        assert_eq!(s.text("a Bearer token"), "a Bearer token");
+        let image = "iVBORw0KGgoABSKQmFzZTY0ZGF0YQ0KGgoAAAANSUhEUgAAAAEAAAAB";
+        assert_eq!(s.text(image), image);
     }
 
     #[test]

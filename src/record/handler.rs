@@ -25,7 +25,10 @@ use crate::ids::Operation;
 use crate::replay::ServedRequest;
 
 /// The request body scrubbed as a cassette stores it, and as matching sees it.
-fn scrubbed_body(scrubber: &Scrubber, body: &[u8]) -> (Option<serde_json::Value>, Vec<u8>) {
+pub(super) fn scrubbed_body(
+    scrubber: &Scrubber,
+    body: &[u8],
+) -> (Option<serde_json::Value>, Vec<u8>) {
     if body.iter().all(u8::is_ascii_whitespace) {
         return (None, Vec::new());
     }
@@ -44,6 +47,9 @@ fn scrubbed_body(scrubber: &Scrubber, body: &[u8]) -> (Option<serde_json::Value>
 }
 
 pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response {
+    if super::openai::is_openai(&req) {
+        return super::openai::handle(st, req).await;
+    }
     let Some(route) = &req.route else {
         return BedrockError::unknown_operation(
             "labcheck proxy forwards the operations of the Bedrock service models only (`labcheck operations` lists them)",
@@ -165,7 +171,7 @@ pub(super) async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -
     }
 }
 
-fn stale(recorded_at: &str, max_age: Option<Duration>) -> bool {
+pub(super) fn stale(recorded_at: &str, max_age: Option<Duration>) -> bool {
     let Some(max) = max_age else { return false };
     crate::cassette::age(recorded_at, SystemTime::now().into()).is_some_and(|age| age > max)
 }
@@ -306,6 +312,7 @@ async fn finish(st: &Arc<Shared>, request: RecordedRequest, mut c: Capture) {
         name: String::new(),
         request,
         response,
+        times: 1,
     };
     let summary = format!(
         "{} `{}` -> {status}",
@@ -313,7 +320,16 @@ async fn finish(st: &Arc<Shared>, request: RecordedRequest, mut c: Capture) {
     );
     let store = st.store.clone();
     let replace = mode != RecordMode::Once;
-    let saved = tokio::task::spawn_blocking(move || store.save(it, replace)).await;
+    // A request recorded before in this trial continues its sequence.
+    let key = super::sequence::request_key(&it);
+    let Some(earlier) = st.calls.earlier(key.clone()) else {
+        return;
+    };
+    let saved =
+        tokio::task::spawn_blocking(move || store.save_sequenced(it, replace, earlier)).await;
+    if earlier == 0 && matches!(saved, Ok(Ok(Saved::AlreadyThere(_)))) {
+        st.calls.disown(key);
+    }
     match saved {
         Ok(Ok(Saved::Written(path))) => {
             if st.settings.progress {

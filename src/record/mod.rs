@@ -17,7 +17,9 @@ pub mod budget;
 mod capture;
 pub mod drift;
 mod handler;
+mod openai;
 mod proxy;
+pub mod sequence;
 pub mod store;
 mod upstream;
 #[cfg(feature = "test-support")]
@@ -84,6 +86,32 @@ pub enum CredentialSource {
     Static(Credentials),
 }
 
+/// A Amazon Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`): what the proxy
+/// sends upstream as `Authorization: Bearer …` for the OpenAI-compatible API.
+/// Never shown: `Debug` prints no part of it, and every recording's scrubber
+/// knows it as a secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    /// The token, trimmed; `None` when empty.
+    pub fn new(token: &str) -> Option<BearerToken> {
+        let t = token.trim();
+        (!t.is_empty()).then(|| BearerToken(t.to_string()))
+    }
+
+    /// The secret itself, for the `Authorization` header and the scrubber.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken(REDACTED)")
+    }
+}
+
 /// Default token budget of a live run (`LABCHECK_MAX_TOKENS`).
 pub const DEFAULT_MAX_TOKENS: u64 = 20_000;
 
@@ -100,6 +128,9 @@ pub struct ProxySettings {
     pub budget: Arc<Budget>,
     /// Print a line per recorded interaction on stderr.
     pub progress: bool,
+    /// `AWS_BEARER_TOKEN_BEDROCK`: the Bedrock API key the OpenAI-compatible
+    /// API is called with when recording (`None`: such requests fail).
+    pub bearer_token: Option<BearerToken>,
 }
 
 impl Default for ProxySettings {
@@ -110,6 +141,7 @@ impl Default for ProxySettings {
             credentials: CredentialSource::DefaultChain,
             budget: Arc::new(Budget::new(DEFAULT_MAX_TOKENS)),
             progress: true,
+            bearer_token: None,
         }
     }
 }
@@ -151,6 +183,14 @@ pub enum ProxyProblem {
         operation: crate::ids::Operation,
         status: u16,
     },
+    #[error(
+        "cannot forward an OpenAI-compatible request: no Bedrock API key (hint: export AWS_BEARER_TOKEN_BEDROCK)"
+    )]
+    NoBearerToken,
+    #[error(
+        "not recorded: OpenAI-compatible `{path}` answered {status} (auth, throttling, server errors and errors without `error.message` are not kept)"
+    )]
+    OpenAiNotKept { path: String, status: u16 },
     #[error("cannot write the cassette: {0}")]
     Write(#[source] RecordError),
     #[error("cannot write the cassette: {0}")]

@@ -32,6 +32,8 @@ pub(super) struct Shared {
     pub(super) settings: ProxySettings,
     pub(super) served: ServedLog,
     pub(super) errors: Mutex<Vec<ProxyProblem>>,
+    /// Requests recorded so far in this trial, for recorded sequences.
+    pub(super) calls: super::sequence::Calls,
 }
 
 impl Shared {
@@ -100,9 +102,10 @@ fn extra_patterns(dir: &std::path::Path) -> Result<Vec<String>, RecordError> {
 /// secrets, beside the built-in rules and the lab's `extra` patterns.
 fn scrubber_for(
     creds: Option<&Credentials>,
+    bearer: Option<&super::BearerToken>,
     extra: &[String],
 ) -> Result<Scrubber, crate::cassette::scrub::ScrubPatternError> {
-    let known: Vec<String> = creds.map_or_else(Vec::new, |c| {
+    let mut known: Vec<String> = creds.map_or_else(Vec::new, |c| {
         let mut known = vec![
             c.access_key_id().to_string(),
             c.secret_access_key().to_string(),
@@ -110,6 +113,8 @@ fn scrubber_for(
         known.extend(c.session_token().map(str::to_string));
         known
     });
+    // The Bedrock API key the OpenAI-compatible API is recorded with.
+    known.extend(bearer.map(|t| t.expose().to_string()));
     Scrubber::new(&known, extra)
 }
 
@@ -124,8 +129,9 @@ pub fn fallback_scrubber(settings: &ProxySettings, lab_dir: &std::path::Path) ->
         super::CredentialSource::DefaultChain => None,
     };
     let extra = extra_patterns(lab_dir).unwrap_or_default();
-    scrubber_for(creds, &extra)
-        .or_else(|_| scrubber_for(creds, &[]))
+    let bearer = settings.bearer_token.as_ref();
+    scrubber_for(creds, bearer, &extra)
+        .or_else(|_| scrubber_for(creds, bearer, &[]))
         .unwrap_or_else(|_| Scrubber::builtin().clone())
 }
 
@@ -150,7 +156,11 @@ impl RecordingProxy {
         // proxy's own runtime.
         let (server, shared) = Server::spawn_thread(spec, move || async move {
             let creds = upstream::credentials(&settings.credentials).await?;
-            let scrubber = scrubber_for(Some(&creds), &lab.extra_patterns)?;
+            let scrubber = scrubber_for(
+                Some(&creds),
+                settings.bearer_token.as_ref(),
+                &lab.extra_patterns,
+            )?;
             let replay = match role {
                 ProxyRole::Record(RecordMode::Once | RecordMode::NewEpisodes)
                     if !existing.is_empty() =>
@@ -189,6 +199,7 @@ impl RecordingProxy {
                 settings,
                 served: ServedLog::new(true),
                 errors: Mutex::new(Vec::new()),
+                calls: super::sequence::Calls::default(),
             });
             Ok::<_, RecordError>((
                 crate::http::app(super::handler::handle, Arc::clone(&shared)),

@@ -46,7 +46,7 @@ impl Drop for DirLock {
 }
 
 /// The received-body form of a recorded request body (for matching).
-fn received(it: &Interaction) -> ReceivedBody {
+pub(super) fn received(it: &Interaction) -> ReceivedBody {
     let bytes = match &it.request.body {
         None => Vec::new(),
         Some(serde_json::Value::String(s))
@@ -63,7 +63,7 @@ fn received(it: &Interaction) -> ReceivedBody {
 /// their path suffix (`invoke`, `converse-stream`, as before); any other
 /// operation by service and kebab-case name (`bedrock-get-inference-profile`,
 /// `bedrock-agent-runtime-invoke-agent`).
-fn stem(op: Operation) -> String {
+pub(super) fn stem(op: Operation) -> String {
     if op.has_model_id() {
         return op.path_suffix().to_string();
     }
@@ -89,7 +89,7 @@ pub enum Saved {
 impl Store {
     /// The file interactions of `op` go to: `<stem>.json`, or
     /// `<stem>.<source>.json` when that name holds other provenance.
-    fn target(&self, op: Operation, set: &CassetteSet) -> PathBuf {
+    pub(super) fn target(&self, op: Operation, set: &CassetteSet) -> PathBuf {
         let plain = self.dir.join(format!("{}.json", stem(op)));
         let same = |m: &Meta| m.source == self.source && m.upstream == self.upstream;
         match set.files().iter().find(|f| f.path == plain) {
@@ -134,7 +134,11 @@ impl Store {
         self.save_unlocked(it, op)
     }
 
-    fn save_unlocked(&self, mut it: Interaction, op: Operation) -> Result<Saved, RecordError> {
+    pub(super) fn save_unlocked(
+        &self,
+        mut it: Interaction,
+        op: Operation,
+    ) -> Result<Saved, RecordError> {
         let set = CassetteSet::load_dir(&self.dir)?;
         let path = self.target(op, &set);
         let mut cassette = match set.files().iter().find(|f| f.path == path) {
@@ -151,13 +155,14 @@ impl Store {
                     upstream: self.upstream.clone(),
                 },
                 interactions: Vec::new(),
+                openai: Vec::new(),
             },
         };
         cassette.meta.recorded_at = now_rfc3339();
         let mut n = cassette.interactions.len() + 1;
         let taken = |name: &str, c: &Cassette| c.interactions.iter().any(|i| i.name == name);
         it.name = loop {
-            let name = format!("{}-{n}", op.path_suffix());
+            let name = format!("{}-{n}", stem(op));
             if !taken(&name, &cassette) {
                 break name;
             }

@@ -2,7 +2,10 @@
 //! (service `bedrock`) for one set of known credentials with aws-sigv4, and
 //! answers verified requests Bedrock-shaped by passing them to a
 //! [`ReplayServer`]. A wrong key, a wrong secret, a missing session token or a
-//! body changed after signing get 403, as real Bedrock answers them.
+//! body changed after signing get 403, as real Bedrock answers them. Given a
+//! Bedrock API key ([`VerifyingUpstream::start_blocking_with_bearer`]), it
+//! also accepts `Authorization: Bearer <that key>` (the OpenAI-compatible
+//! API's authentication) and refuses any other bearer token.
 
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -25,6 +28,8 @@ use crate::replay::{ReplayOptions, ReplayServer};
 
 struct Shared {
     creds: Credentials,
+    /// The one bearer token accepted, if any.
+    bearer: Option<String>,
     region: String,
     replay: ReplayServer,
     client: HttpClient,
@@ -48,6 +53,18 @@ impl VerifyingUpstream {
         region: &str,
         speed: f64,
     ) -> Result<VerifyingUpstream, RecordError> {
+        Self::start_blocking_with_bearer(set, creds, None, region, speed)
+    }
+
+    /// [`start_blocking`](Self::start_blocking) that also accepts requests
+    /// carrying `Authorization: Bearer <bearer>`.
+    pub fn start_blocking_with_bearer(
+        set: CassetteSet,
+        creds: Credentials,
+        bearer: Option<String>,
+        region: &str,
+        speed: f64,
+    ) -> Result<VerifyingUpstream, RecordError> {
         let spec = ThreadSpec {
             name: "labcheck-upstream",
             port: 0,
@@ -63,6 +80,7 @@ impl VerifyingUpstream {
             };
             let shared = Arc::new(Shared {
                 creds,
+                bearer,
                 region,
                 replay: ReplayServer::start(set, opts).await?,
                 client: upstream::client()?,
@@ -134,6 +152,7 @@ fn verify(st: &Shared, req: &BedrockRequest) -> Result<(), BedrockError> {
                 "Authorization header is missing".into(),
             ));
         }
+        Auth::Bearer(token) if st.bearer.as_deref() == Some(token) => return Ok(()),
         Auth::Bearer(_) | Auth::Other(_) => {
             return Err(reject(
                 "IncompleteSignatureException",
@@ -223,11 +242,9 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
         return e.into_response();
     }
     *st.verified.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-    let mut forwarded = http::Request::builder().method(&req.method).uri(format!(
-        "{}{}",
-        st.replay.endpoint(),
-        req.path_and_query()
-    ));
+    let mut forwarded = http::Request::builder()
+        .method(req.method.clone())
+        .uri(format!("{}{}", st.replay.endpoint(), req.path_and_query()));
     for (k, v) in &req.headers {
         if k != header::HOST && k != header::CONTENT_LENGTH {
             forwarded = forwarded.header(k, v);

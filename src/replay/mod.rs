@@ -29,12 +29,14 @@
 //! ```
 
 mod misses;
+pub mod openai;
 mod prepared;
 mod routes;
 pub mod stream;
 
 pub use crate::http::ServedRequest;
 pub use misses::{KEPT_TEXT_BYTES, RECENT_MISSES, Retention};
+pub use openai::{OPENAI_ROUTES, OpenAiRoute, PrepareOpenAiError};
 pub use prepared::{PrepareError, PrepareProblem};
 
 use std::net::SocketAddr;
@@ -42,7 +44,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::cassette::{CassetteSet, Difference};
+use crate::cassette::{CassetteSet, Difference, InteractionRef, OpenAiRef, SequenceState};
 use crate::http::{Limits, ServedLog, Server, ServerError, ThreadSpec};
 use crate::ids::Operation;
 use misses::MissLog;
@@ -168,6 +170,8 @@ pub enum ReplayError {
     Speed(f64),
     #[error("cannot prepare cassettes: {0}")]
     Prepare(#[from] PrepareError),
+    #[error("cannot prepare cassettes: {0}")]
+    PrepareOpenAi(#[from] PrepareOpenAiError),
 }
 
 /// State shared by all requests.
@@ -180,9 +184,25 @@ pub(crate) struct Shared {
     misses: MissLog,
     next_id: AtomicU64,
     id_seed: u64,
+    /// Progress through recorded sequences: per server, so per trial.
+    sequence: SequenceState<InteractionRef>,
+    openai: openai::PreparedOpenAiSet,
+    openai_sequence: SequenceState<OpenAiRef>,
+    /// OpenAI-compatible requests that matched nothing (message and body),
+    /// the last [`RECENT_MISSES`] under [`Retention::Recent`].
+    openai_misses: std::sync::Mutex<std::collections::VecDeque<String>>,
+    retention: Retention,
 }
 
 impl Shared {
+    fn push_openai_miss(&self, text: String) {
+        let mut kept = self.openai_misses.lock().unwrap_or_else(|p| p.into_inner());
+        if self.retention == Retention::Recent && kept.len() >= RECENT_MISSES {
+            kept.pop_front();
+        }
+        kept.push_back(text);
+    }
+
     /// A fresh uuid-shaped request id: unique per server, varied per run.
     fn request_id(&self) -> String {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -217,6 +237,7 @@ fn prepare(set: CassetteSet, opts: ReplayOptions) -> Result<Arc<Shared>, ReplayE
         return Err(ReplayError::Speed(opts.speed));
     }
     let prepared = PreparedSet::build(&set)?;
+    let openai = openai::PreparedOpenAiSet::build(&set)?;
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -230,6 +251,11 @@ fn prepare(set: CassetteSet, opts: ReplayOptions) -> Result<Arc<Shared>, ReplayE
         misses: MissLog::new(opts.retention),
         next_id: AtomicU64::new(1),
         id_seed: nanos ^ u64::from(std::process::id()).rotate_left(40),
+        sequence: SequenceState::default(),
+        openai,
+        openai_sequence: SequenceState::default(),
+        openai_misses: std::sync::Mutex::new(std::collections::VecDeque::new()),
+        retention: opts.retention,
     }))
 }
 
@@ -288,6 +314,18 @@ impl ReplayServer {
     /// (texts cut) under [`Retention::Recent`].
     pub fn misses(&self) -> Vec<MissReport> {
         self.shared.misses.kept()
+    }
+
+    /// The OpenAI-compatible requests that matched no interaction: the
+    /// message sent to the client and the request body, in arrival order.
+    pub fn openai_misses(&self) -> Vec<String> {
+        self.shared
+            .openai_misses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// How many requests matched no interaction, kept or not.

@@ -38,6 +38,9 @@ fn unknown_operation(method: &str, path: &str) -> BedrockError {
 
 async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response {
     let request_id = st.request_id();
+    if let Some(resp) = super::openai::handle(&st, &req, &request_id) {
+        return resp;
+    }
     let mut entry = ServedRequest::of(&req);
     let Some(route) = &req.route else {
         let err =
@@ -81,7 +84,8 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
         }
     }
     let at = match found {
-        Match::Hit(at) => at,
+        // A recorded sequence answers in order; a single answer is itself.
+        Match::Hit(at) => st.sequence.next(st.set.sequences(), at),
         Match::Miss(miss) => {
             let message = format!(
                 "labcheck replay: no interaction in `{}` matches {}: {} (hint: fix the request, or re-record with `labcheck record`)",

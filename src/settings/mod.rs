@@ -13,6 +13,7 @@
 //! | `LABCHECK_SPEED` | [`Settings::speed`] | replay speed factor, `0..=1000` ([`MAX_SPEED`]); `--speed` wins |
 //! | `LABCHECK_RUN_ID`, `NEXTEST_RUN_ID` | [`Settings::run_id`] | letters, digits, `.`, `_`, `-`; at most 128 |
 //! | `LABCHECK_UPSTREAM`, `LABCHECK_RECORD`, `LABCHECK_MAX_TOKENS` | [`Settings::proxy`] | token budget `0..=`[`MAX_TOKENS_LIMIT`] |
+//! | `AWS_BEARER_TOKEN_BEDROCK` | [`Settings::proxy`] | the Bedrock API key the OpenAI-compatible API is recorded with; never shown ([`Vars`]' `Debug` redacts it) |
 //! | `LABCHECK_CLIENTS_DIR`, `XDG_CACHE_HOME`, `HOME`, `LABCHECK_PYTHON`, `PATH` | [`Settings::clients`] | see [`clients_dir`] |
 //! | `LABCHECK_NETGUARD` | [`Settings::netguard`] | `auto` (default) or `proxy` |
 //! | `LABCHECK_SANDBOX` | [`Settings::sandbox`] | `auto` (default), `landlock` or `none` |
@@ -36,7 +37,7 @@ pub use parse::{
 use crate::clients::Clients;
 use crate::mode::{Mode, ModeError};
 use crate::netguard::Policy;
-use crate::record::{Budget, DEFAULT_MAX_TOKENS, ProxySettings, RecordMode};
+use crate::record::{BearerToken, Budget, DEFAULT_MAX_TOKENS, ProxySettings, RecordMode};
 
 /// Every variable [`Vars::capture`] reads.
 pub const VARS: &[&str] = &[
@@ -57,7 +58,11 @@ pub const VARS: &[&str] = &[
     "LABCHECK_SANDBOX",
     "CARGO_TARGET_DIR",
     "LABCHECK_TODAY",
+    "AWS_BEARER_TOKEN_BEDROCK",
 ];
+
+/// Variables of [`VARS`] whose values are secrets: never shown.
+const SECRET_VARS: &[&str] = &["AWS_BEARER_TOKEN_BEDROCK"];
 
 /// Where a value came from, for error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,9 +108,23 @@ impl SettingsError {
 }
 
 /// The environment variables of [`VARS`], captured once.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Vars {
     values: BTreeMap<&'static str, OsString>,
+}
+
+impl fmt::Debug for Vars {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (k, v) in &self.values {
+            if SECRET_VARS.contains(k) {
+                map.entry(k, &"REDACTED");
+            } else {
+                map.entry(k, v);
+            }
+        }
+        map.finish()
+    }
 }
 
 impl Vars {
@@ -262,6 +281,9 @@ pub fn proxy_settings(vars: &Vars) -> Result<ProxySettings, SettingsError> {
         upstream: vars.text("LABCHECK_UPSTREAM")?.map(str::to_string),
         record_mode,
         budget: Arc::new(Budget::new(max_tokens)),
+        bearer_token: vars
+            .os("AWS_BEARER_TOKEN_BEDROCK")
+            .and_then(|v| BearerToken::new(&v.to_string_lossy())),
         ..ProxySettings::default()
     })
 }

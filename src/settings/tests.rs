@@ -169,3 +169,19 @@ fn serve_limits_are_bounded() {
         assert!(parse_max_connections(bad).is_err(), "{bad} accepted");
     }
 }
+
+#[test]
+fn the_bedrock_api_key_is_taken_for_recording_and_never_shown() {
+    let planted = "ABSKplantedBedrockApiKeyForTheSettingsTest000";
+    let vars = Vars::from_pairs([("AWS_BEARER_TOKEN_BEDROCK", planted)]);
+    let s = Settings::from_vars(&vars).expect("valid");
+    assert_eq!(
+        s.proxy.bearer_token.as_ref().map(|t| t.expose()),
+        Some(planted)
+    );
+    for shown in [format!("{vars:?}"), format!("{:?}", s.proxy)] {
+        assert!(!shown.contains("planted"), "{shown}");
+    }
+    let empty = settings(&[("AWS_BEARER_TOKEN_BEDROCK", "  ")]).expect("valid");
+    assert!(empty.proxy.bearer_token.is_none());
+}

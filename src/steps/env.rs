@@ -12,6 +12,13 @@ use std::path::{Path, PathBuf};
 /// requests the replay server accepts without verifying.
 pub const DUMMY_ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
 pub const DUMMY_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+/// A dummy Bedrock API key for the `openai` client (`OPENAI_API_KEY`): replay
+/// and the recording proxy accept any bearer token; the proxy replaces it
+/// with the author's `AWS_BEARER_TOKEN_BEDROCK` when recording.
+pub const DUMMY_OPENAI_API_KEY: &str = "labcheck-dummy-bedrock-api-key";
+
+/// Where Bedrock's OpenAI-compatible API sits below a runtime endpoint.
+pub const OPENAI_BASE_PATH: &str = "/openai/v1";
 
 /// System directories a fresh Debian shell has on PATH after the client's own.
 /// `/usr/local/bin` is left out on purpose: that is where stray global installs
@@ -69,6 +76,12 @@ impl ChildEnv {
             ),
             // CLI v2 pipes output through `less` on a terminal; never on a trial.
             ("AWS_PAGER".into(), s("")),
+            // The `openai` client against Bedrock's OpenAI-compatible API on the same listener.
+            (
+                "OPENAI_BASE_URL".into(),
+                s(&format!("{}{OPENAI_BASE_PATH}", self.endpoint)),
+            ),
+            ("OPENAI_API_KEY".into(), s(DUMMY_OPENAI_API_KEY)),
         ];
         // Every Bedrock service on the one endpoint: the runtime at its root,
         // the others under their path prefix (`…/bedrock-agent`).
@@ -173,6 +186,19 @@ mod tests {
         assert!(get(&vars, "AWS_PROFILE").is_none());
         assert!(get(&vars, "AWS_BEARER_TOKEN_BEDROCK").is_none());
         assert!(get(&vars, "HTTPS_PROXY").is_none());
+    }
+
+    #[test]
+    fn the_openai_client_is_pointed_at_the_same_listener_with_a_dummy_key() {
+        let vars = env().vars();
+        assert_eq!(
+            get(&vars, "OPENAI_BASE_URL").as_deref(),
+            Some("http://127.0.0.1:9/openai/v1")
+        );
+        assert_eq!(
+            get(&vars, "OPENAI_API_KEY").as_deref(),
+            Some(DUMMY_OPENAI_API_KEY)
+        );
     }
 
     #[test]

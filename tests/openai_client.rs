@@ -1,0 +1,167 @@
+//! Bedrock's OpenAI-compatible endpoint, replayed for the real `openai`
+//! python client (pinned in clients.lock.toml, provisioned by labcheck): the
+//! client is configured by `OPENAI_BASE_URL` / `OPENAI_API_KEY` alone (as a
+//! trial sets them), and runs a chat completion, a streamed chat completion
+//! (judged incremental), `responses.create` and `models.list`; an error has
+//! OpenAI's shape, so the client raises its own class.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use labcheck::cassette::CassetteSet;
+use labcheck::clients::StderrProgress;
+use labcheck::expect::judge_pieces;
+use labcheck::ids::ClientId;
+use labcheck::replay::{ReplayOptions, ReplayServer};
+use labcheck::steps::env::ChildEnv;
+use labcheck::steps::process::{self, ProcessOutput};
+
+use common::repo;
+
+const CASSETTES: &str = "tests/fixtures/openai/cassettes";
+
+fn server() -> ReplayServer {
+    let set = CassetteSet::load_dir(repo().join(CASSETTES)).expect("openai cassettes load");
+    ReplayServer::start_blocking(
+        set,
+        ReplayOptions {
+            label: CASSETTES.into(),
+            ..ReplayOptions::default()
+        },
+    )
+    .expect("server")
+}
+
+/// Runs `script` with the provisioned venv's python (which has `openai`).
+fn run_python(server: &ReplayServer, script: &str) -> (ProcessOutput, tempfile::TempDir) {
+    let ws = tempfile::tempdir().expect("workspace");
+    let python = labcheck::settings::clients(&labcheck::settings::Vars::capture())
+        .ensure(ClientId::Boto3, &StderrProgress)
+        .expect("python venv provisioned");
+    let env = ChildEnv {
+        workspace: ws.path().to_path_buf(),
+        endpoint: server.endpoint(),
+        region: "us-west-2".into(),
+        client_bin: Some(python.bin_dir),
+        guard: None,
+        sandbox: labcheck::sandbox::Guard::None,
+        read_only: Vec::new(),
+    };
+    env.prepare().expect("prepare");
+    process::write_file(ws.path(), Path::new("step.py"), script).expect("write script");
+    let out =
+        process::run_bash("python3 -u step.py\n", 0, &env, Duration::from_secs(60)).expect("run");
+    (out, ws)
+}
+
+const PREAMBLE: &str = "from openai import OpenAI\nclient = OpenAI()\nMESSAGES = [\n    {\"role\": \"developer\", \"content\": \"You are a concise assistant.\"},\n    {\"role\": \"user\", \"content\": \"Say hello in five words.\"},\n]\n";
+
+#[test]
+fn chat_completion_responses_and_models_list_come_from_the_cassette() {
+    let server = server();
+    let script = format!(
+        "{PREAMBLE}\
+import os
+assert os.environ['OPENAI_BASE_URL'].endswith('/openai/v1'), os.environ['OPENAI_BASE_URL']
+c = client.chat.completions.create(model='openai.gpt-oss-20b-1:0', messages=MESSAGES)
+print('chat:', c.choices[0].message.content, c.choices[0].finish_reason, c.usage.total_tokens)
+r = client.responses.create(model='openai.gpt-oss-20b-1:0', input='What does Bedrock serve?')
+print('responses:', r.output_text, r.status)
+print('models:', ','.join(m.id for m in client.models.list()))
+"
+    );
+    let (out, _ws) = run_python(&server, &script);
+    assert_eq!(out.exit_code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        [
+            "chat: Hello! Nice to meet you. stop 31",
+            "responses: Bedrock serves OpenAI-compatible APIs. completed",
+            "models: openai.gpt-oss-20b-1:0,openai.gpt-oss-120b-1:0",
+        ]
+    );
+    let served = server.served();
+    let names: Vec<_> = served
+        .iter()
+        .map(|s| s.interaction.as_deref().unwrap_or("-"))
+        .collect();
+    assert_eq!(names, ["chat-hello", "responses-hello", "models"]);
+    assert!(
+        served[0].user_agent.starts_with("OpenAI/Python 3.51.0"),
+        "{}",
+        served[0].user_agent
+    );
+    assert_eq!(served[0].model_id, "openai.gpt-oss-20b-1:0");
+    assert!(server.openai_misses().is_empty());
+}
+
+#[test]
+fn streamed_chat_completion_arrives_incrementally_on_the_recorded_schedule() {
+    let server = server();
+    let script = format!(
+        "{PREAMBLE}\
+stream = client.chat.completions.create(model='openai.gpt-oss-20b-1:0', messages=MESSAGES, stream=True)
+for chunk in stream:
+    if chunk.choices and chunk.choices[0].delta.content:
+        print(chunk.choices[0].delta.content, end='', flush=True)
+print()
+"
+    );
+    let (out, _ws) = run_python(&server, &script);
+    assert_eq!(out.exit_code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "Hello! Nice to meet you.\n");
+    let served = server.served();
+    assert_eq!(served.len(), 1);
+    assert_eq!(served[0].interaction.as_deref(), Some("chat-hello-stream"));
+    let frames = &served[0].frames_sent;
+    assert_eq!(frames.len(), 10, "role chunk, 7 deltas, stop chunk, [DONE]");
+    // The server kept the recorded gaps (60 ms between deltas, at least 0.8x).
+    for i in 2..8 {
+        let gap = frames[i].duration_since(frames[i - 1]);
+        assert!(gap >= Duration::from_millis(48), "frame {i}: gap {gap:?}");
+    }
+    // And the client printed as it read: the incremental expectation passes
+    // on its stdout against the stream's span.
+    let span = frames[frames.len() - 1].duration_since(frames[0]);
+    judge_pieces(&out.pieces, 4, Some(span)).expect("incremental output");
+}
+
+#[test]
+fn errors_have_openais_shape_and_the_client_raises_its_own_classes() {
+    let server = server();
+    let script = format!(
+        "{PREAMBLE}\
+import openai
+try:
+    client.chat.completions.create(model='anthropic.claude-sonnet-4-6', messages=MESSAGES)
+except openai.NotFoundError as e:
+    print('recorded:', e.status_code, e.code, e.type)
+try:
+    client.chat.completions.create(model='openai.gpt-oss-20b-1:0', messages=[{{'role': 'user', 'content': 'unrecorded'}}])
+except openai.BadRequestError as e:
+    print('miss:', e.status_code, e.type, 'chat-hello' in e.message)
+import json, os, urllib.error, urllib.request
+try:
+    urllib.request.urlopen(os.environ['OPENAI_BASE_URL'] + '/models')
+except urllib.error.HTTPError as e:
+    print('auth:', e.code, json.load(e)['error']['code'])
+"
+    );
+    let (out, _ws) = run_python(&server, &script);
+    assert_eq!(out.exit_code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        [
+            "recorded: 404 model_not_found invalid_request_error",
+            "miss: 400 invalid_request_error True",
+            "auth: 401 invalid_api_key",
+        ]
+    );
+    let misses = server.openai_misses();
+    assert_eq!(misses.len(), 1, "{misses:?}");
+    assert!(misses[0].contains("unrecorded"), "{}", misses[0]);
+    // No retries: each call reached the server once.
+    assert_eq!(server.served().len(), 3);
+}
