@@ -77,11 +77,17 @@ pub struct ModelRow {
     /// (`["us", "global"]`); empty when the table does not know.
     #[serde(default)]
     pub profiles: Vec<String>,
+    /// `openai` for an id of Bedrock's OpenAI-compatible endpoint (not in
+    /// `ListFoundationModels`); none for a Bedrock Runtime model id.
+    #[serde(default)]
+    pub api: Option<String>,
 }
 
 /// Prefixes of cross-region inference-profile ids (`us.anthropic.…`).
 /// Longest first, so `us-gov.` is not read as `us`.
-pub const GEO_PREFIXES: &[&str] = &["us-gov", "global", "apac", "us", "eu", "jp", "au", "ca"];
+pub const GEO_PREFIXES: &[&str] = &[
+    "us-gov", "global", "apac", "us", "eu", "jp", "au", "ca", "in",
+];
 
 /// How an id was matched to its row: what normalisation removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -245,7 +251,7 @@ static ARN: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 static MODEL_ID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:(?:us|eu|apac|global|jp|au|ca|us-gov)\.)?(?:anthropic|amazon|meta|mistral|cohere|ai21|stability|deepseek|writer|qwen|openai|twelvelabs|luma)\.[a-z0-9][a-z0-9-]*(?:\.[0-9][a-z0-9-]*)?(?::[0-9]+)?(?::(?:[0-9]+k|mm))?")
+    Regex::new(r"(?:(?:us|eu|apac|global|jp|au|ca|in|us-gov)\.)?(?:anthropic|amazon|meta|mistral|cohere|ai21|stability|deepseek|writer|qwen|openai|twelvelabs|luma|minimax|moonshot|moonshotai|nvidia|google|zai|xai)\.[a-z0-9][a-z0-9-]*(?:\.[0-9][a-z0-9-]*)?(?::[0-9]+k|:mm|:[0-9]+(?::[0-9]+k|:mm)?)?")
         .expect("static regex")
 });
 
@@ -280,7 +286,9 @@ pub fn find_ids(line: &str) -> Vec<FoundId> {
         if before.is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '-' | '_')) {
             continue; // part of a host name or path (`docs.aws.amazon.com`)
         }
-        if !m.as_str().contains('-') {
+        // `amazon.com` is a host; `deepseek.v3.2` is a model: a model id
+        // without a dash still has a digit.
+        if !m.as_str().contains('-') && !m.as_str().bytes().any(|b| b.is_ascii_digit()) {
             continue;
         }
         found.push(FoundId {
