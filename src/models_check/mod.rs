@@ -91,8 +91,9 @@ pub enum Change {
         table: Option<String>,
         source: String,
     },
-    /// A row the table calls usable that no asked region lists.
-    NotListed { id: String, status: String },
+    /// Rows the table calls usable that no asked region lists (one line:
+    /// with few regions asked, most rows are simply offered elsewhere).
+    NotListed { ids: Vec<String> },
 }
 
 impl fmt::Display for Change {
@@ -113,9 +114,14 @@ impl fmt::Display for Change {
                 "{field:<8} `{id}`: the table says {}, the source says {source}",
                 table.as_deref().unwrap_or("nothing")
             ),
-            Change::NotListed { id, status } => write!(
+            Change::NotListed { ids } => write!(
                 f,
-                "unlisted `{id}`: `{status}` in the table, listed in no asked region (end of life, or not offered there)"
+                "unlisted {} usable rows of the table are listed in no asked region (end of life, or not offered there): {}",
+                ids.len(),
+                ids.iter()
+                    .map(|i| format!("`{i}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }
@@ -273,19 +279,22 @@ pub fn compare_bedrock(table: &ModelTable, answers: &[(String, Vec<FoundationMod
     }
     // Only bare foundation-model rows: profiles and OpenAI-compatible ids are
     // not in ListFoundationModels.
-    for r in &table.models {
-        let profile = crate::lint::GEO_PREFIXES
-            .iter()
-            .any(|p| r.id.starts_with(&format!("{p}.")));
-        if r.status != "eol" && !profile && r.api.is_none() && !listed.contains(&r.id.as_str()) {
-            changes.push(Change::NotListed {
-                id: r.id.clone(),
-                status: r.status.clone(),
-            });
-        }
-    }
+    let unlisted: Vec<String> = table
+        .models
+        .iter()
+        .filter(|r| {
+            let profile = crate::lint::GEO_PREFIXES
+                .iter()
+                .any(|p| r.id.starts_with(&format!("{p}.")));
+            r.status != "eol" && !profile && r.api.is_none() && !listed.contains(&r.id.as_str())
+        })
+        .map(|r| r.id.clone())
+        .collect();
     changes.sort();
     changes.dedup();
+    if !unlisted.is_empty() {
+        changes.push(Change::NotListed { ids: unlisted });
+    }
     Report {
         source: Source::Bedrock {
             regions: answers.iter().map(|(r, _)| r.clone()).collect(),
