@@ -17,6 +17,8 @@
 //!   demand in the region, from the bundled `data/models.toml`
 //!   (`models-stale` when the table is older than 90 days); a lab's own
 //!   `models.toml` beside its page adds to or overrides rows for that page;
+//! - `client-too-old`: a boto3, botocore or AWS CLI pinned or suggested
+//!   older than what the page's own calls need ([`client_versions`]);
 //! - `cassette-*`, `step-without-cassette`: unused cassettes, steps with no
 //!   cassette, secrets, cassettes older than the lab's `max_age`.
 //!
@@ -32,6 +34,7 @@
 
 mod aws;
 mod cassettes;
+pub mod client_versions;
 mod commands;
 mod models;
 mod page;
@@ -228,7 +231,11 @@ fn lint_page(
         }
     };
     match LabPage::parse(path, text) {
-        Ok(page) => Ok(page::check(&page, text, region, &options.models)),
+        Ok(page) => {
+            let mut found = page::check(&page, text, region, &options.models);
+            found.extend(client_versions::check(path, text));
+            Ok(found)
+        }
         Err(e) => Ok(vec![
             Diagnostic::new(Severity::Error, "page-invalid", e.to_string(), path).at(
                 text,
