@@ -81,6 +81,10 @@ pub struct ModelRow {
     /// `ListFoundationModels`); none for a Bedrock Runtime model id.
     #[serde(default)]
     pub api: Option<String>,
+    /// The table file and `checked` date of a row added over the bundled
+    /// table (`--models FILE`, a lab's `models.toml`); none for bundled rows.
+    #[serde(skip)]
+    pub origin: Option<(PathBuf, String)>,
 }
 
 /// Prefixes of cross-region inference-profile ids (`us.anthropic.…`).
@@ -213,7 +217,9 @@ impl ModelTable {
     /// here replaces it (`labcheck lint --models FILE`). Path and `checked`
     /// stay this table's: the staleness warning is about the bundled rows.
     pub fn with_rows_from(mut self, overlay: ModelTable) -> ModelTable {
-        for row in overlay.models {
+        let origin = (overlay.path.clone(), format_day(overlay.checked));
+        for mut row in overlay.models {
+            row.origin = Some(origin.clone());
             match self.models.iter_mut().find(|m| m.id == row.id) {
                 Some(old) => *old = row,
                 None => self.models.push(row),
@@ -310,8 +316,9 @@ pub fn check_id(
 ) -> Option<Diagnostic> {
     let id = found.id.as_str();
     let region = found.arn_region.as_deref().unwrap_or(region);
-    let checked = format!("data/models.toml, checked {}", format_day(table.checked));
+    let bundled = format!("data/models.toml, checked {}", format_day(table.checked));
     let Some((row, how)) = table.lookup(id) else {
+        let checked = bundled;
         let message = format!("unknown model id `{id}`: not in the model table");
         return Some(
             Diagnostic::new(Severity::Warning, "model-unknown", message, file)
@@ -319,6 +326,10 @@ pub fn check_id(
                 .note(format!("labcheck cannot tell whether it is active or callable on demand in `{region}` ({checked})"))
                 .help("check its lifecycle and regions in the Bedrock docs, then add a row with sources to data/models.toml (or pass `--models FILE` with that row)"),
         );
+    };
+    let checked = match &row.origin {
+        Some((path, day)) => format!("{}, checked {day}", path.display()),
+        None => bundled,
     };
     // A profile id (`us.…`) is never "on demand": the profile routes it.
     let via_profile = how.prefix.is_some();

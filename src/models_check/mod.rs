@@ -302,3 +302,101 @@ pub fn compare_bedrock(table: &ModelTable, answers: &[(String, Vec<FoundationMod
         changes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn table() -> ModelTable {
+        ModelTable::parse(
+            Path::new("t.toml"),
+            r#"
+checked = "2026-11-27"
+[[model]]
+id = "a.retired-v1"
+status = "active"
+[[model]]
+id = "a.leaving-v1"
+status = "legacy"
+eol_date = "2027-01-01"
+[[model]]
+id = "a.fine-v1"
+status = "eol"
+eol_date = "2025-01-01"
+[[model]]
+id = "us.a.profile-only-v1"
+status = "active"
+[[model]]
+id = "a.mantle"
+status = "active"
+api = "openai"
+"#,
+        )
+        .expect("table")
+    }
+
+    #[test]
+    fn gateway_dates_become_status_and_date_changes() {
+        let data = GatewayData::parse(
+            r#"{
+              "a.retired-v1": {"litellm_provider": "bedrock", "deprecation_date": "2026-01-01"},
+              "a.leaving-v1": {"litellm_provider": "bedrock", "deprecation_date": "2027-02-01"},
+              "eu.a.fine-v1": {"litellm_provider": "bedrock", "deprecation_date": "2030-01-01"},
+              "a.fine-v1": {"litellm_provider": "bedrock"},
+              "a.new-v1": {"litellm_provider": "bedrock_converse", "mode": "chat"}
+            }"#,
+            Some("9.9.9"),
+        )
+        .expect("data");
+        let report = compare_gateway(&table(), &data, "2026-11-27");
+        let lines: Vec<String> = report.changes.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            vec![
+                "new      `a.new-v1`: not in the table (litellm lists it, mode `chat`)",
+                "status   `a.retired-v1`: the table says `active`, the source says `eol, end of life 2026-01-01`",
+                "eol      `a.leaving-v1`: the table says 2027-01-01, the source says 2027-02-01",
+                "eol      `a.retired-v1`: the table says nothing, the source says 2026-01-01",
+            ]
+        );
+        assert_eq!(
+            report.source.to_string(),
+            "litellm 9.9.9 (gateway package data from PyPI)"
+        );
+    }
+
+    #[test]
+    fn bedrock_answers_judge_status_dates_and_unlisted_rows() {
+        let m = |id: &str, status: &str, eol: Option<&str>| FoundationModel {
+            model_id: id.to_string(),
+            status: status.to_string(),
+            legacy_date: None,
+            eol_date: eol.map(str::to_string),
+            on_demand: true,
+        };
+        let answers = vec![(
+            "us-west-2".to_string(),
+            vec![
+                m("a.leaving-v1", "LEGACY", Some("2027-01-01")),
+                m("a.retired-v1:0:8k", "ACTIVE", None),
+            ],
+        )];
+        let report = compare_bedrock(&table(), &answers);
+        let lines: Vec<String> = report.changes.iter().map(ToString::to_string).collect();
+        // `a.retired-v1:0:8k` is not normalised to `a.retired-v1` (`:0` is a version):
+        // it is new, and the bare row is unlisted; eol rows, profiles and
+        // OpenAI-compatible ids are never "unlisted".
+        assert_eq!(
+            lines,
+            vec![
+                "new      `a.retired-v1:0:8k`: not in the table (Bedrock lists it as `ACTIVE`, on demand)",
+                "unlisted 1 usable rows of the table are listed in no asked region (end of life, or not offered there): `a.retired-v1`",
+            ]
+        );
+        assert_eq!(
+            Fallback::NotLive.to_string(),
+            "not asking Amazon Bedrock: live mode is off (hint: with AWS credentials, set `LABCHECK_MODE=live` and `LABCHECK_LIVE=1` to compare with ListFoundationModels)"
+        );
+    }
+}
