@@ -161,6 +161,18 @@ fn row<'a>(table: &'a ModelTable, id: &str) -> Option<&'a ModelRow> {
     table.lookup(id).map(|(r, _)| r)
 }
 
+/// The row of a provisioned-throughput variant `ListFoundationModels` lists
+/// beside its model (`amazon.titan-embed-text-v1:2:8k` of
+/// `amazon.titan-embed-text-v1`): the id without its `:N` (and context) tail.
+fn variant_row<'a>(table: &'a ModelTable, id: &str) -> Option<&'a ModelRow> {
+    row(table, id).or_else(|| {
+        let (base, tail) = id.split_once(':')?;
+        let first = tail.split(':').next()?;
+        let version = !first.is_empty() && first.bytes().all(|b| b.is_ascii_digit());
+        version.then(|| row(table, base)).flatten()
+    })
+}
+
 fn date_change(
     id: &str,
     field: &'static str,
@@ -240,7 +252,7 @@ pub fn compare_bedrock(table: &ModelTable, answers: &[(String, Vec<FoundationMod
     let mut listed: Vec<&str> = Vec::new();
     for (_region, models) in answers {
         for m in models {
-            let Some(r) = row(table, &m.model_id) else {
+            let Some(r) = variant_row(table, &m.model_id) else {
                 changes.push(Change::New {
                     id: m.model_id.clone(),
                     note: format!(
@@ -384,13 +396,27 @@ api = "openai"
         )];
         let report = compare_bedrock(&table(), &answers);
         let lines: Vec<String> = report.changes.iter().map(ToString::to_string).collect();
-        // `a.retired-v1:0:8k` is not normalised to `a.retired-v1` (`:0` is a version):
-        // it is new, and the bare row is unlisted; eol rows, profiles and
-        // OpenAI-compatible ids are never "unlisted".
+        // `a.retired-v1:0:8k` is a provisioned variant of `a.retired-v1`: the
+        // row is listed and agrees; eol rows, profiles and OpenAI-compatible
+        // ids are never "unlisted"; an unknown id is new.
+        assert!(lines.is_empty(), "{lines:?}");
+        let answers = vec![(
+            "us-west-2".to_string(),
+            vec![
+                m("a.leaving-v1", "ACTIVE", None),
+                m("b.other-v1:0", "ACTIVE", None),
+            ],
+        )];
+        let lines: Vec<String> = compare_bedrock(&table(), &answers)
+            .changes
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
             lines,
             vec![
-                "new      `a.retired-v1:0:8k`: not in the table (Bedrock lists it as `ACTIVE`, on demand)",
+                "new      `b.other-v1:0`: not in the table (Bedrock lists it as `ACTIVE`, on demand)",
+                "status   `a.leaving-v1`: the table says `legacy`, the source says `active`",
                 "unlisted 1 usable rows of the table are listed in no asked region (end of life, or not offered there): `a.retired-v1`",
             ]
         );
