@@ -166,6 +166,38 @@ pub enum Command {
         #[command(subcommand)]
         action: ClientsAction,
     },
+    /// The bundled model table (data/models.toml).
+    #[command(after_help = EXIT_CODES)]
+    Models {
+        #[command(subcommand)]
+        action: ModelsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsAction {
+    /// Compare the model table with Bedrock's ListFoundationModels (live mode
+    /// and AWS credentials) or, without them, with an LLM gateway package's
+    /// model data from PyPI; print what changed. Changes exit 1.
+    #[command(after_help = EXIT_CODES)]
+    Check {
+        /// Regions to ask Bedrock in [default: every region the labs under
+        /// ./labs use].
+        #[arg(long = "region")]
+        regions: Vec<String>,
+        /// Version of the gateway package (litellm) to download from PyPI
+        /// [default: the newest].
+        #[arg(long)]
+        gateway_version: Option<String>,
+        /// Read the gateway data from this file instead of PyPI (litellm's
+        /// model_prices_and_context_window.json, or the committed fixture).
+        #[arg(long)]
+        gateway_file: Option<PathBuf>,
+        /// Today's date for end-of-life dates (YYYY-MM-DD) [default:
+        /// `LABCHECK_TODAY`, else the system clock, UTC].
+        #[arg(long)]
+        today: Option<String>,
+    },
 }
 
 /// Output format of `report` and `grade`.

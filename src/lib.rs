@@ -50,6 +50,7 @@ pub mod http;
 pub mod ids;
 pub mod lint;
 pub mod mode;
+pub mod models_check;
 pub mod netguard;
 pub mod plan;
 pub mod record;

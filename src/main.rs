@@ -153,6 +153,15 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             models,
             today,
         } => lint(paths, format, models, today),
+        Command::Models {
+            action:
+                cli::ModelsAction::Check {
+                    regions,
+                    gateway_version,
+                    gateway_file,
+                    today,
+                },
+        } => models_check(regions, gateway_version, gateway_file, today),
         Command::Clients { action } => {
             let clients = Settings::from_env()?.clients;
             match action {
@@ -511,4 +520,105 @@ fn lint(
     } else {
         exit_code::OK
     }))
+}
+
+/// `labcheck models check`: Bedrock itself when live mode is opted into and
+/// credentials resolve, else the gateway package data (saying why).
+fn models_check(
+    regions: Vec<String>,
+    gateway_version: Option<String>,
+    gateway_file: Option<PathBuf>,
+    today: Option<String>,
+) -> Result<ExitCode> {
+    use labcheck::cassette::age::{format_day, parse_day, today_utc};
+    use labcheck::lint::ModelTable;
+    use labcheck::models_check::{self as mc, Fallback, GatewayData};
+    let vars = labcheck::settings::Vars::capture();
+    let settings = Settings::from_vars(&vars)?;
+    let today = match today.or(vars.text("LABCHECK_TODAY")?.map(str::to_string)) {
+        Some(t) => parse_day(&t)
+            .with_context(|| format!("invalid date `{t}` for `--today` (hint: YYYY-MM-DD)"))?,
+        None => today_utc(),
+    };
+    let table = ModelTable::bundled()?;
+    let fallback = if settings.mode == labcheck::mode::Mode::Live {
+        let regions = if regions.is_empty() {
+            lab_regions()
+        } else {
+            regions
+        };
+        if regions.len() > mc::MAX_REGIONS {
+            bail!(
+                "{} regions to ask, more than {} (hint: pass fewer `--region`)",
+                regions.len(),
+                mc::MAX_REGIONS
+            );
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        match runtime.block_on(mc::bedrock::default_credentials()) {
+            Ok(creds) => {
+                let mut answers = Vec::new();
+                for region in &regions {
+                    eprintln!("labcheck: ListFoundationModels in `{region}`");
+                    let models = runtime.block_on(mc::list_foundation_models(
+                        settings.bedrock_endpoint.as_deref(),
+                        region,
+                        &creds,
+                        std::time::Duration::from_secs(30),
+                    ))?;
+                    answers.push((region.clone(), models));
+                }
+                let report = mc::compare_bedrock(&table, &answers);
+                print!("{}", report.render(&table));
+                return Ok(exit(if report.changes.is_empty() {
+                    exit_code::OK
+                } else {
+                    exit_code::FINDINGS
+                }));
+            }
+            Err(e) => Fallback::NoCredentials(e.to_string()),
+        }
+    } else {
+        Fallback::NotLive
+    };
+    eprintln!("labcheck: {fallback}");
+    let data = match gateway_file {
+        Some(path) => GatewayData::read(&path, gateway_version.as_deref())?,
+        None => {
+            eprintln!(
+                "labcheck: downloading {}{} from PyPI (pip's progress follows)",
+                mc::gateway::PACKAGE,
+                gateway_version
+                    .as_deref()
+                    .map_or(" (newest)".to_string(), |v| format!(" {v}"))
+            );
+            let dir = tempfile::tempdir()?;
+            mc::gateway::download(&settings.python, gateway_version.as_deref(), dir.path())?
+        }
+    };
+    let report = mc::compare_gateway(&table, &data, &format_day(today));
+    print!("{}", report.render(&table));
+    Ok(exit(if report.changes.is_empty() {
+        exit_code::OK
+    } else {
+        exit_code::FINDINGS
+    }))
+}
+
+/// The regions of the labs under ./labs (`us-east-1` when there are none).
+fn lab_regions() -> Vec<String> {
+    let mut regions: Vec<String> = plan::discover_labs(Path::new("labs"))
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|dir| labcheck::spec::load_lab(dir).ok())
+        .map(|lab| lab.region)
+        .collect();
+    regions.sort();
+    regions.dedup();
+    if regions.is_empty() {
+        regions.push(labcheck::spec::DEFAULT_REGION.to_string());
+    }
+    regions
 }

@@ -429,6 +429,8 @@ fn model_ids_are_normalised_and_unknown_ids_reported_once() {
         (7, Error, "model-eol"),
         (8, Error, "model-eol"),
         (9, Error, "model-eol"),
+        // Sonnet 4.5 turned Legacy on Bedrock (end of life 2027-04-08).
+        (15, Warning, "model-legacy"),
         (16, Warning, "model-no-profile"),
         (20, Warning, "model-unknown"),
     ]

@@ -15,7 +15,10 @@
 //!   never run;
 //! - `model-*`: model ids unknown, legacy, past end-of-life, not callable on
 //!   demand in the region, from the bundled `data/models.toml`
-//!   (`models-stale` when the table is older than 90 days);
+//!   (`models-stale` when the table is older than 90 days); a lab's own
+//!   `models.toml` beside its page adds to or overrides rows for that page;
+//! - `client-too-old`: a boto3, botocore or AWS CLI pinned or suggested
+//!   older than what the page's own calls need ([`client_versions`]);
 //! - `cassette-*`, `step-without-cassette`: unused cassettes, steps with no
 //!   cassette, secrets, cassettes older than the lab's `max_age`.
 //!
@@ -31,6 +34,7 @@
 
 mod aws;
 mod cassettes;
+pub mod client_versions;
 mod commands;
 mod models;
 mod page;
@@ -40,7 +44,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 pub use crate::diagnostic::{Color, Diagnostic, JSON_VERSION, Severity, Summary, render_json};
-pub use models::{ModelRow, ModelTable, ModelsError, STALE_AFTER_DAYS};
+pub use models::{
+    FoundId, GEO_PREFIXES, ModelRow, ModelTable, ModelsError, STALE_AFTER_DAYS, find_ids,
+};
 
 use aws_smithy_types::DateTime;
 
@@ -100,7 +106,10 @@ pub fn lint_paths(paths: &[PathBuf], options: &LintOptions) -> Result<Vec<Diagno
         let Some(page) = page else { continue };
         let key = page.canonicalize().unwrap_or_else(|_| page.clone());
         if pages_seen.insert(key) {
-            out.extend(lint_page(&page, &region, options)?);
+            match lab_models(&page, options)? {
+                Some(own) => out.extend(lint_page(&page, &region, &own)?),
+                None => out.extend(lint_page(&page, &region, options)?),
+            }
         }
     }
     // Cassette directories, each with every linted lab that replays it.
@@ -120,6 +129,26 @@ pub fn lint_paths(paths: &[PathBuf], options: &LintOptions) -> Result<Vec<Diagno
         ));
     }
     Ok(out)
+}
+
+/// A lab's own model table, read from beside its page.
+pub const LAB_MODELS: &str = "models.toml";
+
+/// The options with the rows of the lab's own `models.toml` (beside the
+/// page) added to the table, when there is one: a lab that teaches a model
+/// the bundled table lacks, or one it knows better, says so next to itself.
+fn lab_models(page: &Path, options: &LintOptions) -> Result<Option<LintOptions>, LintError> {
+    let Some(own) = page.parent().map(|d| d.join(LAB_MODELS)) else {
+        return Ok(None);
+    };
+    if !own.is_file() {
+        return Ok(None);
+    }
+    let table = ModelTable::read(&own)?;
+    Ok(Some(LintOptions {
+        today: options.today,
+        models: options.models.clone().with_rows_from(table),
+    }))
 }
 
 /// The page to lint and the region, loading the lab when there is a `lab.toml`.
@@ -202,7 +231,11 @@ fn lint_page(
         }
     };
     match LabPage::parse(path, text) {
-        Ok(page) => Ok(page::check(&page, text, region, &options.models)),
+        Ok(page) => {
+            let mut found = page::check(&page, text, region, &options.models);
+            found.extend(client_versions::check(path, text));
+            Ok(found)
+        }
         Err(e) => Ok(vec![
             Diagnostic::new(Severity::Error, "page-invalid", e.to_string(), path).at(
                 text,

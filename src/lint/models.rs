@@ -77,11 +77,21 @@ pub struct ModelRow {
     /// (`["us", "global"]`); empty when the table does not know.
     #[serde(default)]
     pub profiles: Vec<String>,
+    /// `openai` for an id of Bedrock's OpenAI-compatible endpoint (not in
+    /// `ListFoundationModels`); none for a Bedrock Runtime model id.
+    #[serde(default)]
+    pub api: Option<String>,
+    /// The table file and `checked` date of a row added over the bundled
+    /// table (`--models FILE`, a lab's `models.toml`); none for bundled rows.
+    #[serde(skip)]
+    pub origin: Option<(PathBuf, String)>,
 }
 
 /// Prefixes of cross-region inference-profile ids (`us.anthropic.…`).
 /// Longest first, so `us-gov.` is not read as `us`.
-pub const GEO_PREFIXES: &[&str] = &["us-gov", "global", "apac", "us", "eu", "jp", "au", "ca"];
+pub const GEO_PREFIXES: &[&str] = &[
+    "us-gov", "global", "apac", "us", "eu", "jp", "au", "ca", "in",
+];
 
 /// How an id was matched to its row: what normalisation removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -207,7 +217,9 @@ impl ModelTable {
     /// here replaces it (`labcheck lint --models FILE`). Path and `checked`
     /// stay this table's: the staleness warning is about the bundled rows.
     pub fn with_rows_from(mut self, overlay: ModelTable) -> ModelTable {
-        for row in overlay.models {
+        let origin = (overlay.path.clone(), format_day(overlay.checked));
+        for mut row in overlay.models {
+            row.origin = Some(origin.clone());
             match self.models.iter_mut().find(|m| m.id == row.id) {
                 Some(old) => *old = row,
                 None => self.models.push(row),
@@ -245,7 +257,7 @@ static ARN: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 static MODEL_ID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:(?:us|eu|apac|global|jp|au|ca|us-gov)\.)?(?:anthropic|amazon|meta|mistral|cohere|ai21|stability|deepseek|writer|qwen|openai|twelvelabs|luma)\.[a-z0-9][a-z0-9-]*(?:\.[0-9][a-z0-9-]*)?(?::[0-9]+)?(?::(?:[0-9]+k|mm))?")
+    Regex::new(r"(?:(?:us|eu|apac|global|jp|au|ca|in|us-gov)\.)?(?:anthropic|amazon|meta|mistral|cohere|ai21|stability|deepseek|writer|qwen|openai|twelvelabs|luma|minimax|moonshot|moonshotai|nvidia|google|zai|xai)\.[a-z0-9][a-z0-9-]*(?:\.[0-9][a-z0-9-]*)?(?::[0-9]+k|:mm|:[0-9]+(?::[0-9]+k|:mm)?)?")
         .expect("static regex")
 });
 
@@ -280,7 +292,9 @@ pub fn find_ids(line: &str) -> Vec<FoundId> {
         if before.is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '-' | '_')) {
             continue; // part of a host name or path (`docs.aws.amazon.com`)
         }
-        if !m.as_str().contains('-') {
+        // `amazon.com` is a host; `deepseek.v3.2` is a model: a model id
+        // without a dash still has a digit.
+        if !m.as_str().contains('-') && !m.as_str().bytes().any(|b| b.is_ascii_digit()) {
             continue;
         }
         found.push(FoundId {
@@ -302,8 +316,9 @@ pub fn check_id(
 ) -> Option<Diagnostic> {
     let id = found.id.as_str();
     let region = found.arn_region.as_deref().unwrap_or(region);
-    let checked = format!("data/models.toml, checked {}", format_day(table.checked));
+    let bundled = format!("data/models.toml, checked {}", format_day(table.checked));
     let Some((row, how)) = table.lookup(id) else {
+        let checked = bundled;
         let message = format!("unknown model id `{id}`: not in the model table");
         return Some(
             Diagnostic::new(Severity::Warning, "model-unknown", message, file)
@@ -311,6 +326,10 @@ pub fn check_id(
                 .note(format!("labcheck cannot tell whether it is active or callable on demand in `{region}` ({checked})"))
                 .help("check its lifecycle and regions in the Bedrock docs, then add a row with sources to data/models.toml (or pass `--models FILE` with that row)"),
         );
+    };
+    let checked = match &row.origin {
+        Some((path, day)) => format!("{}, checked {day}", path.display()),
+        None => bundled,
     };
     // A profile id (`us.…`) is never "on demand": the profile routes it.
     let via_profile = how.prefix.is_some();

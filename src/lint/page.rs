@@ -90,7 +90,7 @@ pub fn check(page: &LabPage, text: &str, region: &str, table: &ModelTable) -> Ve
                         Diagnostic::new(Severity::Warning, "boto3-not-installed", msg, &page.path)
                             .at(text, start + 1 + i, Some("boto3"))
                             .note("a fresh Linux machine has no boto3: `ModuleNotFoundError: No module named 'boto3'`; Debian 12's `python3-boto3` (1.26.27) predates bedrock-runtime")
-                            .help("add a bash block before it: `python3 -m venv .venv`, `. .venv/bin/activate`, `pip install \"boto3>=1.28.57\"`"),
+                            .help("add a bash block before it: `python3 -m venv .venv`, `. .venv/bin/activate`, `pip install \"boto3>=1.34.116\"` (1.34.116 has Converse too)"),
                     );
             }
         }

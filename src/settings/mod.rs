@@ -18,7 +18,8 @@
 //! | `LABCHECK_NETGUARD` | [`Settings::netguard`] | `auto` (default) or `proxy` |
 //! | `LABCHECK_SANDBOX` | [`Settings::sandbox`] | `auto` (default), `landlock` or `none` |
 //! | `CARGO_TARGET_DIR` | [`Settings::target_dir`] | results of `cargo test` go under it |
-//! | `LABCHECK_TODAY` | read by `labcheck lint` alone ([`Vars::text`]) | `YYYY-MM-DD`; `--today` wins |
+//! | `LABCHECK_TODAY` | read by `labcheck lint` and `models check` ([`Vars::text`]) | `YYYY-MM-DD`; `--today` wins |
+//! | `AWS_ENDPOINT_URL_BEDROCK` | [`Settings::bedrock_endpoint`] | the `bedrock` control plane `labcheck models check` asks (replay's `/bedrock` prefix, a test server) |
 
 mod parse;
 
@@ -59,6 +60,7 @@ pub const VARS: &[&str] = &[
     "CARGO_TARGET_DIR",
     "LABCHECK_TODAY",
     "AWS_BEARER_TOKEN_BEDROCK",
+    "AWS_ENDPOINT_URL_BEDROCK",
 ];
 
 /// Variables of [`VARS`] whose values are secrets: never shown.
@@ -210,6 +212,12 @@ pub struct Settings {
     pub sandbox: crate::sandbox::Policy,
     /// `CARGO_TARGET_DIR`, if set.
     pub target_dir: Option<PathBuf>,
+    /// `AWS_ENDPOINT_URL_BEDROCK`: where `labcheck models check` sends
+    /// `ListFoundationModels` instead of `https://bedrock.<region>.amazonaws.com`.
+    pub bedrock_endpoint: Option<String>,
+    /// `LABCHECK_PYTHON`, else `python3`: the python whose pip downloads
+    /// gateway data for `labcheck models check`.
+    pub python: std::ffi::OsString,
 }
 
 impl Settings {
@@ -248,6 +256,11 @@ impl Settings {
                 .os("CARGO_TARGET_DIR")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
+            bedrock_endpoint: vars.text("AWS_ENDPOINT_URL_BEDROCK")?.map(str::to_string),
+            python: vars
+                .os("LABCHECK_PYTHON")
+                .filter(|v| !v.is_empty())
+                .map_or_else(|| "python3".into(), OsStr::to_os_string),
         })
     }
 }
