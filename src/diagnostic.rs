@@ -53,6 +53,17 @@ pub struct CellLocation {
     pub line: usize,
 }
 
+impl CellLocation {
+    /// `[cell 3 (id setup)]`, written after a notebook's path where a
+    /// Markdown page has nothing (`lab.ipynb [cell 3 (id setup)]:2:5`).
+    pub fn tag(&self) -> String {
+        match &self.id {
+            Some(id) => format!("[cell {} (id {id})]", self.number),
+            None => format!("[cell {}]", self.number),
+        }
+    }
+}
+
 impl std::fmt::Display for CellLocation {
     /// `cell 3 (id `setup`), line 2`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -169,10 +180,7 @@ impl Diagnostic {
         let path = self.file.display();
         match &self.cell {
             None => path.to_string(),
-            Some(c) => match &c.id {
-                Some(id) => format!("{path} [cell {} (id {id})]", c.number),
-                None => format!("{path} [cell {}]", c.number),
-            },
+            Some(c) => format!("{path} {}", c.tag()),
         }
     }
 

@@ -422,7 +422,33 @@ impl Notebook {
                 return Err(fail(position, NotebookProblem::NotUtf8 { byte }));
             }
         };
-        // First the version alone: an nbformat 3 file has `worksheets`, not
+        // Syntax first, then the top level: a list or a string is not a
+        // notebook, and serde would read a list as a struct's fields in order.
+        if let Err(e) = serde_json::from_str::<de::IgnoredAny>(text) {
+            let problem = NotebookProblem::NotJson {
+                message: strip_position(&e),
+            };
+            return Err(fail(json_position(&e, None), problem));
+        }
+        let start = text.len() - text.trim_start().len();
+        if !text[start..].starts_with('{') {
+            let (line, column) = crate::diagnostic::LineIndex::new(text).line_col(text, start);
+            let found = match text[start..].chars().next() {
+                Some('[') => "a list",
+                Some('"') => "a string",
+                _ => "a single value",
+            };
+            let problem = NotebookProblem::BadShape {
+                message: format!("the top level is {found}, expected an object with `cells`"),
+            };
+            let position = NotebookPosition::Json {
+                line,
+                column,
+                cell: None,
+            };
+            return Err(fail(position, problem));
+        }
+        // Then the version alone: an nbformat 3 file has `worksheets`, not
         // `cells`, and deserves "unsupported", not "missing field `cells`".
         let header: Header = serde_json::from_str(text).map_err(|e| {
             let position = json_position(&e, None);

@@ -3,7 +3,8 @@
 //! author learns what is wrong before a student on a fresh Linux machine does.
 //!
 //! A path is a lab directory (with `lab.toml`: spec, page and cassette
-//! checks) or a bare page (`lab.md`: page checks only). The checks:
+//! checks) or a bare page (`lab.md` or a notebook `.ipynb`: page checks only;
+//! a notebook's findings are located by cell, see [`notebook`]). The checks:
 //!
 //! - `spec/*`: [`crate::spec::load_lab`] errors (checklist items no step
 //!   proves, missing code blocks, …), one diagnostic each;
@@ -17,7 +18,9 @@
 //!   demand in the region, from the bundled `data/models.toml`
 //!   (`models-stale` when the table is older than 90 days);
 //! - `cassette-*`, `step-without-cassette`: unused cassettes, steps with no
-//!   cassette, secrets, cassettes older than the lab's `max_age`.
+//!   cassette, secrets, cassettes older than the lab's `max_age`;
+//! - `notebook-*`: saved outputs with secrets, ARNs, account ids or errors,
+//!   cells run out of order, `!pip`; a notebook that does not parse.
 //!
 //! Only errors fail the lint. The JSON shape is documented in `docs/lint.md`.
 //!
@@ -33,6 +36,7 @@ mod aws;
 mod cassettes;
 mod commands;
 mod models;
+mod notebook;
 mod page;
 mod shell;
 
@@ -138,9 +142,13 @@ fn resolve(
         });
     }
     let bare_page = path.join(spec::DEFAULT_PAGE);
+    let bare_notebook = path.join("lab.ipynb");
     if !path.join(spec::LAB_FILE).is_file() {
         if bare_page.is_file() {
             return Ok((Some(bare_page), default_region));
+        }
+        if bare_notebook.is_file() {
+            return Ok((Some(bare_notebook), default_region));
         }
         return Err(LintError::NotALab {
             path: path.to_path_buf(),
@@ -166,6 +174,13 @@ pub fn spec_diagnostic(e: &SpecError) -> Diagnostic {
     e.diagnostic()
 }
 
+/// The page checks and notebook rules of a notebook page (built with
+/// [`LabPage::from_notebook`]), every finding located by cell; nothing for
+/// a Markdown page.
+pub fn lint_notebook_page(page: &LabPage, region: &str, models: &ModelTable) -> Vec<Diagnostic> {
+    notebook::check(page, region, models)
+}
+
 /// The plain text report: every diagnostic, then a summary line.
 pub fn render_text(diagnostics: &[Diagnostic]) -> String {
     crate::diagnostic::render_text("lint", diagnostics, Color::Never)
@@ -185,6 +200,12 @@ fn lint_page(
         path: path.to_path_buf(),
         source,
     })?;
+    if LabPage::is_notebook_path(path) {
+        return Ok(match crate::content::Notebook::parse(path, &bytes) {
+            Ok(nb) => notebook::check(&LabPage::from_notebook(nb), region, &options.models),
+            Err(e) => vec![notebook::error_diagnostic(&e, &bytes)],
+        });
+    }
     let text = match std::str::from_utf8(&bytes) {
         Ok(text) => text,
         Err(e) => {

@@ -42,10 +42,7 @@ impl fmt::Display for CellTag<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             None => Ok(()),
-            Some(c) => match &c.id {
-                Some(id) => write!(f, " [cell {} (id `{id}`)]", c.number),
-                None => write!(f, " [cell {}]", c.number),
-            },
+            Some(c) => write!(f, " {}", c.tag()),
         }
     }
 }

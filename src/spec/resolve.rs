@@ -57,7 +57,7 @@ impl Ctx<'_> {
             self.err(
                 r.span(),
                 Problem::BadSource { key: key.to_string(), allowed: allowed.clone(), found },
-                format!("write `{key} = {{ section = \"<heading>\", index = 0 }}` or `{key} = {{ command = \"…\" }}`"),
+                format!("write `{key} = {{ section = \"<heading>\", index = 0 }}`, `{key} = {{ cell = \"<cell id>\" }}` (notebooks) or `{key} = {{ command = \"…\" }}`"),
             )
         };
         match (set.as_slice(), v) {
