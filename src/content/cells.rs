@@ -13,7 +13,8 @@
 //!
 //! A code cell starting with `%%bash`, `%%sh` or `%%script bash|sh` is a
 //! `bash` block whose text is the cell without that magic line (what a shell
-//! step should run). Empty code cells are not blocks.
+//! step should run); a `%%writefile x.py` cell is a `python` block holding
+//! what it writes (a `python` step's file). Empty code cells are not blocks.
 
 use super::walk::walk;
 use super::{CodeBlock, FrontMatter, LabPage};
@@ -68,6 +69,25 @@ pub fn shell_magic(source: &str) -> Option<&'static str> {
     }
 }
 
+/// The file a `%%writefile [-a] name` cell writes, if it is one.
+pub fn writefile_magic(source: &str) -> Option<&str> {
+    let mut words = source.lines().next()?.split_whitespace();
+    if words.next()? != "%%writefile" {
+        return None;
+    }
+    words.rfind(|w| !w.starts_with('-'))
+}
+
+/// The language of a file by its extension (`x.py` → python, `x.sh` → bash).
+fn lang_of_file(name: &str) -> Option<&'static str> {
+    match name.rsplit_once('.')?.1 {
+        "py" => Some("python"),
+        "sh" | "bash" => Some("bash"),
+        "json" => Some("json"),
+        _ => None,
+    }
+}
+
 /// A fence longer than any backtick run in `text` (at least three).
 fn fence_for(text: &str) -> String {
     let longest = text
@@ -96,7 +116,11 @@ impl LabPage {
             let fence = fence_for(&cell.source);
             match cell.cell_type {
                 CellType::Code => {
-                    let magic = shell_magic(&cell.source);
+                    // A cell magic's body is the block: what bash runs, or
+                    // the file `%%writefile` writes.
+                    let writes = writefile_magic(&cell.source);
+                    let magic = shell_magic(&cell.source)
+                        .or(writes.map(|f| lang_of_file(f).unwrap_or("text")));
                     let lang = magic.unwrap_or(notebook.language.as_str());
                     text.push_str(&format!("{fence}{lang}\n"));
                     if !cell.source.trim().is_empty() {

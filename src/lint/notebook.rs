@@ -121,16 +121,16 @@ pub(super) fn bang_commands(b: &CodeBlock) -> (Vec<Command>, Magic) {
 
 /// `script-never-run` for a `%%writefile x.py` cell no later cell runs.
 pub(super) fn written_script_never_run(
+    page: &LabPage,
     b: &CodeBlock,
     runs: &[(String, usize)],
     src: &Src<'_>,
 ) -> Option<Diagnostic> {
-    let first = b.text.lines().next()?;
-    let mut words = first.split_whitespace();
-    if words.next()? != "%%writefile" {
+    let cell = &page.notebook.as_ref()?.notebook.cells[b.cell?];
+    if cell.cell_type != CellType::Code {
         return None;
     }
-    let name = words.rfind(|w| !w.starts_with('-'))?;
+    let name = crate::content::cells::writefile_magic(&cell.source)?;
     if !name.ends_with(".py") {
         return None;
     }
@@ -145,7 +145,7 @@ pub(super) fn written_script_never_run(
             format!("`{name}` is written but no later cell runs it"),
             src.file,
         )
-        .at(src.text, b.line + 1, Some(name))
+        .at(src.text, b.line, Some(name))
         .help(format!(
             "add a cell `!python3 {name}` (or `%run {name}`) after it"
         ))

@@ -91,7 +91,9 @@ pub fn check(page: &LabPage, text: &str, region: &str, table: &ModelTable) -> Ve
         let (start, end) = span(b);
         if notebook {
             // Code cells run in the kernel: only `%%writefile` cells are scripts.
-            out.extend(super::notebook::written_script_never_run(b, &runs, &src));
+            out.extend(super::notebook::written_script_never_run(
+                page, b, &runs, &src,
+            ));
         } else if is_python(b.lang.as_deref()) && !b.text.trim_start().starts_with(">>>") {
             out.extend(script_name(b, &lines, prev_end, &runs, &src));
         }

@@ -125,6 +125,7 @@ impl Ctx<'_> {
             line: b.line,
             lang: b.lang.clone(),
             text: b.text.clone(),
+            cell: self.page.cell_location(b.line + 1),
         })
     }
 
@@ -155,6 +156,7 @@ impl Ctx<'_> {
             line: b.line,
             lang: b.lang.clone(),
             text: b.text.clone(),
+            cell: self.page.cell_location(b.line + 1),
         })
     }
 
