@@ -75,7 +75,7 @@ impl LintOptions {
 pub enum LintError {
     #[error("`{}` does not exist (hint: pass a lab directory or a `lab.md`)", path.display())]
     NotFound { path: PathBuf },
-    #[error("`{}` holds neither `lab.toml` nor `lab.md` (hint: pass a lab directory or a page)", path.display())]
+    #[error("`{}` holds neither `lab.toml` nor `lab.md` nor `lab.ipynb` (hint: pass a lab directory or a page)", path.display())]
     NotALab { path: PathBuf },
     #[error("cannot read `{}`: {source}", path.display())]
     Read {
@@ -162,8 +162,13 @@ fn resolve(
         }
         Err(e) => {
             out.push(spec_diagnostic(&e));
-            // The page's own checks still help, if it is where it usually is.
-            let page = bare_page.is_file().then_some(bare_page);
+            // The page's own checks still help, if it is where it usually is
+            // (unless the error is the page itself: no second report of it).
+            let page = if bare_page.is_file() {
+                Some(bare_page)
+            } else {
+                (bare_notebook.is_file() && e.file() != bare_notebook).then_some(bare_notebook)
+            };
             Ok((page, default_region))
         }
     }

@@ -38,8 +38,11 @@ pub struct ChecklistItem {
     pub index: usize,
     /// The item text, NFC-normalised, without the `- [ ]` marker.
     pub text: String,
-    /// 1-based line in `lab.md`.
+    /// 1-based line in `lab.md` (in a notebook: a line of the page layout;
+    /// `cell` says where it is).
     pub line: usize,
+    /// In a notebook: the markdown cell and line the item is on.
+    pub cell: Option<CellLocation>,
 }
 
 /// One step of the lab, resolved.

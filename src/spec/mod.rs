@@ -224,6 +224,7 @@ fn check(dir: &Path, src: Source<'_>, raw: &LabFile, page: &LabPage) -> Result<L
             index: i + 1,
             text: c.text.clone(),
             line: c.line,
+            cell: page.cell_location(c.line),
         })
         .collect();
     if let Some(item) = checklist
@@ -240,9 +241,9 @@ fn check(dir: &Path, src: Source<'_>, raw: &LabFile, page: &LabPage) -> Result<L
             text: item.text.clone(),
         };
         let mut e = page_error(&page.path, item.line, problem, hint);
-        if let Some(cell) = page.cell_location(item.line) {
+        if let Some(cell) = &item.cell {
             e.line = cell.line;
-            e.cell = Some(cell);
+            e.cell = Some(cell.clone());
         }
         return Err(e);
     }
