@@ -97,27 +97,27 @@ pub fn check(page: &LabPage, text: &str, region: &str, table: &ModelTable) -> Ve
         } else if is_python(b.lang.as_deref()) && !b.text.trim_start().starts_with(">>>") {
             out.extend(script_name(b, &lines, prev_end, &runs, &src));
         }
-        if is_python(b.lang.as_deref()) && !b.text.trim_start().starts_with(">>>") {
-            if !boto3_reported
-                && let Some(i) = b.text.lines().position(|l| {
-                    let l = l.trim_start();
-                    l.starts_with("import boto3") || l.starts_with("from boto3")
-                })
-            {
-                boto3_reported = true;
-                let msg = "the page imports `boto3` but never says to install it".to_string();
-                let help = if notebook {
-                    "add a cell before it: `%pip install \"boto3>=1.28.57\"`"
-                } else {
-                    "add a bash block before it: `python3 -m venv .venv`, `. .venv/bin/activate`, `pip install \"boto3>=1.28.57\"`"
-                };
-                out.push(
+        if is_python(b.lang.as_deref())
+            && !b.text.trim_start().starts_with(">>>")
+            && !boto3_reported
+            && let Some(i) = b.text.lines().position(|l| {
+                let l = l.trim_start();
+                l.starts_with("import boto3") || l.starts_with("from boto3")
+            })
+        {
+            boto3_reported = true;
+            let msg = "the page imports `boto3` but never says to install it".to_string();
+            let help = if notebook {
+                "add a cell before it: `%pip install \"boto3>=1.28.57\"`"
+            } else {
+                "add a bash block before it: `python3 -m venv .venv`, `. .venv/bin/activate`, `pip install \"boto3>=1.28.57\"`"
+            };
+            out.push(
                         Diagnostic::new(Severity::Warning, "boto3-not-installed", msg, &page.path)
                             .at(text, start + 1 + i, Some("boto3"))
                             .note("a fresh Linux machine has no boto3: `ModuleNotFoundError: No module named 'boto3'`; Debian 12's `python3-boto3` (1.26.27) predates bedrock-runtime")
                             .help(help),
                     );
-            }
         }
         prev_end = end;
     }

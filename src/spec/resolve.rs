@@ -208,7 +208,8 @@ impl Ctx<'_> {
                     ("tag", b.tag.is_some()),
                 ]
                 .into_iter()
-                .filter_map(|(k, on)| on.then(|| format!("`{k}`")))
+                .filter(|&(_, on)| on)
+                .map(|(k, _)| format!("`{k}`"))
                 .collect();
                 return Err(self.err(
                     v.span(),
