@@ -261,7 +261,7 @@ fn outputs(nb: &NotebookPage) -> Vec<Diagnostic> {
                         out.push(
                             at(Severity::Warning, "notebook-output-arn", msg)
                                 .note(where_())
-                                .help("clear the outputs before committing, or replace the account with `123456789012`"),
+                                .help("clear the outputs before committing, or replace the account with the documentation placeholder `111122223333`"),
                         );
                     } else if line.to_ascii_lowercase().contains("account")
                         && let Some((r, _)) = found.iter().find(|(r, kind)| {
@@ -277,7 +277,7 @@ fn outputs(nb: &NotebookPage) -> Vec<Diagnostic> {
                         out.push(
                             at(Severity::Warning, "notebook-output-account-id", msg)
                                 .note(where_())
-                                .help("clear the outputs before committing, or replace the account with `123456789012`"),
+                                .help("clear the outputs before committing, or replace the account with the documentation placeholder `111122223333`"),
                         );
                     }
                 }
