@@ -222,3 +222,68 @@ fn every_bad_notebook_lints_with_a_position() {
         insta::assert_snapshot!("lint-notebook-malformed", rendered);
     });
 }
+
+#[test]
+fn lint_json_carries_the_cell() {
+    let found = lint_paths(&[LINT_NOTEBOOK]);
+    let json: serde_json::Value =
+        serde_json::from_str(&lint::render_json(&found)).expect("valid JSON");
+    let eol = json["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .find(|d| d["code"] == "model-eol")
+        .expect("model-eol");
+    assert_eq!(
+        eol["cell"],
+        serde_json::json!({"number": 4, "id": "cli", "line": 2})
+    );
+    assert_eq!(
+        (eol["line"].as_u64(), eol["column"].as_u64()),
+        (Some(2), Some(16))
+    );
+}
+
+/// `prompt` takes a cell too; `section` with `cell` is refused.
+#[test]
+fn a_prompt_from_a_cell_and_a_mixed_reference() {
+    let page = labcheck::content::LabPage::read(&Path::new(PAGE_LAB).join("lab.ipynb"))
+        .expect("page reads");
+    let toml = |prompt: &str| {
+        format!(
+            "[lab]\n\n[[step]]\nid = \"ask\"\nkind = \"sdk\"\nproves = [1, 2]\ncall = \"converse\"\nmodel = \"m\"\nprompt = {prompt}\n"
+        )
+    };
+    let dir = Path::new(PAGE_LAB);
+    let lab = labcheck::spec::parse_lab(
+        dir,
+        toml(r#"{ tag = "converse-script" }"#).as_bytes(),
+        &page,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let labcheck::spec::StepKind::Sdk {
+        call: labcheck::spec::SdkCall::Converse(request),
+    } = &lab.steps[0].kind
+    else {
+        panic!("converse")
+    };
+    assert!(
+        request.prompt.starts_with("import boto3"),
+        "{}",
+        request.prompt
+    );
+    assert!(
+        request
+            .prompt
+            .ends_with("print(\"usage:\", response['usage'])")
+    );
+    let e = labcheck::spec::parse_lab(
+        dir,
+        toml(r#"{ section = "Step 1: Converse with the AWS CLI", cell = "cli-converse" }"#)
+            .as_bytes(),
+        &page,
+    )
+    .expect_err("two references");
+    assert_eq!(e.kind(), "bad-source");
+    assert!(e.to_string().contains("found `section`, `cell`"), "{e}");
+}

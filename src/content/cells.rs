@@ -14,7 +14,8 @@
 //! A code cell starting with `%%bash`, `%%sh` or `%%script bash|sh` is a
 //! `bash` block whose text is the cell without that magic line (what a shell
 //! step should run); a `%%writefile x.py` cell is a `python` block holding
-//! what it writes (a `python` step's file). Empty code cells are not blocks.
+//! what it writes (a `python` step's file). Empty code cells (or a magic line
+//! alone) are not blocks.
 
 use super::walk::walk;
 use super::{CodeBlock, FrontMatter, LabPage};
@@ -123,15 +124,16 @@ impl LabPage {
                         .or(writes.map(|f| lang_of_file(f).unwrap_or("text")));
                     let lang = magic.unwrap_or(notebook.language.as_str());
                     text.push_str(&format!("{fence}{lang}\n"));
-                    if !cell.source.trim().is_empty() {
-                        let (code, first) = match magic {
-                            // The magic line stands where a fence would.
-                            Some(_) => (
-                                cell.source.split_once('\n').map_or("", |(_, rest)| rest),
-                                header + 1,
-                            ),
-                            None => (cell.source.as_str(), header),
-                        };
+                    let (code, first) = match magic {
+                        // The magic line stands where a fence would.
+                        Some(_) => (
+                            cell.source.split_once('\n').map_or("", |(_, rest)| rest),
+                            header + 1,
+                        ),
+                        None => (cell.source.as_str(), header),
+                    };
+                    // Nothing to run (an empty cell, a magic alone): no block.
+                    if !code.trim().is_empty() {
                         let mut code = code.to_string();
                         if !code.ends_with('\n') {
                             code.push('\n');
@@ -294,5 +296,68 @@ mod tests {
             e.to_string(),
             "cell `t` is a markdown cell (cell 1) with 0 code blocks, expected one"
         );
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Lines a generated cell may hold: headings, checklist items, fences,
+    /// magics, `!` commands, prose, blank lines.
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "#{1,3} [A-Za-z ]{0,8}",
+            "- \\[[ x]\\] [a-z ]{0,8}",
+            Just("```bash".to_string()),
+            Just("```".to_string()),
+            Just("%%bash".to_string()),
+            Just("%%writefile x.py".to_string()),
+            "![a-z ]{0,8}",
+            "[a-z`= ]{0,12}",
+            Just(String::new()),
+        ]
+    }
+
+    fn cell() -> impl Strategy<Value = serde_json::Value> {
+        (
+            prop_oneof![Just("markdown"), Just("code"), Just("raw")],
+            prop::collection::vec(line(), 0..6),
+            any::<bool>(),
+        )
+            .prop_map(|(kind, lines, newline)| {
+                let mut source = lines.join("\n");
+                if newline && !source.is_empty() {
+                    source.push('\n');
+                }
+                serde_json::json!({"cell_type": kind, "metadata": {}, "source": source, "outputs": []})
+            })
+    }
+
+    proptest! {
+        /// Every heading, block and checklist line maps to an existing line of
+        /// its cell, and a block's code lines are the cell's lines.
+        #[test]
+        fn page_lines_map_back_to_their_cells(cells in prop::collection::vec(cell(), 0..8)) {
+            let nb = serde_json::json!({"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": cells});
+            let bytes = serde_json::to_vec(&nb).expect("json");
+            let page = LabPage::from_notebook(Notebook::parse("p.ipynb", &bytes).expect("valid"));
+            let layout = page.notebook.as_ref().expect("notebook");
+            let layout_lines: Vec<&str> = layout.text.lines().collect();
+            for line in page.headings.iter().map(|h| h.line).chain(page.checklist.iter().map(|c| c.line)) {
+                let loc = layout.locate(line).expect("in a cell");
+                prop_assert_eq!(layout.cell_line(&loc), Some(layout_lines[line - 1]));
+            }
+            for b in &page.blocks {
+                let cell = &layout.notebook.cells[b.cell.expect("a cell")];
+                for (k, code) in b.text.lines().enumerate() {
+                    let loc = layout.locate(b.line + 1 + k).expect("in a cell");
+                    prop_assert_eq!(loc.number, cell.number());
+                    prop_assert_eq!(layout.cell_line(&loc), Some(code));
+                }
+            }
+        }
     }
 }
