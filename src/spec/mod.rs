@@ -179,7 +179,11 @@ fn check(dir: &Path, src: Source<'_>, raw: &LabFile, page: &LabPage) -> Result<L
         (Some(t), _) => t.clone(),
         (None, Some(t)) => t.to_string(),
         (None, None) => {
-            let hint = "add `title = \"…\"` under `[lab]`, or `title:` to the page's front matter";
+            let hint = if page.notebook.is_some() {
+                "add `title = \"…\"` under `[lab]`, or a `# Title` heading to a markdown cell of the notebook"
+            } else {
+                "add `title = \"…\"` under `[lab]`, or `title:` to the page's front matter"
+            };
             return Err(ctx
                 .src
                 .error(Some(raw.lab.span()), Problem::MissingTitle, hint));
