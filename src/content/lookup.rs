@@ -84,6 +84,8 @@ pub struct BlockSummary {
     pub index: usize,
     pub lang: Option<String>,
     pub line: usize,
+    /// In a notebook: where the block is (then shown instead of `line`).
+    pub cell: Option<super::CellLocation>,
 }
 
 struct BlockList<'a>(&'a [BlockSummary]);
@@ -99,13 +101,11 @@ impl fmt::Display for BlockList<'_> {
             if i > 0 {
                 f.write_str(", ")?;
             }
-            write!(
-                f,
-                "{} = `{}` at line {}",
-                b.index,
-                b.lang.as_deref().unwrap_or("(no language)"),
-                b.line
-            )?;
+            let lang = b.lang.as_deref().unwrap_or("(no language)");
+            match &b.cell {
+                Some(c) => write!(f, "{} = `{lang}` in cell {}", b.index, c.number)?,
+                None => write!(f, "{} = `{lang}` at line {}", b.index, b.line)?,
+            }
         }
         Ok(())
     }
@@ -167,6 +167,7 @@ impl LabPage {
                 index,
                 lang: b.lang.clone(),
                 line: b.line,
+                cell: self.cell_location(b.line + 1),
             })
             .collect();
         Err(LookupError::MissingBlock {

@@ -235,6 +235,26 @@ impl Ctx<'_> {
                 };
                 self.err(span, Problem::UnknownSection { section, nearest }, hint)
             }
+            LookupError::AmbiguousSection { section, lines } if self.page.notebook.is_some() => {
+                // Lines of a notebook page are layout lines: name the cells.
+                let cells: Vec<String> = lines
+                    .iter()
+                    .filter_map(|&l| self.page.cell_location(l))
+                    .map(|c| format!("cell {}", c.number))
+                    .collect();
+                let message = format!(
+                    "section `{section}` is ambiguous: the heading appears in {}",
+                    cells.join(", ")
+                );
+                self.err(
+                    span,
+                    Problem::CellRef {
+                        kind: "ambiguous-section",
+                        message,
+                    },
+                    "rename one of the headings in the notebook so each section name is unique",
+                )
+            }
             LookupError::AmbiguousSection { section, lines } => self.err(
                 span,
                 Problem::AmbiguousSection { section, lines },
