@@ -154,3 +154,54 @@ pub fn event_stream(data: &[u8]) -> Result<Vec<StreamEvent>, CaptureError> {
     }
     chunked
 }
+
+/// Where a fuzzed notebook claims to be (messages only; never read).
+pub const NOTEBOOK_PATH: &str = "fuzz/labs/input/lab.ipynb";
+
+/// The notebook reader (`Notebook::parse`, what `run`, `lint` and every
+/// command read a `.ipynb` page with) and the page built from it. An error
+/// renders at its JSON position; a notebook that parses gives a page whose
+/// every heading, code block and checklist item maps back to a line that
+/// exists in its cell, and whose `lint` findings all name a cell.
+pub fn notebook(data: &[u8]) -> Result<LabPage, labcheck::content::NotebookError> {
+    use labcheck::content::notebook::NotebookPosition;
+    let path = Path::new(NOTEBOOK_PATH);
+    let nb = match labcheck::content::Notebook::parse(path, data) {
+        Ok(nb) => nb,
+        Err(e) => {
+            let text = String::from_utf8_lossy(data);
+            let at = match e.position {
+                NotebookPosition::Json { line, column, .. } => Some((line, column)),
+                _ => None,
+            };
+            render(e.kind(), e.to_string(), path, &text, at);
+            return Err(e);
+        }
+    };
+    let page = LabPage::from_notebook(nb);
+    let layout = page.notebook.as_ref().expect("a notebook page");
+    let lines = page
+        .headings
+        .iter()
+        .map(|h| h.line)
+        .chain(page.blocks.iter().map(|b| b.line))
+        .chain(page.checklist.iter().map(|c| c.line));
+    for line in lines {
+        let loc = layout.locate(line).expect("every page line is in a cell");
+        let cell = &layout.notebook.cells[loc.number - 1];
+        assert!(
+            loc.line >= 1 && loc.line <= cell.source.lines().count().max(1),
+            "line {line} maps into cell {} ({} lines): {loc:?}",
+            loc.number,
+            cell.source.lines().count()
+        );
+    }
+    static MODELS: OnceLock<labcheck::lint::ModelTable> = OnceLock::new();
+    let models = MODELS
+        .get_or_init(|| labcheck::lint::ModelTable::bundled().expect("the bundled model table"));
+    for d in labcheck::lint::lint_notebook_page(&page, "us-east-1", models) {
+        assert!(d.cell.is_some(), "a notebook finding names its cell: {d:?}");
+        drop(d.render());
+    }
+    Ok(page)
+}

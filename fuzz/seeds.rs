@@ -1,6 +1,6 @@
 //! The seed corpora of the fuzz targets, computed from the repository: the
-//! bundled labs' and the test fixtures' cassettes and `lab.toml` files as
-//! they are, and event-stream bodies made by labcheck's own encoder
+//! bundled labs' and the test fixtures' cassettes, `lab.toml` files and
+//! notebooks as they are, and event-stream bodies made by labcheck's own encoder
 //! (`encode_event`, what `serve` sends) from the streams of the bundled
 //! cassettes. `examples/fuzz_seeds.rs` writes them under `fuzz/corpus/`;
 //! `tests/fuzz_corpus.rs` checks the committed files still match.
@@ -83,6 +83,8 @@ pub fn seeds(root: &Path) -> Vec<Seed> {
                 "cassette"
             } else if rel.file_name().is_some_and(|n| n == "lab.toml") {
                 "lab_toml"
+            } else if rel.extension().is_some_and(|e| e == "ipynb") {
+                "notebook"
             } else {
                 continue;
             };

@@ -147,7 +147,7 @@ pub enum Command {
     /// Warnings alone exit 0; errors exit 1.
     #[command(after_help = EXIT_CODES)]
     Lint {
-        /// Lab directories or bare lab.md pages; default: every lab under ./labs.
+        /// Lab directories or bare pages (lab.md, a notebook .ipynb); default: every lab under ./labs.
         paths: Vec<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = LintFormat::Text)]

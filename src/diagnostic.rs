@@ -42,6 +42,39 @@ pub enum Color {
     Always,
 }
 
+/// A position inside a notebook: cell number (1-based), id, line in the cell.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct CellLocation {
+    /// 1-based cell number.
+    pub number: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// 1-based line within the cell's source.
+    pub line: usize,
+}
+
+impl CellLocation {
+    /// `[cell 3 (id setup)]`, written after a notebook's path where a
+    /// Markdown page has nothing (`lab.ipynb [cell 3 (id setup)]:2:5`).
+    pub fn tag(&self) -> String {
+        match &self.id {
+            Some(id) => format!("[cell {} (id {id})]", self.number),
+            None => format!("[cell {}]", self.number),
+        }
+    }
+}
+
+impl std::fmt::Display for CellLocation {
+    /// `cell 3 (id `setup`), line 2`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cell {}", self.number)?;
+        if let Some(id) = &self.id {
+            write!(f, " (id `{id}`)")?;
+        }
+        write!(f, ", line {}", self.line)
+    }
+}
+
 /// One problem, located in a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
@@ -51,6 +84,10 @@ pub struct Diagnostic {
     /// What is wrong, lowercase, values in backticks.
     pub message: String,
     pub file: PathBuf,
+    /// In a notebook: the cell; `line` and `column` are then within the
+    /// cell's source and `snippet` is the cell's line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell: Option<CellLocation>,
     /// 1-based line.
     pub line: usize,
     /// 1-based column in characters (1 when the finding is about the whole line).
@@ -78,6 +115,7 @@ impl Diagnostic {
             code: code.to_string(),
             message: message.into(),
             file: file.to_path_buf(),
+            cell: None,
             line: 1,
             column: 1,
             width: 0,
@@ -131,6 +169,21 @@ impl Diagnostic {
         self
     }
 
+    /// Marks the position as inside a notebook cell (`line` is the cell's).
+    pub fn in_cell(mut self, cell: CellLocation) -> Self {
+        self.cell = Some(cell);
+        self
+    }
+
+    /// The path as shown: `lab.ipynb [cell 3 (id setup)]` in a notebook.
+    pub fn shown_path(&self) -> String {
+        let path = self.file.display();
+        match &self.cell {
+            None => path.to_string(),
+            Some(c) => format!("{path} {}", c.tag()),
+        }
+    }
+
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
         self
@@ -162,7 +215,7 @@ impl Diagnostic {
             Severity::Warning => Level::WARNING,
             Severity::Info => Level::INFO,
         };
-        let path = self.file.display().to_string();
+        let path = self.shown_path();
         let title = level
             .primary_title(self.message.as_str())
             .id(self.code.as_str());

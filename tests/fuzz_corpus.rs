@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use labcheck::cassette::StreamEvent;
 
-const TARGETS: [&str; 3] = ["cassette", "lab_toml", "event_stream"];
+const TARGETS: [&str; 4] = ["cassette", "lab_toml", "event_stream", "notebook"];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -59,6 +59,12 @@ fn cassette_corpus_and_regressions_run_without_panic() {
 fn lab_toml_corpus_and_regressions_run_without_panic() {
     let n = replay("lab_toml", |b| drop(harness::lab_toml(b)));
     assert!(n >= 10, "{n} inputs");
+}
+
+#[test]
+fn notebook_corpus_and_regressions_run_without_panic() {
+    let n = replay("notebook", |b| drop(harness::notebook(b)));
+    assert!(n >= 15, "{n} inputs");
 }
 
 #[test]

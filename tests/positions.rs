@@ -1,7 +1,8 @@
 //! Lint reads what run reads: each bad input under `tests/fixtures/bad/` is
 //! reported by `labcheck lint` and by `labcheck run` at the same
-//! `file:line:column` (its real position, never 1:1), rendered with the
-//! offending line and a caret, and neither command panics.
+//! `file:line:column` (its real position, never 1:1; in a notebook
+//! `file [cell N (id x)]:line:column`), rendered with the offending line and
+//! a caret, and neither command panics.
 
 use std::process::Command;
 
@@ -16,7 +17,7 @@ fn labcheck() -> Command {
 }
 
 /// (fixture, file in it, line, column, exit code of `run`, words of the message).
-const CASES: [(&str, &str, usize, usize, i32, &str); 6] = [
+const CASES: [(&str, &str, usize, usize, i32, &str); 9] = [
     (
         "not-utf8-lab-toml",
         "lab.toml",
@@ -56,6 +57,31 @@ const CASES: [(&str, &str, usize, usize, i32, &str); 6] = [
         29,
         101,
         "duplicate key `stopReason`",
+    ),
+    (
+        "nb-source-not-string",
+        "lab.ipynb",
+        23,
+        15,
+        2,
+        "expected a string or a list of strings at `cells[1].source` (cell 2)",
+    ),
+    // A notebook position is the cell and the line in it, not the JSON's.
+    (
+        "nb-unbound-checklist-item",
+        "lab.ipynb [cell 3 (id verify)]",
+        4,
+        1,
+        2,
+        "checklist item 2 \"Shell prints bye\" is not proven by any step",
+    ),
+    (
+        "nb-unknown-cell-id",
+        "lab.toml",
+        9,
+        11,
+        2,
+        "no cell with id `helo` in the notebook",
     ),
     (
         "cassette-delay-overflow",

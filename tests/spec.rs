@@ -23,6 +23,10 @@ struct Expected {
     line: usize,
     #[serde(default)]
     column: usize,
+    /// Notebook pages: the 1-based cell the error is in (`line` and `column`
+    /// are then within the cell).
+    #[serde(default)]
+    cell: Option<usize>,
 }
 
 /// Loads the lab, then its cassettes; the first error as (kind, file, line,
@@ -118,6 +122,11 @@ fn bad_fixtures_fail_with_the_expected_error() {
             failures.push(format!(
                 "{name}: got {got:?}, expected {want:?}\n    {message}"
             ));
+        }
+        if let Some(n) = expected.cell
+            && !message.contains(&format!("[cell {n}"))
+        {
+            failures.push(format!("{name}: expected cell {n} in\n    {message}"));
         }
         assert!(
             actionable,

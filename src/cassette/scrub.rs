@@ -145,6 +145,24 @@ impl Scrubber {
         merged
     }
 
+    /// What the rules find in `text`, each as a byte range and its kind
+    /// (`access-key`, `secret`, `account-id`), sorted and disjoint: the same
+    /// spans [`Scrubber::text`] replaces, for checks that report rather than
+    /// redact (lint of a notebook's saved outputs).
+    pub fn findings(&self, text: &str) -> Vec<(std::ops::Range<usize>, &'static str)> {
+        self.spans(text)
+            .into_iter()
+            .map(|(s, e, with)| {
+                let kind = match with {
+                    ACCESS_KEY => "access-key",
+                    ACCOUNT => "account-id",
+                    _ => "secret",
+                };
+                (s..e, kind)
+            })
+            .collect()
+    }
+
     /// `text` with every secret replaced.
     pub fn text(&self, text: &str) -> String {
         let mut out = String::with_capacity(text.len());

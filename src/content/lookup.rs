@@ -1,6 +1,8 @@
 //! Addressing the page: a section by heading name, a code block by section and
-//! 0-based index. Failures say what *is* there (the section's blocks, the
-//! nearest heading names) so the author can fix the reference.
+//! 0-based index; in a notebook also a cell by nbformat id or by tag
+//! ([`CellSelector`]). Failures say what *is* there (the section's blocks, the
+//! nearest heading names, the nearest cell ids) so the author can fix the
+//! reference.
 
 use std::fmt;
 
@@ -27,6 +29,53 @@ pub enum LookupError {
         index: usize,
         blocks: Vec<BlockSummary>,
     },
+    #[error("{selector} points at a cell, but the page is not a notebook")]
+    NotANotebook { selector: CellSelector },
+    #[error("no cell with id `{id}` in the notebook")]
+    UnknownCell {
+        id: String,
+        /// Closest cell ids, best first (at most 3).
+        nearest: Vec<String>,
+    },
+    #[error("no cell tagged `{tag}` in the notebook")]
+    UnknownTag {
+        tag: String,
+        /// Closest tags, best first (at most 3).
+        nearest: Vec<String>,
+    },
+    #[error("tag `{tag}` is on {} cells (cells {}), expected one", cells.len(), join(cells))]
+    AmbiguousTag {
+        tag: String,
+        /// 1-based cell numbers.
+        cells: Vec<usize>,
+    },
+    #[error(
+        "{selector} is a {cell_type} cell (cell {number}) with {count} code blocks, expected one"
+    )]
+    NoCodeInCell {
+        selector: CellSelector,
+        number: usize,
+        cell_type: &'static str,
+        count: usize,
+    },
+}
+
+/// A cell of a notebook page, as a step names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CellSelector {
+    /// `{ cell = "…" }`: the nbformat cell id.
+    Id(String),
+    /// `{ tag = "…" }`: the one cell carrying this tag.
+    Tag(String),
+}
+
+impl fmt::Display for CellSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CellSelector::Id(id) => write!(f, "cell `{id}`"),
+            CellSelector::Tag(tag) => write!(f, "tag `{tag}`"),
+        }
+    }
 }
 
 /// A code block as listed in a [`LookupError::MissingBlock`].
@@ -35,6 +84,8 @@ pub struct BlockSummary {
     pub index: usize,
     pub lang: Option<String>,
     pub line: usize,
+    /// In a notebook: where the block is (then shown instead of `line`).
+    pub cell: Option<super::CellLocation>,
 }
 
 struct BlockList<'a>(&'a [BlockSummary]);
@@ -50,13 +101,11 @@ impl fmt::Display for BlockList<'_> {
             if i > 0 {
                 f.write_str(", ")?;
             }
-            write!(
-                f,
-                "{} = `{}` at line {}",
-                b.index,
-                b.lang.as_deref().unwrap_or("(no language)"),
-                b.line
-            )?;
+            let lang = b.lang.as_deref().unwrap_or("(no language)");
+            match &b.cell {
+                Some(c) => write!(f, "{} = `{lang}` in cell {}", b.index, c.number)?,
+                None => write!(f, "{} = `{lang}` at line {}", b.index, b.line)?,
+            }
         }
         Ok(())
     }
@@ -118,6 +167,7 @@ impl LabPage {
                 index,
                 lang: b.lang.clone(),
                 line: b.line,
+                cell: self.cell_location(b.line + 1),
             })
             .collect();
         Err(LookupError::MissingBlock {
@@ -125,6 +175,54 @@ impl LabPage {
             index,
             blocks,
         })
+    }
+
+    /// The code block of the one cell `selector` names: a code cell, or a
+    /// markdown cell holding exactly one fenced block.
+    pub fn cell_block(&self, selector: &CellSelector) -> Result<&CodeBlock, LookupError> {
+        let Some(nb) = self.notebook.as_ref().map(|n| &n.notebook) else {
+            return Err(LookupError::NotANotebook {
+                selector: selector.clone(),
+            });
+        };
+        let cell = match selector {
+            CellSelector::Id(id) => nb.cell_by_id(id).ok_or_else(|| LookupError::UnknownCell {
+                id: id.clone(),
+                nearest: nb.nearest_ids(id),
+            })?,
+            CellSelector::Tag(tag) => {
+                let found: Vec<_> = nb.cells_with_tag(tag).collect();
+                match found.as_slice() {
+                    [one] => *one,
+                    [] => {
+                        return Err(LookupError::UnknownTag {
+                            tag: tag.clone(),
+                            nearest: nb.nearest_tags(tag),
+                        });
+                    }
+                    many => {
+                        return Err(LookupError::AmbiguousTag {
+                            tag: tag.clone(),
+                            cells: many.iter().map(|c| c.number()).collect(),
+                        });
+                    }
+                }
+            }
+        };
+        let blocks: Vec<&CodeBlock> = self
+            .blocks
+            .iter()
+            .filter(|b| b.cell == Some(cell.index))
+            .collect();
+        match blocks.as_slice() {
+            [one] => Ok(one),
+            _ => Err(LookupError::NoCodeInCell {
+                selector: selector.clone(),
+                number: cell.number(),
+                cell_type: cell.cell_type.as_str(),
+                count: blocks.len(),
+            }),
+        }
     }
 
     /// Up to three heading names closest to `name`, best first.

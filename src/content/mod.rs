@@ -12,15 +12,24 @@
 //! the same or a higher level (so blocks in sub-sections count too). Heading
 //! names are compared after trimming and NFC normalisation, in their rendered
 //! form (`` `x` `` becomes `x`) or as written in the source.
+//!
+//! A Jupyter notebook (`.ipynb`, [`notebook`]) is a page too: [`LabPage::read`]
+//! picks the reader by extension and [`LabPage::from_notebook`] builds the same
+//! model from its cells ([`cells`]); [`LabPage::notebook`] keeps the cells and
+//! maps lines to cell positions.
 
+pub mod cells;
 mod front_matter;
 mod lookup;
+pub mod notebook;
 mod walk;
 
 use std::path::{Path, PathBuf};
 
+pub use cells::NotebookPage;
 pub use front_matter::FrontMatter;
-pub use lookup::LookupError;
+pub use lookup::{CellSelector, LookupError};
+pub use notebook::{Cell, CellLocation, CellType, Notebook, NotebookError, Output};
 pub(crate) use walk::normalize;
 
 /// A parsed lab page.
@@ -35,6 +44,9 @@ pub struct LabPage {
     pub blocks: Vec<CodeBlock>,
     /// Every task-list item of the page, in page order.
     pub checklist: Vec<ChecklistEntry>,
+    /// The notebook, when the page is one: its cells and the layout the
+    /// lines above refer to ([`NotebookPage::locate`] gives cell positions).
+    pub notebook: Option<Box<NotebookPage>>,
 }
 
 /// One heading.
@@ -61,6 +73,9 @@ pub struct CodeBlock {
     pub line: usize,
     /// Index into [`LabPage::headings`] of the nearest heading above it.
     pub heading: Option<usize>,
+    /// In a notebook: index of the cell the block is (a code cell) or is in
+    /// (a fenced block of a markdown cell).
+    pub cell: Option<usize>,
 }
 
 /// One `- [ ]` / `- [x]` item.
@@ -111,11 +126,24 @@ impl LabPage {
             headings: walked.headings,
             blocks: walked.blocks,
             checklist: walked.checklist,
+            notebook: None,
         })
     }
 
-    /// Reads and parses the page at `path`.
+    /// Whether `path` names a notebook (`.ipynb`) rather than a Markdown page.
+    pub fn is_notebook_path(path: &Path) -> bool {
+        path.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("ipynb"))
+    }
+
+    /// Reads and parses the page at `path`: a notebook when it ends in
+    /// `.ipynb`, Markdown otherwise.
     pub fn read(path: &Path) -> Result<LabPage, ReadError> {
+        if LabPage::is_notebook_path(path) {
+            return Notebook::read(path)
+                .map(LabPage::from_notebook)
+                .map_err(ReadError::Notebook);
+        }
         let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
             path: path.to_path_buf(),
             source,
@@ -123,9 +151,22 @@ impl LabPage {
         LabPage::parse(path, &text).map_err(ReadError::Content)
     }
 
-    /// The front matter `title`, if any.
+    /// The front matter `title`, if any; for a notebook, its first `#`
+    /// heading.
     pub fn title(&self) -> Option<&str> {
-        self.front_matter.title()
+        match &self.notebook {
+            None => self.front_matter.title(),
+            Some(_) => self
+                .headings
+                .iter()
+                .find(|h| h.level == 1)
+                .map(|h| h.text.as_str()),
+        }
+    }
+
+    /// Where layout line `line` is in the notebook (`None` for a Markdown page).
+    pub fn cell_location(&self, line: usize) -> Option<CellLocation> {
+        self.notebook.as_ref().and_then(|n| n.locate(line))
     }
 }
 
@@ -140,6 +181,8 @@ pub enum ReadError {
     },
     #[error(transparent)]
     Content(ContentError),
+    #[error(transparent)]
+    Notebook(NotebookError),
 }
 
 /// A line holding nothing but Hugo shortcodes (`{{% … %}}`, `{{< … >}}`).

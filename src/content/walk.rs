@@ -92,6 +92,7 @@ pub(crate) fn walk(text: &str) -> Walked {
                         text: code,
                         line: lines.line(start),
                         heading: out.headings.len().checked_sub(1),
+                        cell: None,
                     });
                 }
             }

@@ -3,7 +3,8 @@
 //! author learns what is wrong before a student on a fresh Linux machine does.
 //!
 //! A path is a lab directory (with `lab.toml`: spec, page and cassette
-//! checks) or a bare page (`lab.md`: page checks only). The checks:
+//! checks) or a bare page (`lab.md` or a notebook `.ipynb`: page checks only;
+//! a notebook's findings are located by cell, see [`notebook`]). The checks:
 //!
 //! - `spec/*`: [`crate::spec::load_lab`] errors (checklist items no step
 //!   proves, missing code blocks, …), one diagnostic each;
@@ -20,7 +21,9 @@
 //! - `client-too-old`: a boto3, botocore or AWS CLI pinned or suggested
 //!   older than what the page's own calls need ([`client_versions`]);
 //! - `cassette-*`, `step-without-cassette`: unused cassettes, steps with no
-//!   cassette, secrets, cassettes older than the lab's `max_age`.
+//!   cassette, secrets, cassettes older than the lab's `max_age`;
+//! - `notebook-*`: saved outputs with secrets, ARNs, account ids or errors,
+//!   cells run out of order, `!pip`; a notebook that does not parse.
 //!
 //! Only errors fail the lint. The JSON shape is documented in `docs/lint.md`.
 //!
@@ -37,6 +40,7 @@ mod cassettes;
 pub mod client_versions;
 mod commands;
 mod models;
+mod notebook;
 mod page;
 mod shell;
 
@@ -77,7 +81,7 @@ impl LintOptions {
 pub enum LintError {
     #[error("`{}` does not exist (hint: pass a lab directory or a `lab.md`)", path.display())]
     NotFound { path: PathBuf },
-    #[error("`{}` holds neither `lab.toml` nor `lab.md` (hint: pass a lab directory or a page)", path.display())]
+    #[error("`{}` holds neither `lab.toml` nor `lab.md` nor `lab.ipynb` (hint: pass a lab directory or a page)", path.display())]
     NotALab { path: PathBuf },
     #[error("cannot read `{}`: {source}", path.display())]
     Read {
@@ -167,9 +171,13 @@ fn resolve(
         });
     }
     let bare_page = path.join(spec::DEFAULT_PAGE);
+    let bare_notebook = path.join("lab.ipynb");
     if !path.join(spec::LAB_FILE).is_file() {
         if bare_page.is_file() {
             return Ok((Some(bare_page), default_region));
+        }
+        if bare_notebook.is_file() {
+            return Ok((Some(bare_notebook), default_region));
         }
         return Err(LintError::NotALab {
             path: path.to_path_buf(),
@@ -183,8 +191,13 @@ fn resolve(
         }
         Err(e) => {
             out.push(spec_diagnostic(&e));
-            // The page's own checks still help, if it is where it usually is.
-            let page = bare_page.is_file().then_some(bare_page);
+            // The page's own checks still help, if it is where it usually is
+            // (unless the error is the page itself: no second report of it).
+            let page = if bare_page.is_file() {
+                Some(bare_page)
+            } else {
+                (bare_notebook.is_file() && e.file() != bare_notebook).then_some(bare_notebook)
+            };
             Ok((page, default_region))
         }
     }
@@ -193,6 +206,13 @@ fn resolve(
 /// A `lab.toml` (or page) error from the spec loader, as a lint error.
 pub fn spec_diagnostic(e: &SpecError) -> Diagnostic {
     e.diagnostic()
+}
+
+/// The page checks and notebook rules of a notebook page (built with
+/// [`LabPage::from_notebook`]), every finding located by cell; nothing for
+/// a Markdown page.
+pub fn lint_notebook_page(page: &LabPage, region: &str, models: &ModelTable) -> Vec<Diagnostic> {
+    notebook::check(page, region, models)
 }
 
 /// The plain text report: every diagnostic, then a summary line.
@@ -214,6 +234,12 @@ fn lint_page(
         path: path.to_path_buf(),
         source,
     })?;
+    if LabPage::is_notebook_path(path) {
+        return Ok(match crate::content::Notebook::parse(path, &bytes) {
+            Ok(nb) => notebook::check(&LabPage::from_notebook(nb), region, &options.models),
+            Err(e) => vec![notebook::error_diagnostic(&e, &bytes)],
+        });
+    }
     let text = match std::str::from_utf8(&bytes) {
         Ok(text) => text,
         Err(e) => {

@@ -45,12 +45,25 @@ pub fn check(page: &LabPage, text: &str, region: &str, table: &ModelTable) -> Ve
     let mut out = Vec::new();
     let blocks: Vec<&CodeBlock> = page.blocks.iter().collect();
 
-    // Shell blocks, in page order; remember which scripts are run where.
+    // Shell blocks, in page order; remember which scripts are run where. In
+    // a notebook, also the `!command` lines of code cells.
+    let notebook = page.notebook.is_some();
     let mut state = ShellState::new(text);
     let mut runs: Vec<(String, usize)> = Vec::new();
     let mut installs_boto3 = false;
-    for b in blocks.iter().filter(|b| is_shell(b.lang.as_deref())) {
-        for cmd in shell::split(&b.text, b.line + 1) {
+    for b in &blocks {
+        let cmds = if is_shell(b.lang.as_deref()) {
+            shell::split(&b.text, b.line + 1)
+        } else if notebook && is_python(b.lang.as_deref()) {
+            let (cmds, magic) = super::notebook::bang_commands(b);
+            runs.extend(magic.runs.iter().cloned());
+            installs_boto3 |= magic.installs_boto3;
+            out.extend(magic.diagnostics(src.file, text));
+            cmds
+        } else {
+            continue;
+        };
+        for cmd in cmds {
             let argv = cmd.argv();
             if let Some(first) = argv.first() {
                 let name = first.text.as_str();
@@ -76,23 +89,35 @@ pub fn check(page: &LabPage, text: &str, region: &str, table: &ModelTable) -> Ve
     let mut boto3_reported = installs_boto3 || BOTO3_STATED.is_match(text);
     for b in &blocks {
         let (start, end) = span(b);
-        if is_python(b.lang.as_deref()) && !b.text.trim_start().starts_with(">>>") {
+        if notebook {
+            // Code cells run in the kernel: only `%%writefile` cells are scripts.
+            out.extend(super::notebook::written_script_never_run(
+                page, b, &runs, &src,
+            ));
+        } else if is_python(b.lang.as_deref()) && !b.text.trim_start().starts_with(">>>") {
             out.extend(script_name(b, &lines, prev_end, &runs, &src));
-            if !boto3_reported
-                && let Some(i) = b.text.lines().position(|l| {
-                    let l = l.trim_start();
-                    l.starts_with("import boto3") || l.starts_with("from boto3")
-                })
-            {
-                boto3_reported = true;
-                let msg = "the page imports `boto3` but never says to install it".to_string();
-                out.push(
+        }
+        if is_python(b.lang.as_deref())
+            && !b.text.trim_start().starts_with(">>>")
+            && !boto3_reported
+            && let Some(i) = b.text.lines().position(|l| {
+                let l = l.trim_start();
+                l.starts_with("import boto3") || l.starts_with("from boto3")
+            })
+        {
+            boto3_reported = true;
+            let msg = "the page imports `boto3` but never says to install it".to_string();
+            let help = if notebook {
+                "add a cell before it: `%pip install \"boto3>=1.34.116\"` (1.34.116 has Converse too)"
+            } else {
+                "add a bash block before it: `python3 -m venv .venv`, `. .venv/bin/activate`, `pip install \"boto3>=1.34.116\"` (1.34.116 has Converse too)"
+            };
+            out.push(
                         Diagnostic::new(Severity::Warning, "boto3-not-installed", msg, &page.path)
                             .at(text, start + 1 + i, Some("boto3"))
                             .note("a fresh Linux machine has no boto3: `ModuleNotFoundError: No module named 'boto3'`; Debian 12's `python3-boto3` (1.26.27) predates bedrock-runtime")
-                            .help("add a bash block before it: `python3 -m venv .venv`, `. .venv/bin/activate`, `pip install \"boto3>=1.34.116\"` (1.34.116 has Converse too)"),
+                            .help(help),
                     );
-            }
         }
         prev_end = end;
     }
@@ -160,8 +185,20 @@ pub fn check(page: &LabPage, text: &str, region: &str, table: &ModelTable) -> Ve
     }
     for (mut d, _, lines) in unknown {
         if lines.len() > 1 {
-            let list: Vec<String> = lines.iter().map(ToString::to_string).collect();
-            d.message = format!("{} (used on lines {})", d.message, list.join(", "));
+            d.message = match &page.notebook {
+                None => {
+                    let list: Vec<String> = lines.iter().map(ToString::to_string).collect();
+                    format!("{} (used on lines {})", d.message, list.join(", "))
+                }
+                Some(nb) => {
+                    let list: Vec<String> = lines
+                        .iter()
+                        .filter_map(|&l| nb.locate(l))
+                        .map(|c| format!("cell {} line {}", c.number, c.line))
+                        .collect();
+                    format!("{} (used in {})", d.message, list.join(", "))
+                }
+            };
         }
         out.push(d);
     }

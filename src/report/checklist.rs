@@ -162,6 +162,7 @@ mod tests {
             index,
             text: text.into(),
             line: 10 + index,
+            cell: None,
         }
     }
 

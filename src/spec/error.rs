@@ -11,12 +11,12 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::{Diagnostic, LineIndex, Severity};
+use crate::diagnostic::{CellLocation, Diagnostic, LineIndex, Severity};
 
 /// A lab that cannot be loaded. See [`Problem`] for the kinds.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-#[error("{}:{line}:{column}: {problem} (hint: {hint})", file.display())]
+#[error("{}{}:{line}:{column}: {problem} (hint: {hint})", file.display(), CellTag(cell.as_ref()))]
 pub struct SpecError {
     /// The file at fault (`…/lab.toml` or the page).
     pub file: PathBuf,
@@ -30,6 +30,21 @@ pub struct SpecError {
     pub problem: Box<Problem>,
     /// What to write instead.
     pub hint: String,
+    /// When the file is a notebook and the problem is in a cell: the cell;
+    /// `line` and `column` are then within the cell's source.
+    pub cell: Option<CellLocation>,
+}
+
+/// ` [cell 3 (id `x`)]` after a notebook's path, nothing otherwise.
+pub(crate) struct CellTag<'a>(pub Option<&'a CellLocation>);
+
+impl fmt::Display for CellTag<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            None => Ok(()),
+            Some(c) => write!(f, " {}", c.tag()),
+        }
+    }
 }
 
 impl SpecError {
@@ -66,10 +81,20 @@ impl SpecError {
             .and_then(|rest| rest.strip_suffix("`?"))
             .filter(|name| !name.contains('`'))
             .map(str::to_string);
-        Diagnostic::new(Severity::Error, &code, self.problem.to_string(), &self.file)
-            .at_column(&text, self.line, self.column, self.width.max(1))
-            .help(self.hint.clone())
-            .suggestion(suggestion)
+        let d = Diagnostic::new(Severity::Error, &code, self.problem.to_string(), &self.file);
+        let d = match &self.cell {
+            // A notebook: the cell's own line, never a line of the JSON.
+            Some(cell) => {
+                let source = crate::content::Notebook::read(&self.file)
+                    .ok()
+                    .and_then(|nb| nb.cells.get(cell.number - 1).map(|c| c.source.clone()))
+                    .unwrap_or_default();
+                d.at_column(&source, self.line, self.column, self.width.max(1))
+                    .in_cell(cell.clone())
+            }
+            None => d.at_column(&text, self.line, self.column, self.width.max(1)),
+        };
+        d.help(self.hint.clone()).suggestion(suggestion)
     }
 }
 
@@ -81,7 +106,7 @@ pub enum Problem {
     Io { message: String },
     #[error("not UTF-8: byte 0x{byte:02x}")]
     NotUtf8 { byte: u8 },
-    #[error("the page `{}` is a directory, expected a Markdown file", page.display())]
+    #[error("the page `{}` is a directory, expected a Markdown file or a notebook", page.display())]
     PageIsDirectory { page: PathBuf },
     #[error("{key} `{value}` is longer than the limit of {limit}")]
     DurationTooLong {
@@ -153,6 +178,13 @@ pub enum Problem {
     AmbiguousSection { section: String, lines: Vec<usize> },
     #[error("{message}")]
     MissingBlock { message: String },
+    /// A `{ cell = … }` / `{ tag = … }` selector that does not name one cell;
+    /// `kind` is `unknown-cell`, `unknown-tag`, `ambiguous-tag`, `no-code-in-cell`
+    /// or `not-a-notebook`.
+    #[error("{message}")]
+    CellRef { kind: &'static str, message: String },
+    #[error("{message}")]
+    BadNotebook { kind: &'static str, message: String },
     #[error("checklist item {index} \"{text}\" is not proven by any step")]
     UnboundChecklistItem { index: usize, text: String },
     #[error("no checklist item {reference} in the page (it has {count} item{})", if *count == 1 { "" } else { "s" })]
@@ -213,6 +245,7 @@ impl Problem {
             Problem::UnknownSection { .. } => "unknown-section",
             Problem::AmbiguousSection { .. } => "ambiguous-section",
             Problem::MissingBlock { .. } => "missing-block",
+            Problem::CellRef { kind, .. } | Problem::BadNotebook { kind, .. } => kind,
             Problem::UnboundChecklistItem { .. } => "unbound-checklist-item",
             Problem::UnknownChecklistItem { .. } => "unknown-checklist-item",
             Problem::DuplicateStepId { .. } => "duplicate-step-id",
@@ -307,6 +340,7 @@ impl<'a> Source<'a> {
             width,
             problem: Box::new(problem),
             hint: hint.to_string(),
+            cell: None,
         }
     }
 
@@ -330,6 +364,7 @@ pub(crate) fn page_error(
         width: 0,
         problem: Box::new(problem),
         hint: hint.to_string(),
+        cell: None,
     }
 }
 

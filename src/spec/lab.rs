@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::diagnostic::CellLocation;
 use crate::ids::{ClientId, LabId, StepId};
 
 /// A lab ready to run.
@@ -37,8 +38,11 @@ pub struct ChecklistItem {
     pub index: usize,
     /// The item text, NFC-normalised, without the `- [ ]` marker.
     pub text: String,
-    /// 1-based line in `lab.md`.
+    /// 1-based line in `lab.md` (in a notebook: a line of the page layout;
+    /// `cell` says where it is).
     pub line: usize,
+    /// In a notebook: the markdown cell and line the item is on.
+    pub cell: Option<CellLocation>,
 }
 
 /// One step of the lab, resolved.
@@ -60,13 +64,17 @@ pub struct Step {
 /// Where a program (a shell script, a python file) comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProgramSource {
-    /// A fenced code block of `lab.md`, already resolved.
+    /// A fenced code block of `lab.md` (or a notebook's code cell), already
+    /// resolved.
     Block {
         section: String,
         index: usize,
         line: usize,
         lang: Option<String>,
         text: String,
+        /// In a notebook: the cell and line of the block's first code line
+        /// (`line` is then a line of the page layout, not of a file).
+        cell: Option<CellLocation>,
     },
     /// An inline command written in `lab.toml`.
     Inline { text: String },

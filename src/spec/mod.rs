@@ -101,6 +101,7 @@ fn load(dir: &Path, page_override: Option<&Path>) -> Result<Lab, SpecError> {
             message: e.to_string(),
         }),
         hint: format!("every lab directory needs a `{LAB_FILE}` (see docs/lab-toml.md)"),
+        cell: None,
     })?;
     let text = match std::str::from_utf8(&bytes) {
         Ok(text) => text,
@@ -117,7 +118,7 @@ fn load(dir: &Path, page_override: Option<&Path>) -> Result<Lab, SpecError> {
     };
     let page_span = header.page.as_ref().map_or(raw.lab.span(), |p| p.span());
     if page_path.is_dir() {
-        let hint = "name the Markdown file itself, e.g. `page = \"<dir>/lab.md\"`";
+        let hint = "name the page file itself, e.g. `page = \"<dir>/lab.md\"` or `page = \"<dir>/lab.ipynb\"`";
         return Err(src.error(
             Some(page_span),
             Problem::PageIsDirectory { page: page_path },
@@ -152,6 +153,7 @@ fn load(dir: &Path, page_override: Option<&Path>) -> Result<Lab, SpecError> {
                 hint,
             ));
         }
+        Err(ReadError::Notebook(e)) => return Err(notebook_error(e)),
         Err(ReadError::Content(e)) => {
             let line = e.line();
             let hint = "close the front matter with the same delimiter line (`---` or `+++`)";
@@ -177,7 +179,11 @@ fn check(dir: &Path, src: Source<'_>, raw: &LabFile, page: &LabPage) -> Result<L
         (Some(t), _) => t.clone(),
         (None, Some(t)) => t.to_string(),
         (None, None) => {
-            let hint = "add `title = \"…\"` under `[lab]`, or `title:` to the page's front matter";
+            let hint = if page.notebook.is_some() {
+                "add `title = \"…\"` under `[lab]`, or a `# Title` heading to a markdown cell of the notebook"
+            } else {
+                "add `title = \"…\"` under `[lab]`, or `title:` to the page's front matter"
+            };
             return Err(ctx
                 .src
                 .error(Some(raw.lab.span()), Problem::MissingTitle, hint));
@@ -222,6 +228,7 @@ fn check(dir: &Path, src: Source<'_>, raw: &LabFile, page: &LabPage) -> Result<L
             index: i + 1,
             text: c.text.clone(),
             line: c.line,
+            cell: page.cell_location(c.line),
         })
         .collect();
     if let Some(item) = checklist
@@ -237,7 +244,12 @@ fn check(dir: &Path, src: Source<'_>, raw: &LabFile, page: &LabPage) -> Result<L
             index: item.index,
             text: item.text.clone(),
         };
-        return Err(page_error(&page.path, item.line, problem, hint));
+        let mut e = page_error(&page.path, item.line, problem, hint);
+        if let Some(cell) = &item.cell {
+            e.line = cell.line;
+            e.cell = Some(cell.clone());
+        }
+        return Err(e);
     }
 
     Ok(Lab {
@@ -256,6 +268,36 @@ fn check(dir: &Path, src: Source<'_>, raw: &LabFile, page: &LabPage) -> Result<L
     })
 }
 
+/// A notebook that does not read: at its JSON `line:column` when the JSON is
+/// at fault, at the cell otherwise.
+pub(crate) fn notebook_error(e: crate::content::NotebookError) -> SpecError {
+    use crate::content::notebook::NotebookPosition;
+    let (line, column, cell, message) = match &e.position {
+        NotebookPosition::File => (1, 1, None, e.problem.to_string()),
+        NotebookPosition::Json {
+            line,
+            column,
+            cell: Some(n),
+        } => (*line, *column, None, format!("{} (cell {n})", e.problem)),
+        NotebookPosition::Json { line, column, .. } => {
+            (*line, *column, None, e.problem.to_string())
+        }
+        NotebookPosition::Cell(c) => (c.line, 1, Some(c.clone()), e.problem.to_string()),
+    };
+    SpecError {
+        file: e.path.clone(),
+        line,
+        column,
+        width: 1,
+        problem: Box::new(Problem::BadNotebook {
+            kind: e.kind(),
+            message,
+        }),
+        hint: e.problem.hint().to_string(),
+        cell,
+    }
+}
+
 /// A file that is not UTF-8, at the line and column of its first bad byte.
 fn not_utf8(file: &Path, bytes: &[u8], e: &std::str::Utf8Error) -> SpecError {
     let (line, column) = crate::diagnostic::utf8_error_position(bytes, e);
@@ -269,6 +311,7 @@ fn not_utf8(file: &Path, bytes: &[u8], e: &std::str::Utf8Error) -> SpecError {
         }),
         hint: "save the file as UTF-8 (an editor's \"encoding\" menu, or `iconv -t UTF-8`)"
             .to_string(),
+        cell: None,
     }
 }
 

@@ -136,8 +136,8 @@ pub struct RawStep {
     pub expect: RawExpect,
 }
 
-/// Where text comes from: exactly one of `section` (+ `index`), `command`,
-/// `workspace`.
+/// Where text comes from: exactly one of `section` (+ `index`), `cell`,
+/// `tag`, `command`, `workspace`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceRef {
@@ -145,19 +145,25 @@ pub struct SourceRef {
     pub section: Option<String>,
     /// 0-based fenced code block within the section; default 0.
     pub index: Option<usize>,
+    /// Notebook pages: the nbformat id of the cell holding the code.
+    pub cell: Option<String>,
+    /// Notebook pages: the tag of the one cell holding the code.
+    pub tag: Option<String>,
     /// Inline text (a shell command, or a file's content).
     pub command: Option<String>,
     /// A path in the student's workspace (grading only).
     pub workspace: Option<String>,
 }
 
-/// A code block reference: `{ section = "…", index = 0 }`.
+/// A code block reference: `{ section = "…", index = 0 }`, or in a notebook
+/// `{ cell = "<cell id>" }` / `{ tag = "<cell tag>" }`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlockRef {
-    pub section: String,
-    #[serde(default)]
-    pub index: usize,
+    pub section: Option<String>,
+    pub index: Option<usize>,
+    pub cell: Option<String>,
+    pub tag: Option<String>,
 }
 
 /// A plain string or a code block of the page.

@@ -11,7 +11,7 @@ use toml::Spanned;
 use super::error::{Problem, Source, SpecError, nearest_all, ticks};
 use super::lab::ProgramSource;
 use super::model::{BlockRef, ChecklistRef, SourceRef, TextOrBlock};
-use crate::content::{CodeBlock, LabPage, LookupError, normalize};
+use crate::content::{CellSelector, CodeBlock, LabPage, LookupError, normalize};
 
 /// What stage 2 checks against: the `lab.toml` text and the parsed page.
 pub(crate) struct Ctx<'a> {
@@ -38,6 +38,8 @@ impl Ctx<'_> {
         let v = r.get_ref();
         let set: Vec<&str> = [
             ("section", v.section.is_some()),
+            ("cell", v.cell.is_some()),
+            ("tag", v.tag.is_some()),
             ("command", v.command.is_some()),
         ]
         .into_iter()
@@ -46,6 +48,8 @@ impl Ctx<'_> {
         .collect();
         let allowed = vec![
             "section".to_string(),
+            "cell".to_string(),
+            "tag".to_string(),
             "command".to_string(),
             "workspace".to_string(),
         ];
@@ -53,7 +57,7 @@ impl Ctx<'_> {
             self.err(
                 r.span(),
                 Problem::BadSource { key: key.to_string(), allowed: allowed.clone(), found },
-                format!("write `{key} = {{ section = \"<heading>\", index = 0 }}` or `{key} = {{ command = \"…\" }}`"),
+                format!("write `{key} = {{ section = \"<heading>\", index = 0 }}`, `{key} = {{ cell = \"<cell id>\" }}` (notebooks) or `{key} = {{ command = \"…\" }}`"),
             )
         };
         match (set.as_slice(), v) {
@@ -65,6 +69,22 @@ impl Ctx<'_> {
                     ..
                 },
             ) => self.block(r.span(), section, index.unwrap_or(0)),
+            (
+                ["cell"],
+                SourceRef {
+                    cell: Some(id),
+                    index: None,
+                    ..
+                },
+            ) => self.cell(r.span(), &CellSelector::Id(id.clone())),
+            (
+                ["tag"],
+                SourceRef {
+                    tag: Some(tag),
+                    index: None,
+                    ..
+                },
+            ) => self.cell(r.span(), &CellSelector::Tag(tag.clone())),
             (
                 ["command"],
                 SourceRef {
@@ -105,6 +125,38 @@ impl Ctx<'_> {
             line: b.line,
             lang: b.lang.clone(),
             text: b.text.clone(),
+            cell: self.page.cell_location(b.line + 1),
+        })
+    }
+
+    /// The code of the one cell `selector` names, as a [`ProgramSource::Block`]
+    /// (section: the heading above the cell, index: its place there).
+    pub(crate) fn cell(
+        &self,
+        span: Range<usize>,
+        selector: &CellSelector,
+    ) -> Result<ProgramSource, SpecError> {
+        let b = self
+            .page
+            .cell_block(selector)
+            .map_err(|e| self.lookup_error(span, e))?;
+        let (section, index) = match b.heading {
+            Some(h) => (
+                self.page.headings[h].text.clone(),
+                self.page
+                    .section_blocks(h)
+                    .position(|x| std::ptr::eq(x, b))
+                    .unwrap_or_default(),
+            ),
+            None => (String::new(), 0),
+        };
+        Ok(ProgramSource::Block {
+            section,
+            index,
+            line: b.line,
+            lang: b.lang.clone(),
+            text: b.text.clone(),
+            cell: self.page.cell_location(b.line + 1),
         })
     }
 
@@ -121,14 +173,56 @@ impl Ctx<'_> {
 
     /// `prompt`: a plain string, or a code block's text without its final newline.
     pub(crate) fn text_or_block(&self, v: &Spanned<TextOrBlock>) -> Result<String, SpecError> {
-        match v.get_ref() {
-            TextOrBlock::Text(t) => Ok(t.clone()),
-            TextOrBlock::Block(BlockRef { section, index }) => Ok(self
-                .code_block(v.span(), section, *index)?
+        let text = match v.get_ref() {
+            TextOrBlock::Text(t) => return Ok(t.clone()),
+            TextOrBlock::Block(BlockRef {
+                section: Some(section),
+                index,
+                cell: None,
+                tag: None,
+            }) => self
+                .code_block(v.span(), section, index.unwrap_or(0))?
                 .text
-                .trim_end_matches('\n')
-                .to_string()),
-        }
+                .clone(),
+            TextOrBlock::Block(BlockRef {
+                section: None,
+                index: None,
+                cell,
+                tag,
+            }) if cell.is_some() != tag.is_some() => {
+                let selector = match (cell, tag) {
+                    (Some(id), _) => CellSelector::Id(id.clone()),
+                    (_, Some(tag)) => CellSelector::Tag(tag.clone()),
+                    (None, None) => unreachable!("guarded: exactly one is set"),
+                };
+                match self.cell(v.span(), &selector)? {
+                    ProgramSource::Block { text, .. } => text,
+                    _ => unreachable!("cell() returns a block"),
+                }
+            }
+            TextOrBlock::Block(b) => {
+                let found: Vec<String> = [
+                    ("section", b.section.is_some()),
+                    ("index", b.index.is_some()),
+                    ("cell", b.cell.is_some()),
+                    ("tag", b.tag.is_some()),
+                ]
+                .into_iter()
+                .filter(|&(_, on)| on)
+                .map(|(k, _)| format!("`{k}`"))
+                .collect();
+                return Err(self.err(
+                    v.span(),
+                    Problem::BadSource {
+                        key: "prompt".to_string(),
+                        allowed: vec!["section".into(), "cell".into(), "tag".into()],
+                        found: if found.is_empty() { "none".to_string() } else { found.join(", ") },
+                    },
+                    "write `prompt = { section = \"<heading>\", index = 0 }`, `{ cell = \"<id>\" }` or `{ tag = \"<tag>\" }`",
+                ));
+            }
+        };
+        Ok(text.trim_end_matches('\n').to_string())
     }
 
     fn lookup_error(&self, span: Range<usize>, e: LookupError) -> SpecError {
@@ -141,10 +235,62 @@ impl Ctx<'_> {
                 };
                 self.err(span, Problem::UnknownSection { section, nearest }, hint)
             }
+            LookupError::AmbiguousSection { section, lines } if self.page.notebook.is_some() => {
+                // Lines of a notebook page are layout lines: name the cells.
+                let cells: Vec<String> = lines
+                    .iter()
+                    .filter_map(|&l| self.page.cell_location(l))
+                    .map(|c| format!("cell {}", c.number))
+                    .collect();
+                let message = format!(
+                    "section `{section}` is ambiguous: the heading appears in {}",
+                    cells.join(", ")
+                );
+                self.err(
+                    span,
+                    Problem::CellRef {
+                        kind: "ambiguous-section",
+                        message,
+                    },
+                    "rename one of the headings in the notebook so each section name is unique",
+                )
+            }
             LookupError::AmbiguousSection { section, lines } => self.err(
                 span,
                 Problem::AmbiguousSection { section, lines },
                 "rename one of the headings in the page so each section name is unique",
+            ),
+            LookupError::UnknownCell { ref nearest, .. } => {
+                let hint = match nearest.first() {
+                    Some(best) => format!("did you mean `{best}`? (cell ids of `{page}`)"),
+                    None => format!("use the `id` of a cell of `{page}` (nbformat 4.5 or later saves one per cell)"),
+                };
+                self.cell_ref("unknown-cell", span, &e, hint)
+            }
+            LookupError::UnknownTag { ref nearest, .. } => {
+                let hint = match nearest.first() {
+                    Some(best) => format!("did you mean `{best}`? (tags of `{page}`)"),
+                    None => "add the tag to the cell's `metadata.tags`, or select it by `cell = \"<id>\"`".to_string(),
+                };
+                self.cell_ref("unknown-tag", span, &e, hint)
+            }
+            LookupError::AmbiguousTag { .. } => self.cell_ref(
+                "ambiguous-tag",
+                span,
+                &e,
+                "select the cell by its id (`cell = \"<id>\"`), or keep the tag on one cell only",
+            ),
+            LookupError::NoCodeInCell { .. } => self.cell_ref(
+                "no-code-in-cell",
+                span,
+                &e,
+                "point at a code cell, or a markdown cell with exactly one fenced code block",
+            ),
+            LookupError::NotANotebook { .. } => self.cell_ref(
+                "not-a-notebook",
+                span,
+                &e,
+                "`cell` and `tag` select notebook cells: use `section` and `index` for a Markdown page",
             ),
             LookupError::MissingBlock { ref blocks, .. } => {
                 let hint = match blocks.len() {
@@ -163,6 +309,20 @@ impl Ctx<'_> {
                 )
             }
         }
+    }
+
+    fn cell_ref(
+        &self,
+        kind: &'static str,
+        span: Range<usize>,
+        e: &LookupError,
+        hint: impl std::fmt::Display,
+    ) -> SpecError {
+        let problem = Problem::CellRef {
+            kind,
+            message: e.to_string(),
+        };
+        self.err(span, problem, hint)
     }
 
     /// A `proves` entry as a 1-based checklist index.

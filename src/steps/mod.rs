@@ -108,7 +108,7 @@ pub fn run(inv: &Invocation<'_>) -> Result<StepOutput, StepError> {
         StepKind::Shell { program } => {
             let env = child_env(inv)?;
             let (text, line) = program_text(program, &inv.workspace)?;
-            Ok(process::run_bash(&text, line, &env, inv.timeout)?.into())
+            Ok(process::run_bash_at(&text, &line, &env, inv.timeout)?.into())
         }
         StepKind::Python { files, run } => {
             let env = child_env(inv)?;
@@ -117,7 +117,7 @@ pub fn run(inv: &Invocation<'_>) -> Result<StepOutput, StepError> {
                 process::write_file(&inv.workspace, &file.path, &text)?;
             }
             let (text, line) = program_text(run, &inv.workspace)?;
-            Ok(process::run_bash(&text, line, &env, inv.timeout)?.into())
+            Ok(process::run_bash_at(&text, &line, &env, inv.timeout)?.into())
         }
         StepKind::Sdk { call } => sdk::run(call, inv.endpoint, inv.region, inv.timeout),
         StepKind::Playground {
@@ -205,19 +205,28 @@ fn client_trees(clients: &Clients) -> Vec<PathBuf> {
     trees
 }
 
-/// A program's text and the lab.md line its first line is on (0 if none).
+/// A program's text and where its first line is on the page (line 0 if not
+/// from the page).
 fn program_text(
     source: &ProgramSource,
     workspace: &std::path::Path,
-) -> Result<(String, usize), StepError> {
+) -> Result<(String, process::ScriptOrigin), StepError> {
+    let none = process::ScriptOrigin::Page { line: 0 };
     match source {
+        ProgramSource::Block {
+            text,
+            cell: Some(cell),
+            ..
+        } => Ok((text.clone(), process::ScriptOrigin::Cell(cell.clone()))),
         // The block's text starts on the line after its opening fence.
-        ProgramSource::Block { text, line, .. } => Ok((text.clone(), line + 1)),
-        ProgramSource::Inline { text } => Ok((text.clone(), 0)),
+        ProgramSource::Block { text, line, .. } => {
+            Ok((text.clone(), process::ScriptOrigin::Page { line: line + 1 }))
+        }
+        ProgramSource::Inline { text } => Ok((text.clone(), none)),
         ProgramSource::Workspace { path } => {
             let full = workspace.join(path);
             std::fs::read_to_string(&full)
-                .map(|t| (t, 0))
+                .map(|t| (t, none))
                 .map_err(|_| StepError::MissingWorkspaceFile { path: path.clone() })
         }
     }

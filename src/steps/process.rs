@@ -58,16 +58,34 @@ pub struct ProcessOutput {
 /// The preamble put before a lab's block: report the failing line, in lab.md
 /// terms, the way a student would see the terminal stop. `-e` because a student
 /// following the page stops at the first command that fails.
-fn preamble(first_line: usize) -> String {
+fn preamble(origin: &ScriptOrigin) -> String {
     // LINENO counts from the script's first line; the block's first line is
     // script line PREAMBLE_LINES + 1.
-    let place = if first_line == 0 {
-        format!("command line $(($2 - {PREAMBLE_LINES}))")
-    } else {
-        format!(
+    let place = match origin {
+        ScriptOrigin::Page { line: 0 } => format!("command line $(($2 - {PREAMBLE_LINES}))"),
+        ScriptOrigin::Page { line } => format!(
             "lab.md line $(($2 + {}))",
-            first_line as i64 - PREAMBLE_LINES as i64 - 1
-        )
+            *line as i64 - PREAMBLE_LINES as i64 - 1
+        ),
+        ScriptOrigin::Cell(c) => {
+            // Only id characters nbformat allows: the text lands in a bash string.
+            let id: String =
+                c.id.as_deref()
+                    .unwrap_or_default()
+                    .chars()
+                    .filter(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'))
+                    .collect();
+            let id = if id.is_empty() {
+                String::new()
+            } else {
+                format!(" (id {id})")
+            };
+            format!(
+                "notebook cell {}{id}, line $(($2 + {}))",
+                c.number,
+                c.line as i64 - PREAMBLE_LINES as i64 - 1
+            )
+        }
     };
     // Only the first line of a multi-line command is shown: the rest (a JSON
     // body, say) would push the client's own error out of the stderr tail.
@@ -82,6 +100,15 @@ trap '__labcheck_err $? $LINENO "$BASH_COMMAND"' ERR
 /// Lines [`preamble`] puts before the block.
 const PREAMBLE_LINES: usize = 3;
 
+/// Where a script's first line is on the page, for the failing-line message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptOrigin {
+    /// `lab.md` line (0: not from the page, e.g. an inline command).
+    Page { line: usize },
+    /// A notebook cell and the cell line of the script's first line.
+    Cell(crate::spec::CellLocation),
+}
+
 /// Writes `script` (a lab block whose first line is lab.md line `first_line`,
 /// or 0 when it is not from the page) into the workspace and runs it with bash.
 pub fn run_bash(
@@ -90,8 +117,23 @@ pub fn run_bash(
     env: &ChildEnv,
     timeout: Duration,
 ) -> Result<ProcessOutput, StepError> {
+    run_bash_at(
+        script,
+        &ScriptOrigin::Page { line: first_line },
+        env,
+        timeout,
+    )
+}
+
+/// [`run_bash`] for a script from anywhere on the page, notebook cells included.
+pub fn run_bash_at(
+    script: &str,
+    origin: &ScriptOrigin,
+    env: &ChildEnv,
+    timeout: Duration,
+) -> Result<ProcessOutput, StepError> {
     let path = env.workspace.join(".labcheck-step.sh");
-    let mut text = preamble(first_line);
+    let mut text = preamble(origin);
     text.push_str(script);
     if !text.ends_with('\n') {
         text.push('\n');
@@ -494,6 +536,32 @@ mod tests {
         assert!(
             out.stderr
                 .contains("labcheck: lab.md line 41: `false` exited with status 1"),
+            "{}",
+            out.stderr
+        );
+    }
+
+    #[test]
+    fn failing_command_in_a_notebook_cell_is_reported_by_cell_and_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // A `%%bash` cell: the script's first line is line 2 of cell 4.
+        let origin = ScriptOrigin::Cell(crate::spec::CellLocation {
+            number: 4,
+            id: Some("run-$(id)".into()),
+            line: 2,
+        });
+        let out = run_bash_at(
+            "echo one\nfalse\n",
+            &origin,
+            &env(dir.path()),
+            Duration::from_secs(10),
+        )
+        .expect("run");
+        assert_eq!(out.exit_code, Some(1));
+        assert!(
+            out.stderr.contains(
+                "labcheck: notebook cell 4 (id run-id), line 3: `false` exited with status 1"
+            ),
             "{}",
             out.stderr
         );
