@@ -150,6 +150,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             match action {
                 ClientsAction::Install => {
                     clients.ensure_all(&StderrProgress)?;
+                    clients.ensure_moto(&StderrProgress)?;
                 }
                 ClientsAction::Dir => println!("{}", clients.root()?.display()),
             }
