@@ -58,6 +58,7 @@ pub mod report;
 pub mod runner;
 pub mod sandbox;
 pub mod schedule;
+pub mod services;
 pub mod settings;
 pub mod spec;
 pub mod steps;

@@ -198,7 +198,12 @@ def main_zygote(name):
     listener.listen(64)
     global APP
     APP = warm_app()
-    print("labcheck-moto zygote ready", flush=True)
+    # Daemonise: the process labcheck started exits once it has said ready,
+    # so no zombie is left behind; the server lives on in its own session.
+    if os.fork() > 0:
+        print("labcheck-moto zygote ready", flush=True)
+        os._exit(0)
+    os.setsid()
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
