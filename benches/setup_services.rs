@@ -161,7 +161,10 @@ fn designs(config: &RunConfig, reps: usize) -> BenchResult<()> {
     println!("isolation designs (time until an empty server answers):");
     println!("  fresh python server  median {}", ms(median(&mut fresh)));
     println!("  fork-server handout  median {}", ms(median(&mut fork)));
-    println!("  reset a warm server  median {}  (shared: not isolated when trials overlap)", ms(median(&mut reset)));
+    println!(
+        "  reset a warm server  median {}  (shared: not isolated when trials overlap)",
+        ms(median(&mut reset))
+    );
     Ok(())
 }
 

@@ -33,7 +33,9 @@ fn s3_put(server: &MotoServer, path: &str, body: &[u8]) -> u16 {
         headers: &[],
         body,
     };
-    send(server.addr(), "us-east-1", &call).expect("moto answers").status
+    send(server.addr(), "us-east-1", &call)
+        .expect("moto answers")
+        .status
 }
 
 fn s3_get(server: &MotoServer, path: &str) -> String {
@@ -44,7 +46,9 @@ fn s3_get(server: &MotoServer, path: &str) -> String {
         headers: &[],
         body: b"",
     };
-    send(server.addr(), "us-east-1", &call).expect("moto answers").body
+    send(server.addr(), "us-east-1", &call)
+        .expect("moto answers")
+        .body
 }
 
 #[test]
@@ -72,11 +76,20 @@ fn servers_handed_out_at_once_are_separate_and_start_empty() {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
     });
     for ((empty, listing), who) in listings.iter().zip(["first", "second"]) {
-        assert!(!empty.contains("<Name>"), "a fresh server has no bucket: {empty}");
-        assert!(listing.contains(&format!("<Key>{who}.txt</Key>")), "{listing}");
+        assert!(
+            !empty.contains("<Name>"),
+            "a fresh server has no bucket: {empty}"
+        );
+        assert!(
+            listing.contains(&format!("<Key>{who}.txt</Key>")),
+            "{listing}"
+        );
         let other = if who == "first" { "second" } else { "first" };
         assert!(!listing.contains(&format!("{other}.txt")), "{listing}");
     }
@@ -132,7 +145,12 @@ fn the_emulator_reports_an_unemulated_call_on_its_own() {
     };
     let r = send(server.addr(), "us-east-1", &call).expect("answer");
     assert_eq!(r.status, 400);
-    assert!(r.body.contains("not emulated offline: run it live (lambda Invoke)"), "{}", r.body);
+    assert!(
+        r.body
+            .contains("not emulated offline: run it live (lambda Invoke)"),
+        "{}",
+        r.body
+    );
     assert_eq!(server.unemulated(), ["lambda Invoke"]);
     // Emulated calls are not reported.
     assert_eq!(s3_put(&server, "/a-bucket", b""), 200);
@@ -162,12 +180,16 @@ fn a_student_who_skips_the_upload_loses_the_item_naming_the_object() {
 #[test]
 fn the_guard_lets_a_step_reach_the_emulator_and_refuses_other_hosts() {
     let clients = common::clients();
-    let install = clients.ensure_moto(&StderrProgress).expect("moto provisioned");
-    let python = clients.ensure(ClientId::Boto3, &StderrProgress).expect("boto3");
+    let install = clients
+        .ensure_moto(&StderrProgress)
+        .expect("moto provisioned");
+    let python = clients
+        .ensure(ClientId::Boto3, &StderrProgress)
+        .expect("boto3");
     let server = MotoServer::start(&install).expect("a server");
     for policy in [Policy::ProxyOnly, Policy::Auto] {
-        let guard = NetGuard::start_with("http://127.0.0.1:9", Some(server.addr()), policy)
-            .expect("guard");
+        let guard =
+            NetGuard::start_with("http://127.0.0.1:9", Some(server.addr()), policy).expect("guard");
         let dir = tempfile::tempdir().expect("tempdir");
         let child = guard.child();
         assert!(child.services.is_some());
@@ -201,7 +223,9 @@ PY
         );
         let hosts: Vec<String> = guard.attempts().into_iter().map(|a| a.host).collect();
         assert!(
-            hosts.iter().any(|h| h.starts_with("s3.eu-west-1.amazonaws.com")),
+            hosts
+                .iter()
+                .any(|h| h.starts_with("s3.eu-west-1.amazonaws.com")),
             "{hosts:?}"
         );
     }

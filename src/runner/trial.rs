@@ -180,7 +180,10 @@ fn step_run(
     // against the explicit endpoint.
     let guard = if runs_process && config.mode == Mode::Replay {
         let services = moto.as_ref().map(MotoServer::addr);
-        Some(NetGuard::start_with(&endpoint, services, config.netguard).map_err(TrialError::Guard)?)
+        Some(
+            NetGuard::start_with(&endpoint, services, config.netguard)
+                .map_err(TrialError::Guard)?,
+        )
     } else {
         None
     };
@@ -232,7 +235,11 @@ fn step_run(
         expect::check(&step.expect, &output, &ctx)
     };
     if let Some(moto) = &moto {
-        failures.extend(moto.unemulated().iter().map(|call| unemulated_failure(call)));
+        failures.extend(
+            moto.unemulated()
+                .iter()
+                .map(|call| unemulated_failure(call)),
+        );
         failures.extend(
             services::state::check(moto.addr(), &lab.region, &step.expect.state)
                 .into_iter()

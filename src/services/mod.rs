@@ -43,7 +43,9 @@ pub enum ServicesError {
         #[source]
         source: std::io::Error,
     },
-    #[error("moto's fork server did not start: {detail} (hint: run `labcheck clients install` again, or remove the moto slot it names)")]
+    #[error(
+        "moto's fork server did not start: {detail} (hint: run `labcheck clients install` again, or remove the moto slot it names)"
+    )]
     NotReady { detail: String },
     #[error("moto did not report a port: {detail}")]
     NoPort { detail: String },
@@ -71,7 +73,9 @@ impl MotoServer {
             }
         };
         conn.set_read_timeout(Some(START_LIMIT))
-            .map_err(|e| ServicesError::NoPort { detail: e.to_string() })?;
+            .map_err(|e| ServicesError::NoPort {
+                detail: e.to_string(),
+            })?;
         let mut line = Vec::new();
         let mut byte = [0u8; 1];
         // Byte by byte: later lines (unemulated calls) stay in the socket.
@@ -80,7 +84,11 @@ impl MotoServer {
                 Ok(1) if byte[0] == b'\n' => break,
                 Ok(1) => line.push(byte[0]),
                 Ok(_) => break,
-                Err(e) => return Err(ServicesError::NoPort { detail: e.to_string() }),
+                Err(e) => {
+                    return Err(ServicesError::NoPort {
+                        detail: e.to_string(),
+                    });
+                }
             }
         }
         let text = String::from_utf8_lossy(&line);

@@ -82,9 +82,8 @@ fn one(addr: SocketAddr, region: &str, e: &StateExpect) -> Result<(), String> {
             if !inline.ok() {
                 return Err(format!("there is no role `{role}`"));
             }
-            let attached = get(
-                iam(&[("Action", "ListAttachedRolePolicies"), ("RoleName", role)]).as_call(),
-            )?;
+            let attached =
+                get(iam(&[("Action", "ListAttachedRolePolicies"), ("RoleName", role)]).as_call())?;
             let inline = tags(&inline, "member");
             let attached = tags(&attached, "PolicyName");
             if inline.iter().chain(&attached).any(|p| p == policy) {

@@ -56,10 +56,7 @@ pub const REPLAYED: &[&str] = &[
 pub const STATEFUL: &[&str] = &["s3", "iam", "dynamodb"];
 
 /// `[lab] services`, each name checked at its position.
-pub(crate) fn services(
-    ctx: &Ctx<'_>,
-    raw: &[Spanned<String>],
-) -> Result<Vec<String>, SpecError> {
+pub(crate) fn services(ctx: &Ctx<'_>, raw: &[Spanned<String>]) -> Result<Vec<String>, SpecError> {
     let mut out: Vec<String> = Vec::new();
     for name in raw {
         let n = name.get_ref();
@@ -162,4 +159,94 @@ pub(crate) fn state(
             table: r.table.clone().ok_or_else(missing)?,
         },
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::spec::lab::StateExpect;
+    use crate::spec::{SpecError, load_lab};
+
+    const PAGE: &str = "---\ntitle: t\n---\n## S\n\n```bash\naws s3 ls\n```\n\n- [ ] item\n";
+
+    fn load(header: &str, expect: &str) -> Result<crate::spec::lab::Lab, SpecError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("lab.md"), PAGE).unwrap();
+        std::fs::write(dir.path().join("seed.toml"), "").unwrap();
+        let toml = format!(
+            "[lab]\n{header}\n\n[[step]]\nid = \"a\"\nkind = \"shell\"\nproves = [1]\nclients = [\"aws-cli-v2\"]\nprogram = {{ section = \"S\" }}\n[step.expect]\n{expect}\n"
+        );
+        std::fs::write(dir.path().join("lab.toml"), toml).unwrap();
+        load_lab(dir.path())
+    }
+
+    #[test]
+    fn services_and_state_resolve() {
+        let lab = load(
+            "services = [\"s3\", \"iam\", \"s3\"]\nseed = \"seed.toml\"",
+            "state = [{ service = \"s3\", bucket = \"b\", key = \"k\" }, { service = \"iam\", role = \"r\", policy = \"p\" }, { service = \"s3\", bucket = \"b\" }]",
+        )
+        .unwrap();
+        assert_eq!(lab.services, ["s3", "iam"]);
+        assert!(lab.seed.unwrap().ends_with("seed.toml"));
+        assert_eq!(
+            lab.steps[0].expect.state,
+            [
+                StateExpect::Object {
+                    bucket: "b".into(),
+                    key: "k".into()
+                },
+                StateExpect::RolePolicy {
+                    role: "r".into(),
+                    policy: "p".into()
+                },
+                StateExpect::Bucket { bucket: "b".into() },
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_service_is_refused_at_its_position_with_a_suggestion() {
+        let err = load("services = [\"s3\", \"dynamodbb\"]", "").unwrap_err();
+        assert_eq!(err.kind(), "unknown-service");
+        assert_eq!((err.line, err.column), (2, 19), "{err}");
+        assert!(err.to_string().contains("`dynamodb`"), "{err}");
+    }
+
+    #[test]
+    fn a_bedrock_service_is_refused_as_replayed() {
+        let err = load("services = [\"bedrock-runtime\"]", "").unwrap_err();
+        assert_eq!(err.kind(), "unknown-service");
+        assert!(
+            err.to_string()
+                .contains("replayed from the lab's cassettes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn state_needs_a_declared_service_and_its_own_keys() {
+        let err = load("", "state = [{ service = \"s3\", bucket = \"b\" }]").unwrap_err();
+        assert!(
+            err.to_string().contains("not one of the lab's `services`"),
+            "{err}"
+        );
+        let err = load(
+            "services = [\"s3\"]",
+            "state = [{ service = \"s3\", role = \"r\" }]",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("`role` does not apply to `s3`"),
+            "{err}"
+        );
+        let err = load("services = [\"s3\"]", "state = [{ service = \"sqs\" }]").unwrap_err();
+        assert_eq!(err.kind(), "unknown-service");
+        let err = load("seed = \"seed.toml\"", "").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("a seed needs the lab's `services`"),
+            "{err}"
+        );
+    }
 }
