@@ -16,6 +16,8 @@
 //! - `model-*`: model ids unknown, legacy, past end-of-life, not callable on
 //!   demand in the region, from the bundled `data/models.toml`
 //!   (`models-stale` when the table is older than 90 days);
+//! - `service-undeclared`: a setup service the page's code calls (boto3
+//!   client, `aws <service>`) that `[lab] services` does not declare;
 //! - `cassette-*`, `step-without-cassette`: unused cassettes, steps with no
 //!   cassette, secrets, cassettes older than the lab's `max_age`.
 //!
@@ -34,6 +36,7 @@ mod cassettes;
 mod commands;
 mod models;
 mod page;
+mod services;
 mod shell;
 
 use std::collections::{BTreeMap, HashSet};
@@ -101,6 +104,10 @@ pub fn lint_paths(paths: &[PathBuf], options: &LintOptions) -> Result<Vec<Diagno
         let key = page.canonicalize().unwrap_or_else(|_| page.clone());
         if pages_seen.insert(key) {
             out.extend(lint_page(&page, &region, options)?);
+            // Only a loaded lab says which services it declares.
+            if let Some(lab) = labs.last().filter(|l| l.page == page) {
+                out.extend(undeclared_services(&page, &lab.services));
+            }
         }
     }
     // Cassette directories, each with every linted lab that replays it.
@@ -174,6 +181,18 @@ pub fn render_text(diagnostics: &[Diagnostic]) -> String {
 /// The text report, coloured or not.
 pub fn render_text_with(diagnostics: &[Diagnostic], color: Color) -> String {
     crate::diagnostic::render_text("lint", diagnostics, color)
+}
+
+/// `service-undeclared` for a page that parses (other page problems are
+/// reported by [`lint_page`]).
+fn undeclared_services(path: &Path, declared: &[String]) -> Vec<Diagnostic> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    match LabPage::parse(path, &text) {
+        Ok(page) => services::check(&page, &text, declared),
+        Err(_) => Vec::new(),
+    }
 }
 
 fn lint_page(
