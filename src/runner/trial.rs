@@ -230,6 +230,13 @@ fn step_run(
                 skipped.join(", ")
             ));
         }
+        if !step.expect.state.is_empty() {
+            // Setup services are emulated in replay only (docs/setup-services.md).
+            console::note(&format!(
+                "{}: `state` not checked in {} mode: setup services are emulated in replay only",
+                def.name, config.mode
+            ));
+        }
         expect::check(&live, &output, &ctx)
     } else {
         expect::check(&step.expect, &output, &ctx)
