@@ -40,9 +40,15 @@ pub fn calls(page: &LabPage) -> Vec<(usize, String, String)> {
             }
             let words: Vec<&str> = line.split_whitespace().collect();
             for (w, word) in words.iter().enumerate() {
-                let starts_command = w == 0
-                    || matches!(words[w - 1], "&&" | "||" | ";" | "|" | "then" | "do" | "$(");
-                if *word != "aws" || !starts_command {
+                // `X=$(aws sts …)` and `` `aws …` ``: a command starts inside the word.
+                let inner = word.rsplit(['(', '`']).next().unwrap_or(word);
+                let starts_command = inner.len() < word.len()
+                    || w == 0
+                    || matches!(
+                        words[w - 1],
+                        "&&" | "||" | ";" | "|" | "then" | "do" | "!" | "if"
+                    );
+                if inner != "aws" || !starts_command {
                     continue;
                 }
                 // The first word after `aws` that is not an option (or its value).
@@ -114,7 +120,7 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    const PAGE: &str = "# Lab\n\n```bash\naws --region us-east-1 s3 mb s3://b && aws iam create-role --role-name r\naws s3api list-buckets\naws bedrock-runtime converse --model-id m\n```\n\n```python\nimport boto3\nddb = boto3.resource(\"dynamodb\")\nkb = boto3.client(service_name='bedrock-agent')\nlam = boto3.client(\"lambda\")\n```\n";
+    const PAGE: &str = "# Lab\n\n```bash\naws --region us-east-1 s3 mb s3://b && aws iam create-role --role-name r\naws s3api list-buckets\nACCOUNT=$(aws sts get-caller-identity --query Account)\naws bedrock-runtime converse --model-id m\n```\n\n```python\nimport boto3\nddb = boto3.resource(\"dynamodb\")\nkb = boto3.client(service_name='bedrock-agent')\nlam = boto3.client(\"lambda\")\n```\n";
 
     #[test]
     fn calls_are_found_in_cli_and_boto3_code() {
@@ -127,10 +133,11 @@ mod tests {
                 (4, "s3".to_string()),
                 (4, "iam".to_string()),
                 (5, "s3".to_string()),
-                (6, "bedrock-runtime".to_string()),
-                (11, "dynamodb".to_string()),
-                (12, "bedrock-agent".to_string()),
-                (13, "lambda".to_string()),
+                (6, "sts".to_string()),
+                (7, "bedrock-runtime".to_string()),
+                (12, "dynamodb".to_string()),
+                (13, "bedrock-agent".to_string()),
+                (14, "lambda".to_string()),
             ]
         );
     }
@@ -138,7 +145,11 @@ mod tests {
     #[test]
     fn undeclared_setup_services_warn_once_and_bedrock_never() {
         let page = LabPage::parse(Path::new("lab.md"), PAGE).unwrap();
-        let found = check(&page, PAGE, &["s3".to_string(), "lambda".to_string()]);
+        let found = check(
+            &page,
+            PAGE,
+            &["s3".to_string(), "sts".to_string(), "lambda".to_string()],
+        );
         let got: Vec<(String, usize)> = found.iter().map(|d| (d.message.clone(), d.line)).collect();
         assert_eq!(
             got,
@@ -150,7 +161,7 @@ mod tests {
                 (
                     "the page calls `dynamodb`, which the lab's `services` does not declare"
                         .to_string(),
-                    11
+                    12
                 ),
             ]
         );
