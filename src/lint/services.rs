@@ -172,6 +172,7 @@ mod tests {
                 PAGE,
                 &[
                     "s3".into(),
+                    "sts".into(),
                     "iam".into(),
                     "dynamodb".into(),
                     "lambda".into()
