@@ -60,6 +60,7 @@ pub mod runner;
 pub mod sandbox;
 pub mod schedule;
 pub mod services;
+pub mod setup;
 pub mod settings;
 pub mod spec;
 pub mod steps;

@@ -167,6 +167,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             match action {
                 ClientsAction::Install => {
                     clients.ensure_all(&StderrProgress)?;
+                    clients.ensure_moto(&StderrProgress)?;
                 }
                 ClientsAction::Dir => println!("{}", clients.root()?.display()),
             }

@@ -25,6 +25,7 @@
 mod awscli_v2;
 mod cmd;
 mod error;
+mod moto;
 mod pins;
 pub mod slot;
 mod venv;
@@ -36,7 +37,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 pub use error::ClientsError;
-pub use pins::{AwsCliV2Pins, LOCK_TOML, Pins, VenvPins};
+pub use moto::MotoInstall;
+pub use pins::{AwsCliV2Pins, LOCK_TOML, MotoPins, Pins, VenvPins};
 
 use crate::ids::ClientId;
 
@@ -197,6 +199,23 @@ impl Clients {
             bin_dir,
             version,
         })
+    }
+
+    /// moto in server mode, installing it first if needed (its own venv,
+    /// see `moto.rs`). Memoised per process like [`Clients::ensure`].
+    pub fn ensure_moto(&self, progress: &dyn Progress) -> Result<MotoInstall, ClientsError> {
+        static DONE: OnceLock<Mutex<HashMap<PathBuf, MotoInstall>>> = OnceLock::new();
+        let done = DONE.get_or_init(Mutex::default);
+        let root = self.root()?.to_path_buf();
+        if let Some(m) = done.lock().unwrap_or_else(|p| p.into_inner()).get(&root) {
+            return Ok(m.clone());
+        }
+        let python = venv::BasePython::find(self.python.clone(), self.path.clone())?;
+        let install = moto::ensure(&root, &python, &Pins::embedded().moto, progress)?;
+        done.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(root, install.clone());
+        Ok(install)
     }
 
     fn venv(&self, pins: &Pins, progress: &dyn Progress) -> Result<venv::VenvSlot, ClientsError> {

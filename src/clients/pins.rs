@@ -15,6 +15,26 @@ pub struct Pins {
     /// The AWS CLI v2 bundle.
     #[serde(rename = "aws-cli-v2")]
     pub aws_cli_v2: AwsCliV2Pins,
+    /// moto in server mode, in a venv of its own.
+    pub moto: MotoPins,
+}
+
+/// `[moto]`: moto and its whole dependency tree, installed with `--no-deps`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MotoPins {
+    pub moto: String,
+    /// Every other package of its venv as `name==version`.
+    pub requires: Vec<String>,
+}
+
+impl MotoPins {
+    /// Requirement strings for `pip install --no-deps`, moto first.
+    pub fn requirements(&self) -> Vec<String> {
+        let mut reqs = vec![format!("moto=={}", self.moto)];
+        reqs.extend(self.requires.iter().cloned());
+        reqs
+    }
 }
 
 /// `[venv]`: exact versions for `pip install` into the venv.
@@ -104,6 +124,16 @@ mod tests {
             assert!(!name.is_empty() && !version.is_empty(), "{req}");
         }
         assert!(pins.aws_cli_v2.cli.starts_with("2."));
+        for req in pins.moto.requirements() {
+            let (name, version) = req.split_once("==").unwrap();
+            assert!(!name.is_empty() && !version.is_empty(), "{req}");
+        }
+        // moto's boto3/botocore are the clients' own: one botocore model set.
+        assert!(
+            pins.moto
+                .requires
+                .contains(&format!("botocore=={}", pins.venv.botocore))
+        );
         assert_eq!(pins.aws_cli_v2.sha256.len(), 64);
     }
 

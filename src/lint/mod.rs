@@ -20,6 +20,8 @@
 //!   `models.toml` beside its page adds to or overrides rows for that page;
 //! - `client-too-old`: a boto3, botocore or AWS CLI pinned or suggested
 //!   older than what the page's own calls need ([`client_versions`]);
+//! - `service-undeclared`: a setup service the page's code calls (boto3
+//!   client, `aws <service>`) that `[lab] services` does not declare;
 //! - `cassette-*`, `step-without-cassette`: unused cassettes, steps with no
 //!   cassette, secrets, cassettes older than the lab's `max_age`;
 //! - `notebook-*`: saved outputs with secrets, ARNs, account ids or errors,
@@ -42,6 +44,7 @@ mod commands;
 mod models;
 mod notebook;
 mod page;
+mod services;
 mod shell;
 
 use std::collections::{BTreeMap, HashSet};
@@ -113,6 +116,10 @@ pub fn lint_paths(paths: &[PathBuf], options: &LintOptions) -> Result<Vec<Diagno
             match lab_models(&page, options)? {
                 Some(own) => out.extend(lint_page(&page, &region, &own)?),
                 None => out.extend(lint_page(&page, &region, options)?),
+            }
+            // Only a loaded lab says which services it declares.
+            if let Some(lab) = labs.last().filter(|l| l.page == page) {
+                out.extend(undeclared_services(&page, &lab.services));
             }
         }
     }
@@ -223,6 +230,18 @@ pub fn render_text(diagnostics: &[Diagnostic]) -> String {
 /// The text report, coloured or not.
 pub fn render_text_with(diagnostics: &[Diagnostic], color: Color) -> String {
     crate::diagnostic::render_text("lint", diagnostics, color)
+}
+
+/// `service-undeclared` for a page that parses (other page problems are
+/// reported by [`lint_page`]).
+fn undeclared_services(path: &Path, declared: &[String]) -> Vec<Diagnostic> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    match LabPage::parse(path, &text) {
+        Ok(page) => services::check(&page, &text, declared),
+        Err(_) => Vec::new(),
+    }
 }
 
 fn lint_page(

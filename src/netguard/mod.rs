@@ -57,6 +57,9 @@ pub struct ChildGuard {
     pub endpoint: String,
     /// The namespace to join before `exec`, if any.
     pub netns: Option<Arc<OwnedFd>>,
+    /// The setup-services emulator (moto) as the child reaches it, if the
+    /// trial has one: another loopback port, relayed like the endpoint.
+    pub services: Option<String>,
 }
 
 impl ChildGuard {
@@ -84,6 +87,7 @@ pub struct NetGuard {
     kind: GuardKind,
     proxy: RefusingProxy,
     _relay: Option<accept::Acceptor>,
+    _services_relay: Option<accept::Acceptor>,
     child: ChildGuard,
     /// Why no namespace is used, when [`Policy::Auto`] fell back.
     pub fallback: Option<String>,
@@ -92,6 +96,17 @@ pub struct NetGuard {
 impl NetGuard {
     /// Guards children of a trial whose endpoint is `endpoint` (`http://127.0.0.1:PORT`).
     pub fn start(endpoint: &str, policy: Policy) -> std::io::Result<NetGuard> {
+        NetGuard::start_with(endpoint, None, policy)
+    }
+
+    /// [`NetGuard::start`] for a trial that also has a setup-services
+    /// emulator listening on `services` (a loopback address): the child may
+    /// reach it too, and still no other host.
+    pub fn start_with(
+        endpoint: &str,
+        services: Option<SocketAddr>,
+        policy: Policy,
+    ) -> std::io::Result<NetGuard> {
         let target: Option<SocketAddr> = endpoint
             .strip_prefix("http://")
             .and_then(|a| a.trim_end_matches('/').parse().ok());
@@ -102,15 +117,27 @@ impl NetGuard {
                     let relay_addr = ns.relay.local_addr()?;
                     let relay = netns::relay(ns.relay, target)?;
                     let proxy = RefusingProxy::serve(ns.proxy)?;
+                    let (services_relay, services_url) = match services {
+                        Some(addr) => {
+                            let inside = ns.services.local_addr()?;
+                            (
+                                Some(netns::relay(ns.services, addr)?),
+                                Some(format!("http://{inside}")),
+                            )
+                        }
+                        None => (None, None),
+                    };
                     let child = ChildGuard {
                         proxy_url: proxy.url(),
                         endpoint: format!("http://{relay_addr}"),
                         netns: Some(Arc::new(ns.ns)),
+                        services: services_url,
                     };
                     return Ok(NetGuard {
                         kind: GuardKind::Netns,
                         proxy,
                         _relay: Some(relay),
+                        _services_relay: services_relay,
                         child,
                         fallback: None,
                     });
@@ -126,11 +153,13 @@ impl NetGuard {
             proxy_url: proxy.url(),
             endpoint: endpoint.to_string(),
             netns: None,
+            services: services.map(|a| format!("http://{a}")),
         };
         Ok(NetGuard {
             kind: GuardKind::Proxy,
             proxy,
             _relay: None,
+            _services_relay: None,
             child,
             fallback,
         })

@@ -22,6 +22,8 @@ pub struct Namespace {
     pub ns: OwnedFd,
     pub relay: TcpListener,
     pub proxy: TcpListener,
+    /// A second relay's listener, for the trial's setup-services emulator.
+    pub services: TcpListener,
 }
 
 /// Creates the namespace, or says why it cannot (e.g. `EPERM` without root).
@@ -38,6 +40,7 @@ pub fn create() -> std::io::Result<Namespace> {
             ns: ns.into(),
             relay: TcpListener::bind("127.0.0.1:0")?,
             proxy: TcpListener::bind("127.0.0.1:0")?,
+            services: TcpListener::bind("127.0.0.1:0")?,
         })
     })
     .join()

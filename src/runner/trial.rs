@@ -17,6 +17,7 @@ use crate::netguard::{Attempt, NetGuard};
 use crate::plan::TrialDef;
 use crate::report::outcome::OUTCOME_VERSION;
 use crate::report::{Outcome, ResultsDir, Status, console};
+use crate::setup::{self, MotoServer, seed::Seed};
 use crate::spec::lab::StepKind;
 use crate::steps::{self, Invocation};
 
@@ -108,6 +109,12 @@ pub enum TrialError {
     Workspace(std::io::Error),
     #[error("cannot start the network guard: {0}")]
     Guard(std::io::Error),
+    #[error("cannot provision the setup-services emulator: {0}")]
+    Emulator(#[from] crate::clients::ClientsError),
+    #[error(transparent)]
+    Services(#[from] crate::setup::ServicesError),
+    #[error(transparent)]
+    Seed(#[from] crate::setup::seed::SeedError),
 }
 
 /// One trial's step as run and judged, before it becomes an [`Outcome`].
@@ -156,13 +163,29 @@ fn step_run(
         None => Vec::new(),
     };
     let endpoint = server.endpoint();
+    let runs_process = matches!(step.kind, StepKind::Shell { .. } | StepKind::Python { .. });
+    // The lab's setup services, emulated: a fresh moto for this trial alone,
+    // seeded as the lab says. Only child processes call them.
+    let moto = if runs_process && config.mode == Mode::Replay && !lab.services.is_empty() {
+        let install = config.clients.ensure_moto(&StderrProgress)?;
+        let moto = MotoServer::start(&install)?;
+        if let Some(seed) = &lab.seed {
+            Seed::load(seed)?.apply(moto.addr(), &lab.region)?;
+        }
+        Some(moto)
+    } else {
+        None
+    };
     // Only child processes need a guard: sdk/playground steps run in process
     // against the explicit endpoint.
-    let guard = match step.kind {
-        StepKind::Shell { .. } | StepKind::Python { .. } if config.mode == Mode::Replay => {
-            Some(NetGuard::start(&endpoint, config.netguard).map_err(TrialError::Guard)?)
-        }
-        _ => None,
+    let guard = if runs_process && config.mode == Mode::Replay {
+        let services = moto.as_ref().map(MotoServer::addr);
+        Some(
+            NetGuard::start_with(&endpoint, services, config.netguard)
+                .map_err(TrialError::Guard)?,
+        )
+    } else {
+        None
     };
     let network_guard = guard.as_ref().map(|g| g.kind().to_string());
     let invocation = Invocation {
@@ -207,10 +230,33 @@ fn step_run(
                 skipped.join(", ")
             ));
         }
+        if !step.expect.state.is_empty() {
+            // Setup services are emulated in replay only (docs/setup-services.md).
+            console::note(&format!(
+                "{}: `state` not checked in {} mode: setup services are emulated in replay only",
+                def.name, config.mode
+            ));
+        }
         expect::check(&live, &output, &ctx)
     } else {
         expect::check(&step.expect, &output, &ctx)
     };
+    if let Some(moto) = &moto {
+        failures.extend(
+            moto.unemulated()
+                .iter()
+                .map(|call| unemulated_failure(call)),
+        );
+        failures.extend(
+            setup::state::check(moto.addr(), &lab.region, &step.expect.state)
+                .into_iter()
+                .map(|m| expect::Failure {
+                    subject: "state".into(),
+                    message: format!("{} is missing: {}", m.expected, m.detail),
+                    hint: None,
+                }),
+        );
+    }
     for attempt in refused {
         failures.insert(0, refused_failure(&attempt));
     }
@@ -240,8 +286,26 @@ pub fn ignored_link_failure(link: &SkippedLink) -> expect::Failure {
     }
 }
 
+/// The failure of a step that made a call the emulator refused as not
+/// emulated offline (`call` = `service operation`).
+pub fn unemulated_failure(call: &str) -> expect::Failure {
+    expect::Failure {
+        subject: "services".into(),
+        message: format!("not emulated offline: run it live (`{call}`)"),
+        hint: Some(
+            "this call needs real AWS (see docs/setup-services.md for what is emulated); check the step with `LABCHECK_MODE=live`"
+                .into(),
+        ),
+    }
+}
+
 /// The failure of a trial whose step reached for a host the guard refused.
 fn refused_failure(attempt: &Attempt) -> expect::Failure {
+    // OpenSearch Serverless collections are reached at their own host, which
+    // no endpoint variable redirects: their data plane is not emulated.
+    if attempt.host.contains(".aoss.amazonaws.com") {
+        return unemulated_failure(&format!("aoss data plane at {}", attempt.host));
+    }
     expect::Failure {
         subject: "network".into(),
         message: format!(

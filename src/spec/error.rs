@@ -209,6 +209,8 @@ pub enum Problem {
         "unknown operation `{operation}`, expected an operation of a Bedrock service model (`labcheck operations` lists them)"
     )]
     UnknownOperation { operation: String },
+    #[error("unknown or unemulated service `{service}`")]
+    UnknownService { service: String },
     #[error("invalid value for `{key}`: {message}")]
     BadValue { key: String, message: String },
     #[error("the page `{}` does not exist", page.display())]
@@ -255,6 +257,7 @@ impl Problem {
             Problem::BadJson { .. } => "bad-json",
             Problem::BadJsonPointer { .. } => "bad-json-pointer",
             Problem::UnknownOperation { .. } => "unknown-operation",
+            Problem::UnknownService { .. } => "unknown-service",
             Problem::BadValue { .. } => "bad-value",
             Problem::MissingPage { .. } => "missing-page",
             Problem::BadPage { .. } => "bad-page",

@@ -18,6 +18,7 @@ pub(crate) fn expectations(
     raw: &RawExpect,
     runs_process: bool,
     kind: &'static str,
+    services: &[String],
 ) -> Result<Expectations, SpecError> {
     // A shell or python step's process talks to the model itself: its
     // stop reason and token usage never reach the step's result, so these
@@ -102,6 +103,11 @@ pub(crate) fn expectations(
             .collect(),
         snapshot: raw.snapshot.clone(),
         replay_only: raw.replay_only.clone(),
+        state: raw
+            .state
+            .iter()
+            .map(|s| super::services::state(ctx, s, services))
+            .collect::<Result<_, _>>()?,
     })
 }
 

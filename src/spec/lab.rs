@@ -29,6 +29,11 @@ pub struct Lab {
     /// The verification checklist of `lab.md`, in page order.
     pub checklist: Vec<ChecklistItem>,
     pub steps: Vec<Step>,
+    /// Setup services (boto3 client names) emulated offline for this lab;
+    /// empty: no emulator is started.
+    pub services: Vec<String>,
+    /// `seed.toml`: state created in the emulated services before each step.
+    pub seed: Option<PathBuf>,
 }
 
 /// One `- [ ]` item of the page's verification checklist.
@@ -208,6 +213,38 @@ pub struct Expectations {
     pub snapshot: Option<String>,
     /// Expectations that depend on exact model text: skipped in live mode.
     pub replay_only: Vec<ReplayOnly>,
+    /// What the step must have created in the lab's setup services.
+    pub state: Vec<StateExpect>,
+}
+
+/// Something a step must leave in an emulated setup service, read back
+/// after the step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateExpect {
+    /// An S3 bucket exists.
+    Bucket { bucket: String },
+    /// An object exists in an S3 bucket.
+    Object { bucket: String, key: String },
+    /// An IAM role exists.
+    Role { role: String },
+    /// An IAM role has a policy of this name, inline or attached.
+    RolePolicy { role: String, policy: String },
+    /// A DynamoDB table exists.
+    Table { table: String },
+}
+
+impl std::fmt::Display for StateExpect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateExpect::Bucket { bucket } => write!(f, "S3 bucket `{bucket}`"),
+            StateExpect::Object { bucket, key } => write!(f, "S3 object `s3://{bucket}/{key}`"),
+            StateExpect::Role { role } => write!(f, "IAM role `{role}`"),
+            StateExpect::RolePolicy { role, policy } => {
+                write!(f, "policy `{policy}` of IAM role `{role}`")
+            }
+            StateExpect::Table { table } => write!(f, "DynamoDB table `{table}`"),
+        }
+    }
 }
 
 /// An expectation key of `replay_only`: one that depends on exact model text.

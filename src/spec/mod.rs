@@ -23,6 +23,7 @@ pub mod model;
 mod parse;
 mod raw_de;
 mod resolve;
+pub mod services;
 mod validate;
 
 use std::collections::HashMap;
@@ -201,6 +202,28 @@ fn check(dir: &Path, src: Source<'_>, raw: &LabFile, page: &LabPage) -> Result<L
         .map(|t| ctx.duration(t))
         .transpose()?;
 
+    let services = services::services(&ctx, &header.services)?;
+    let seed = match &header.seed {
+        None => None,
+        Some(seed) => {
+            let path = dir.join(seed.get_ref());
+            if services.is_empty() || !path.is_file() {
+                let message = if services.is_empty() {
+                    "a seed needs the lab's `services`".to_string()
+                } else {
+                    format!("`{}` does not exist", path.display())
+                };
+                let problem = Problem::BadValue {
+                    key: "seed".into(),
+                    message,
+                };
+                let hint = "list the services under `[lab] services` and point `seed` at a file of the lab directory";
+                return Err(ctx.err(seed.span(), problem, hint));
+            }
+            Some(path)
+        }
+    };
+
     if raw.step.is_empty() {
         let hint = "add a `[[step]]` with `id`, `kind` and `proves` for each thing the page asks the student to do";
         return Err(ctx.src.error(Some(raw.lab.span()), Problem::NoSteps, hint));
@@ -217,7 +240,7 @@ fn check(dir: &Path, src: Source<'_>, raw: &LabFile, page: &LabPage) -> Result<L
             };
             return Err(ctx.err(id.span(), problem, "give each `[[step]]` its own `id`"));
         }
-        steps.push(validate::step(&ctx, raw_step, timeout)?);
+        steps.push(validate::step(&ctx, raw_step, timeout, &services)?);
     }
 
     let checklist: Vec<ChecklistItem> = page
@@ -265,6 +288,8 @@ fn check(dir: &Path, src: Source<'_>, raw: &LabFile, page: &LabPage) -> Result<L
         max_age,
         checklist,
         steps,
+        services,
+        seed,
     })
 }
 

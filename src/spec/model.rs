@@ -50,6 +50,15 @@ pub struct LabHeader {
     /// Maximum cassette age (`365d`); default: no limit.
     #[schemars(with = "Option<String>")]
     pub max_age: Option<Spanned<String>>,
+    /// Setup services the lab calls besides Bedrock (boto3 client names:
+    /// `s3`, `iam`, `sts`, …), emulated offline by moto in replay.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub services: Vec<Spanned<String>>,
+    /// State created in the emulated services before each step
+    /// (`seed.toml`, relative to the lab directory).
+    #[schemars(with = "Option<String>")]
+    pub seed: Option<Spanned<String>>,
 }
 
 /// The step kinds (schema only; validated in stage 2).
@@ -226,6 +235,30 @@ pub struct RawExpect {
     /// (with a visible reason) in live mode.
     #[serde(default)]
     pub replay_only: Vec<crate::spec::lab::ReplayOnly>,
+    /// What the step must have created in the lab's setup services.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawState>")]
+    pub state: Vec<Spanned<RawState>>,
+}
+
+/// `{ service = "s3", bucket = "…", key = "…" }`, `{ service = "iam", role = "…",
+/// policy = "…" }` or `{ service = "dynamodb", table = "…" }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawState {
+    /// `s3`, `iam` or `dynamodb`.
+    #[schemars(with = "String")]
+    pub service: Spanned<String>,
+    /// s3: the bucket that must exist.
+    pub bucket: Option<String>,
+    /// s3: an object that must exist in `bucket`.
+    pub key: Option<String>,
+    /// iam: the role that must exist.
+    pub role: Option<String>,
+    /// iam: a policy of `role`, inline or attached (by policy name).
+    pub policy: Option<String>,
+    /// dynamodb: the table that must exist.
+    pub table: Option<String>,
 }
 
 /// Checks on a text stream.

@@ -86,6 +86,7 @@ pub(crate) fn step(
     ctx: &Ctx<'_>,
     raw: &Spanned<RawStep>,
     default_timeout: Duration,
+    services: &[String],
 ) -> Result<Step, SpecError> {
     let s = raw.get_ref();
     let header = raw.span();
@@ -225,7 +226,7 @@ pub(crate) fn step(
         clients,
         proves,
         timeout,
-        expect: expectations(ctx, &s.expect, runs_process, kind.name())?,
+        expect: expectations(ctx, &s.expect, runs_process, kind.name(), services)?,
         line: ctx.src.line_of(header.start),
     })
 }

@@ -97,6 +97,13 @@ impl ChildEnv {
         }
         if let Some(guard) = &self.guard {
             vars.extend(guard.vars().into_iter().map(|(k, v)| (k.into(), v.into())));
+            if let Some(services) = &guard.services {
+                vars.extend(
+                    service_endpoints(&self.endpoint, services)
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), OsString::from(v))),
+                );
+            }
         }
         vars
     }
@@ -110,6 +117,28 @@ impl ChildEnv {
         }
         Ok(())
     }
+}
+
+/// Where each service goes when the trial has a setup-services emulator:
+/// every service to it (`AWS_ENDPOINT_URL`, honoured by boto3/botocore ≥ 1.31,
+/// AWS CLI v1 and v2 and the Rust SDK), except the Bedrock ones, whose
+/// service-specific variables win and keep them on the replay listener (the
+/// shared layout of one listener with a path prefix per Bedrock service).
+pub fn service_endpoints(endpoint: &str, services: &str) -> Vec<(&'static str, String)> {
+    let endpoint = endpoint.trim_end_matches('/');
+    vec![
+        ("AWS_ENDPOINT_URL", services.to_string()),
+        ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", endpoint.to_string()),
+        ("AWS_ENDPOINT_URL_BEDROCK", format!("{endpoint}/bedrock")),
+        (
+            "AWS_ENDPOINT_URL_BEDROCK_AGENT",
+            format!("{endpoint}/bedrock-agent"),
+        ),
+        (
+            "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME",
+            format!("{endpoint}/bedrock-agent-runtime"),
+        ),
+    ]
 }
 
 #[cfg(test)]
@@ -208,6 +237,7 @@ mod tests {
             proxy_url: "http://127.0.0.1:7".into(),
             endpoint: e.endpoint.clone(),
             netns: None,
+            services: None,
         });
         let vars = e.vars();
         for k in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "https_proxy"] {
@@ -220,6 +250,32 @@ mod tests {
         assert_eq!(
             get(&vars, "no_proxy").as_deref(),
             Some("127.0.0.1,localhost")
+        );
+        // No emulator: no catch-all endpoint (a setup call is refused by the guard).
+        assert!(get(&vars, "AWS_ENDPOINT_URL").is_none());
+    }
+
+    #[test]
+    fn an_emulator_takes_every_service_but_bedrock() {
+        let mut e = env();
+        e.guard = Some(crate::netguard::ChildGuard {
+            proxy_url: "http://127.0.0.1:7".into(),
+            endpoint: e.endpoint.clone(),
+            netns: None,
+            services: Some("http://127.0.0.1:8".into()),
+        });
+        let vars = e.vars();
+        assert_eq!(
+            get(&vars, "AWS_ENDPOINT_URL").as_deref(),
+            Some("http://127.0.0.1:8")
+        );
+        assert_eq!(
+            get(&vars, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME").as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        assert_eq!(
+            get(&vars, "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME").as_deref(),
+            Some("http://127.0.0.1:9/bedrock-agent-runtime")
         );
     }
 }

@@ -1,0 +1,184 @@
+//! `service-undeclared`: the setup services a page's code calls — boto3
+//! client names (`boto3.client("s3")`, `.resource("dynamodb")`) and AWS CLI
+//! commands (`aws iam …`, `aws s3api …`) — that the lab's `[lab] services`
+//! does not list. Undeclared, such a call gets no emulator in replay and is
+//! refused by the network guard.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use crate::content::LabPage;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::spec::services::{EMULATED, REPLAYED};
+
+fn client_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r#"\.(?:client|resource)\(\s*(?:service_name\s*=\s*)?["']([a-z0-9-]+)["']"#)
+            .expect("a literal regex")
+    })
+}
+
+/// CLI commands whose service name differs from the boto3 client name.
+fn cli_service(command: &str) -> &str {
+    match command {
+        "s3api" => "s3",
+        "configure" | "help" | "history" => "",
+        other => other,
+    }
+}
+
+/// `(line, service, as written)` of every setup-service call in the page.
+pub fn calls(page: &LabPage) -> Vec<(usize, String, String)> {
+    let mut out = Vec::new();
+    for block in &page.blocks {
+        for (i, line) in block.text.lines().enumerate() {
+            let at = block.line + 1 + i;
+            for c in client_re().captures_iter(line) {
+                out.push((at, c[1].to_string(), c[0].to_string()));
+            }
+            let words: Vec<&str> = line.split_whitespace().collect();
+            for (w, word) in words.iter().enumerate() {
+                // `X=$(aws sts …)` and `` `aws …` ``: a command starts inside the word.
+                let inner = word.rsplit(['(', '`']).next().unwrap_or(word);
+                let starts_command = inner.len() < word.len()
+                    || w == 0
+                    || matches!(
+                        words[w - 1],
+                        "&&" | "||" | ";" | "|" | "then" | "do" | "!" | "if"
+                    );
+                if inner != "aws" || !starts_command {
+                    continue;
+                }
+                // The first word after `aws` that is not an option (or its value).
+                let mut rest = words[w + 1..].iter();
+                while let Some(next) = rest.next() {
+                    if next.starts_with("--") {
+                        if !next.contains('=')
+                            && !matches!(
+                                *next,
+                                "--debug"
+                                    | "--no-verify-ssl"
+                                    | "--no-paginate"
+                                    | "--no-sign-request"
+                                    | "--no-cli-pager"
+                            )
+                        {
+                            rest.next();
+                        }
+                        continue;
+                    }
+                    let service = cli_service(next);
+                    if !service.is_empty() {
+                        out.push((at, service.to_string(), format!("aws {next}")));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A warning per setup service called on the page but not declared, at its
+/// first call.
+pub fn check(page: &LabPage, text: &str, declared: &[String]) -> Vec<Diagnostic> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (line, service, written) in calls(page) {
+        if REPLAYED.contains(&service.as_str())
+            || declared.contains(&service)
+            || seen.contains(&service)
+        {
+            continue;
+        }
+        seen.push(service.clone());
+        let emulated = EMULATED.contains(&service.as_str());
+        let message = if emulated {
+            format!("the page calls `{service}`, which the lab's `services` does not declare")
+        } else {
+            format!("the page calls `{service}`, which is not emulated offline")
+        };
+        let help = if emulated {
+            format!("add \"{service}\" to `services` under `[lab]` so replay gives it an emulator")
+        } else {
+            "check this step live (`LABCHECK_MODE=live`); see docs/setup-services.md".to_string()
+        };
+        out.push(
+            Diagnostic::new(Severity::Warning, "service-undeclared", message, &page.path)
+                .at(text, line, Some(&written))
+                .help(help),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const PAGE: &str = "# Lab\n\n```bash\naws --region us-east-1 s3 mb s3://b && aws iam create-role --role-name r\naws s3api list-buckets\nACCOUNT=$(aws sts get-caller-identity --query Account)\naws bedrock-runtime converse --model-id m\n```\n\n```python\nimport boto3\nddb = boto3.resource(\"dynamodb\")\nkb = boto3.client(service_name='bedrock-agent')\nlam = boto3.client(\"lambda\")\n```\n";
+
+    #[test]
+    fn calls_are_found_in_cli_and_boto3_code() {
+        let page = LabPage::parse(Path::new("lab.md"), PAGE).unwrap();
+        let found: Vec<(usize, String)> =
+            calls(&page).into_iter().map(|(l, s, _)| (l, s)).collect();
+        assert_eq!(
+            found,
+            [
+                (4, "s3".to_string()),
+                (4, "iam".to_string()),
+                (5, "s3".to_string()),
+                (6, "sts".to_string()),
+                (7, "bedrock-runtime".to_string()),
+                (12, "dynamodb".to_string()),
+                (13, "bedrock-agent".to_string()),
+                (14, "lambda".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn undeclared_setup_services_warn_once_and_bedrock_never() {
+        let page = LabPage::parse(Path::new("lab.md"), PAGE).unwrap();
+        let found = check(
+            &page,
+            PAGE,
+            &["s3".to_string(), "sts".to_string(), "lambda".to_string()],
+        );
+        let got: Vec<(String, usize)> = found.iter().map(|d| (d.message.clone(), d.line)).collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "the page calls `iam`, which the lab's `services` does not declare".to_string(),
+                    4
+                ),
+                (
+                    "the page calls `dynamodb`, which the lab's `services` does not declare"
+                        .to_string(),
+                    12
+                ),
+            ]
+        );
+        assert!(found.iter().all(|d| d.code == "service-undeclared"));
+        assert!(
+            check(
+                &page,
+                PAGE,
+                &[
+                    "s3".into(),
+                    "sts".into(),
+                    "iam".into(),
+                    "dynamodb".into(),
+                    "lambda".into()
+                ]
+            )
+            .is_empty()
+        );
+    }
+}
