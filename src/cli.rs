@@ -155,6 +155,16 @@ pub enum Command {
         #[arg(long)]
         today: Option<String>,
     },
+    /// Write a first lab.toml from a lab's page (LAB_DIR/lab.md): one step per
+    /// runnable code block, checklist items bound, every guess commented.
+    #[command(after_help = EXIT_CODES)]
+    New {
+        /// The lab directory holding lab.md.
+        lab: PathBuf,
+        /// Replace an existing lab.toml.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage the provisioned clients (AWS CLI v1/v2, python + boto3).
     #[command(after_help = EXIT_CODES)]
     Clients {

@@ -57,6 +57,7 @@ pub mod replay;
 pub mod report;
 pub mod runner;
 pub mod sandbox;
+pub mod scaffold;
 pub mod schedule;
 pub mod settings;
 pub mod spec;

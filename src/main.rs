@@ -145,6 +145,11 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             models,
             today,
         } => lint(paths, format, models, today),
+        Command::New { lab, force } => {
+            let written = labcheck::scaffold::scaffold(&lab, force)?;
+            eprintln!("labcheck new: {written}");
+            Ok(exit(exit_code::OK))
+        }
         Command::Clients { action } => {
             let clients = Settings::from_env()?.clients;
             match action {

@@ -1,0 +1,129 @@
+//! Authoring: `labcheck new` on the bundled Markdown labs' pages (copied
+//! without their lab.toml) writes a lab.toml that loads, binds every
+//! checklist item, and lists the committed lab's trials but for the
+//! differences pinned in `snapshots/new-trials-*.snap`; the messages an
+//! author reads are pinned too.
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use common::repo;
+use labcheck::plan::{self, Selection};
+
+const LABS: [&str; 2] = ["4.1-invoke-fm-via-bedrock", "4.2-converse-api"];
+
+macro_rules! snap {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}
+
+fn trial_names(dir: &Path) -> Vec<String> {
+    let labs = [dir.to_path_buf()];
+    let plan = plan::plan_names_only(Selection {
+        labs: &labs,
+        page_override: None,
+    });
+    assert!(plan.broken.is_empty(), "{:?}", plan.broken);
+    plan.trials.into_iter().map(|t| t.name).collect()
+}
+
+/// A copy of a bundled lab's page alone, in a directory of the lab's name.
+fn page_only(lab: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join(lab);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::copy(
+        repo().join("labs").join(lab).join("lab.md"),
+        dir.join("lab.md"),
+    )
+    .expect("copy");
+    (tmp, dir)
+}
+
+fn labcheck() -> Command {
+    Command::cargo_bin("labcheck").expect("binary")
+}
+
+#[test]
+fn new_on_the_bundled_pages_matches_the_committed_labs() {
+    for lab in LABS {
+        let (_tmp, dir) = page_only(lab);
+        let out = labcheck().arg("new").arg(&dir).output().expect("runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let loaded = labcheck::spec::load_lab(&dir).expect("the generated lab.toml loads");
+        for item in &loaded.checklist {
+            assert!(
+                loaded.steps.iter().any(|s| s.proves.contains(&item.index)),
+                "{lab}: item {} unbound",
+                item.index
+            );
+        }
+        let committed = trial_names(&repo().join("labs").join(lab));
+        let generated = trial_names(&dir);
+        let mut diff = String::new();
+        for name in &committed {
+            if !generated.contains(name) {
+                diff.push_str(&format!("- {name}\n"));
+            }
+        }
+        for name in &generated {
+            if !committed.contains(name) {
+                diff.push_str(&format!("+ {name}\n"));
+            }
+        }
+        snap!(format!("new-trials-{lab}"), diff);
+        let toml = std::fs::read_to_string(dir.join("lab.toml")).expect("written");
+        snap!(format!("new-lab-toml-{lab}"), toml);
+    }
+}
+
+#[test]
+fn new_never_overwrites_without_force() {
+    let (tmp, dir) = page_only(LABS[1]);
+    std::fs::write(dir.join("lab.toml"), "# mine\n").expect("write");
+    let out = labcheck().arg("new").arg(&dir).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("lab.toml")).expect("kept"),
+        "# mine\n"
+    );
+    let stderr =
+        String::from_utf8_lossy(&out.stderr).replace(&tmp.path().display().to_string(), "[TMP]");
+    snap!("new-exists", stderr);
+    let out = labcheck()
+        .args(["new", "--force"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let stderr =
+        String::from_utf8_lossy(&out.stderr).replace(&tmp.path().display().to_string(), "[TMP]");
+    snap!("new-written", stderr);
+}
+
+#[test]
+fn new_refuses_a_page_with_nothing_to_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        tmp.path().join("lab.md"),
+        "# Read only\n\n```json\n{}\n```\n\n- [ ] read it\n",
+    )
+    .expect("write");
+    let out = labcheck()
+        .arg("new")
+        .arg(tmp.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!tmp.path().join("lab.toml").exists());
+    snap!("new-no-steps", String::from_utf8_lossy(&out.stderr));
+}
