@@ -37,6 +37,7 @@
 //! crate's own tests enable it through a dev-dependency on itself.
 #![deny(clippy::unwrap_used)]
 
+pub mod capture;
 pub mod cassette;
 pub mod clients;
 pub mod content;

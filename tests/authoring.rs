@@ -35,7 +35,9 @@ fn trial_names(dir: &Path) -> Vec<String> {
 /// A copy of a bundled lab's page alone, in a directory of the lab's name.
 fn page_only(lab: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path().join(lab);
+    // Two levels down, as in the repository, so a lab's `snapshot`
+    // expectation looks in the temp dir's `snapshots/`, not beside it.
+    let dir = tmp.path().join("labs").join(lab);
     std::fs::create_dir_all(&dir).expect("mkdir");
     std::fs::copy(
         repo().join("labs").join(lab).join("lab.md"),
@@ -126,4 +128,130 @@ fn new_refuses_a_page_with_nothing_to_run() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!tmp.path().join("lab.toml").exists());
     snap!("new-no-steps", String::from_utf8_lossy(&out.stderr));
+}
+
+fn lint_codes(dir: &Path) -> Vec<labcheck::lint::Diagnostic> {
+    let options = labcheck::lint::LintOptions::bundled(
+        labcheck::cassette::age::parse_day("2026-11-27").expect("date"),
+    )
+    .expect("model table");
+    labcheck::lint::lint_paths(&[dir.to_path_buf()], &options).expect("lint runs")
+}
+
+/// Every failure of every trial, with the trial name.
+fn run_failures(dir: &Path) -> Vec<String> {
+    let results = tempfile::tempdir().expect("results");
+    common::run(&common::config(dir, results.path()), "")
+        .iter()
+        .flat_map(|o| o.failures.iter().map(move |f| format!("{}: {f}", o.trial)))
+        .collect()
+}
+
+#[test]
+fn capture_writes_skeletons_every_client_replays_and_lint_reports_until_filled() {
+    // The generated lab.toml of 4.2: boto3 (Converse, ConverseStream, Nova
+    // InvokeModel) and both AWS CLIs.
+    let (tmp, dir) = page_only(LABS[1]);
+    assert!(
+        labcheck()
+            .arg("new")
+            .arg(&dir)
+            .output()
+            .expect("new")
+            .status
+            .success()
+    );
+    let out = labcheck()
+        .arg("capture")
+        .arg(&dir)
+        .output()
+        .expect("capture");
+    let stderr =
+        String::from_utf8_lossy(&out.stderr).replace(&tmp.path().display().to_string(), "[TMP]");
+    assert!(out.status.success(), "{stderr}");
+    snap!("capture-written", stderr);
+    let failures = run_failures(&dir);
+    assert!(failures.is_empty(), "{failures:#?}");
+    // Again: nothing is missing, nothing is added.
+    let out = labcheck()
+        .arg("capture")
+        .arg(&dir)
+        .output()
+        .expect("capture again");
+    snap!(
+        "capture-nothing-to-add",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Unfilled: lint fails on each placeholder, naming the interaction.
+    let found = lint_codes(&dir);
+    let placeholders: Vec<_> = found
+        .iter()
+        .filter(|d| d.code == "cassette-placeholder")
+        .collect();
+    assert_eq!(placeholders.len(), 4, "{found:#?}");
+    let converse = dir.join("cassettes/converse.json");
+    let one: Vec<_> = placeholders
+        .iter()
+        .filter(|d| d.file == converse)
+        .cloned()
+        .cloned()
+        .collect();
+    let text =
+        labcheck::lint::render_text(&one).replace(&tmp.path().display().to_string(), "[TMP]");
+    snap!("lint-cassette-placeholder", text);
+    // Filled in: lint is clean of them and the lab still passes.
+    for f in std::fs::read_dir(dir.join("cassettes")).expect("dir") {
+        let path = f.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(
+            &path,
+            text.replace(labcheck::cassette::PLACEHOLDER, "Bedrock says"),
+        )
+        .expect("write");
+    }
+    let found = lint_codes(&dir);
+    assert!(
+        !found.iter().any(|d| d.code == "cassette-placeholder"),
+        "{found:#?}"
+    );
+    assert!(
+        !found
+            .iter()
+            .any(|d| d.severity == labcheck::lint::Severity::Error),
+        "{found:#?}"
+    );
+    assert!(run_failures(&dir).is_empty());
+}
+
+#[test]
+fn capture_answers_parse_in_the_rust_sdk_and_every_client_of_the_seed_lab() {
+    // The committed 4.1 lab.toml (Rust SDK invoke, invoke-stream, converse,
+    // converse-stream, the emulated console, both CLIs, boto3) on no cassettes.
+    let (_tmp, dir) = page_only(LABS[0]);
+    std::fs::copy(
+        repo().join("labs").join(LABS[0]).join("lab.toml"),
+        dir.join("lab.toml"),
+    )
+    .expect("copy");
+    let out = labcheck()
+        .arg("capture")
+        .arg(&dir)
+        .output()
+        .expect("capture");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every failure left is about the text the committed expectations pin
+    // (the placeholder is not the model's answer), none about the exchange.
+    for f in run_failures(&dir) {
+        assert!(
+            f.contains("expected to contain")
+                || f.contains("at JSON pointer")
+                || f.contains("snapshot"),
+            "{f}"
+        );
+        assert!(!f.contains("no interaction"), "{f}");
+    }
 }

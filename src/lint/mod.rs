@@ -17,7 +17,9 @@
 //!   demand in the region, from the bundled `data/models.toml`
 //!   (`models-stale` when the table is older than 90 days);
 //! - `cassette-*`, `step-without-cassette`: unused cassettes, steps with no
-//!   cassette, secrets, cassettes older than the lab's `max_age`.
+//!   cassette, secrets, cassettes older than the lab's `max_age`;
+//!   `cassette-placeholder`: answers `labcheck capture` left for the author
+//!   to write.
 //!
 //! Only errors fail the lint. The JSON shape is documented in `docs/lint.md`.
 //!
@@ -34,6 +36,7 @@ mod cassettes;
 mod commands;
 mod models;
 mod page;
+mod placeholder;
 mod shell;
 
 use std::collections::{BTreeMap, HashSet};

@@ -28,12 +28,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod capture;
 mod misses;
 mod prepared;
 mod routes;
 pub mod stream;
 
 pub use crate::http::ServedRequest;
+pub use capture::{Capture, Captured, ServedHook, Template, log_line};
 pub use misses::{KEPT_TEXT_BYTES, RECENT_MISSES, Retention};
 pub use prepared::{PrepareError, PrepareProblem};
 
@@ -47,6 +49,9 @@ use crate::http::{Limits, ServedLog, Server, ServerError, ThreadSpec};
 use crate::ids::Operation;
 use misses::MissLog;
 use prepared::PreparedSet;
+
+/// The cassette name a capture-mode answer is logged under.
+pub const CAPTURED: &str = "(captured)";
 
 /// How to run a [`ReplayServer`].
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +69,11 @@ pub struct ReplayOptions {
     pub retention: Retention,
     /// Header-read timeout and connection cap.
     pub limits: Limits,
+    /// Capture mode (`labcheck capture`): answer misses from a template and
+    /// keep them; `None` (the default) refuses misses.
+    pub capture: Option<Capture>,
+    /// Called with every request as it is answered (`labcheck serve --log`).
+    pub on_served: Option<ServedHook>,
 }
 
 impl Default for ReplayOptions {
@@ -74,6 +84,8 @@ impl Default for ReplayOptions {
             label: "cassettes".into(),
             retention: Retention::Everything,
             limits: Limits::default(),
+            capture: None,
+            on_served: None,
         }
     }
 }
@@ -168,11 +180,21 @@ pub(crate) struct Shared {
     label: String,
     served: ServedLog,
     misses: MissLog,
+    capture: Option<Capture>,
+    on_served: Option<ServedHook>,
     next_id: AtomicU64,
     id_seed: u64,
 }
 
 impl Shared {
+    /// Logs `entry` and shows it to the served hook.
+    fn log(&self, entry: ServedRequest) -> crate::http::Slot {
+        if let Some(hook) = &self.on_served {
+            (hook.0)(&entry);
+        }
+        self.served.push(entry)
+    }
+
     /// A fresh uuid-shaped request id: unique per server, varied per run.
     fn request_id(&self) -> String {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -218,6 +240,8 @@ fn prepare(set: CassetteSet, opts: ReplayOptions) -> Result<Arc<Shared>, ReplayE
         label: opts.label,
         served: ServedLog::new(opts.retention == Retention::Everything),
         misses: MissLog::new(opts.retention),
+        capture: opts.capture,
+        on_served: opts.on_served,
         next_id: AtomicU64::new(1),
         id_seed: nanos ^ u64::from(std::process::id()).rotate_left(40),
     }))

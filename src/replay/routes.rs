@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 
-use super::prepared::PreparedBody;
+use super::prepared::{Prepared, PreparedBody, prepare_one};
 use super::stream::frame_stream;
 use super::{MissReport, ServedRequest, Shared};
 use crate::cassette::{Match, ReceivedBody};
@@ -40,7 +40,7 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
         let err =
             unknown_operation(req.method.as_str(), req.uri.path()).with_request_id(request_id);
         entry.status = err.status.as_u16();
-        st.served.push(entry);
+        st.log(entry);
         return err.into_response();
     };
     let op = route.operation();
@@ -48,7 +48,7 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
     if let Err(err) = req.require_auth() {
         let err = err.with_request_id(request_id);
         entry.status = err.status.as_u16();
-        st.served.push(entry);
+        st.log(entry);
         return err.into_response();
     }
     let (method, body) = (&req.method, &req.body);
@@ -68,6 +68,9 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
     }
     let at = match found {
         Match::Hit(at) => at,
+        Match::Miss(_) if st.capture.is_some() => {
+            return captured(&st, op, &model_id, body, entry, request_id);
+        }
         Match::Miss(miss) => {
             let message = format!(
                 "labcheck replay: no interaction in `{}` matches {op} `{model_id}`: {} (hint: fix the request, or re-record with `labcheck record`)",
@@ -76,7 +79,7 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
             );
             let err = BedrockError::validation(message.clone()).with_request_id(request_id);
             entry.status = err.status.as_u16();
-            st.served.push(entry);
+            st.log(entry);
             let report = MissReport {
                 operation: op,
                 method: method.to_string(),
@@ -92,18 +95,54 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
             return err.into_response();
         }
     };
-    let prepared = st.prepared.get(at);
+    respond(&st, st.prepared.get(at), entry, request_id)
+}
+
+/// Capture mode: the miss answered from the template (and kept).
+fn captured(
+    st: &Arc<Shared>,
+    op: crate::ids::Operation,
+    model_id: &str,
+    body: &[u8],
+    mut entry: ServedRequest,
+    request_id: String,
+) -> Response {
+    let Some(capture) = &st.capture else {
+        return BedrockError::validation("capture mode is off".to_string()).into_response();
+    };
+    let it = capture.answer(op, model_id, body);
+    match prepare_one(&it, super::CAPTURED) {
+        Ok(prepared) => respond(st, &prepared, entry, request_id),
+        Err(problem) => {
+            let err = BedrockError::validation(format!(
+                "labcheck capture: the template answer for {op} `{model_id}` cannot be sent: {problem}"
+            ))
+            .with_request_id(request_id);
+            entry.status = err.status.as_u16();
+            st.log(entry);
+            err.into_response()
+        }
+    }
+}
+
+/// Sends a prepared answer, logging it (streams: frame times as they go).
+fn respond(
+    st: &Arc<Shared>,
+    prepared: &Prepared,
+    mut entry: ServedRequest,
+    request_id: String,
+) -> Response {
     entry.interaction = Some(prepared.name.to_string());
     entry.cassette = Some(prepared.file.to_string());
     entry.status = prepared.status.as_u16();
     let body = match &prepared.body {
         PreparedBody::Full(bytes) => {
-            st.served.push(entry);
+            st.log(entry);
             Body::from(bytes.clone())
         }
         PreparedBody::Stream(frames) => {
-            let slot = st.served.push(entry);
-            let log = Arc::clone(&st);
+            let slot = st.log(entry);
+            let log = Arc::clone(st);
             let on_sent = Box::new(move |_i: usize, when: Instant| {
                 log.served.update(slot, |e| e.frames_sent.push(when))
             });
