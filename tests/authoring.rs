@@ -255,3 +255,56 @@ fn capture_answers_parse_in_the_rust_sdk_and_every_client_of_the_seed_lab() {
         assert!(!f.contains("no interaction"), "{f}");
     }
 }
+
+/// One raw InvokeModel request; returns the status line.
+fn invoke(addr: &str, body: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    let head = format!(
+        "POST /model/us.anthropic.claude-sonnet-4-6/invoke HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer test\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(head.as_bytes()).expect("write");
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).expect("read");
+    out.lines().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn serve_log_prints_one_line_per_request_as_it_is_answered() {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_labcheck"))
+        .args(["serve", "labs/4.1-invoke-fm-via-bedrock", "--speed", "0", "--log"])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let first = std::io::BufReader::new(stdout).lines().next().expect("a line").expect("utf-8");
+    let addr = first
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .expect("endpoint")
+        .to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || rx.recv_timeout(std::time::Duration::from_secs(20)).expect("a log line");
+    let hit = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":256,"temperature":0.7,"messages":[{"role":"user","content":"Explain RAG in 3 sentences."}]}"#;
+    assert!(invoke(&addr, hit).contains("200"));
+    let hit_line = next();
+    assert!(invoke(&addr, "{}").contains("400"));
+    let miss_line = next();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!hit_line.contains('\u{1b}'), "NO_COLOR: {hit_line:?}");
+    snap!("serve-log", format!("{hit_line}\n{miss_line}\n"));
+}
