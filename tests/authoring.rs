@@ -260,7 +260,8 @@ fn capture_answers_parse_in_the_rust_sdk_and_every_client_of_the_seed_lab() {
 fn invoke(addr: &str, body: &str) -> String {
     use std::io::{Read as _, Write as _};
     let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
-    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
     let head = format!(
         "POST /model/us.anthropic.claude-sonnet-4-6/invoke HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer test\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
@@ -275,14 +276,24 @@ fn invoke(addr: &str, body: &str) -> String {
 fn serve_log_prints_one_line_per_request_as_it_is_answered() {
     use std::io::BufRead as _;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_labcheck"))
-        .args(["serve", "labs/4.1-invoke-fm-via-bedrock", "--speed", "0", "--log"])
+        .args([
+            "serve",
+            "labs/4.1-invoke-fm-via-bedrock",
+            "--speed",
+            "0",
+            "--log",
+        ])
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn serve");
     let stdout = child.stdout.take().expect("stdout");
-    let first = std::io::BufReader::new(stdout).lines().next().expect("a line").expect("utf-8");
+    let first = std::io::BufReader::new(stdout)
+        .lines()
+        .next()
+        .expect("a line")
+        .expect("utf-8");
     let addr = first
         .split_whitespace()
         .find_map(|w| w.strip_prefix("http://"))
@@ -291,13 +302,19 @@ fn serve_log_prints_one_line_per_request_as_it_is_answered() {
     let (tx, rx) = std::sync::mpsc::channel();
     let stderr = child.stderr.take().expect("stderr");
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             if tx.send(line).is_err() {
                 break;
             }
         }
     });
-    let next = || rx.recv_timeout(std::time::Duration::from_secs(20)).expect("a log line");
+    let next = || {
+        rx.recv_timeout(std::time::Duration::from_secs(20))
+            .expect("a log line")
+    };
     let hit = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":256,"temperature":0.7,"messages":[{"role":"user","content":"Explain RAG in 3 sentences."}]}"#;
     assert!(invoke(&addr, hit).contains("200"));
     let hit_line = next();
@@ -307,4 +324,32 @@ fn serve_log_prints_one_line_per_request_as_it_is_answered() {
     let _ = child.wait();
     assert!(!hit_line.contains('\u{1b}'), "NO_COLOR: {hit_line:?}");
     snap!("serve-log", format!("{hit_line}\n{miss_line}\n"));
+}
+
+#[test]
+fn lint_says_the_aws_cli_has_no_streaming_commands() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let page = tmp.path().join("lab.md");
+    std::fs::write(
+        &page,
+        "# Streaming\n\nIn a terminal, run `aws bedrock-runtime converse-stream --model-id us.amazon.nova-lite-v1:0`.\n\n```console\n$ aws bedrock-runtime invoke-model-with-response-stream --model-id us.amazon.nova-lite-v1:0 --body fileb://b.json out.json\n```\n\n```bash\naws bedrock-runtime converse-stream --model-id us.amazon.nova-lite-v1:0 --messages '[]'\n```\n",
+    )
+    .expect("write");
+    let found: Vec<_> = lint_codes(&page)
+        .into_iter()
+        .filter(|d| d.code == "aws-cli-no-streaming" || d.code == "aws-cli-missing-command")
+        .collect();
+    let mut lines: Vec<(usize, &str)> = found.iter().map(|d| (d.line, d.code.as_str())).collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            (3, "aws-cli-no-streaming"),
+            (6, "aws-cli-no-streaming"),
+            (10, "aws-cli-missing-command")
+        ]
+    );
+    let text =
+        labcheck::lint::render_text(&found).replace(&tmp.path().display().to_string(), "[TMP]");
+    snap!("lint-aws-cli-no-streaming", text);
 }

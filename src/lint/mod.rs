@@ -9,6 +9,8 @@
 //!   proves, missing code blocks, …), one diagnostic each;
 //! - `windows-cmd`, `powershell`: cmd/PowerShell commands in a `bash` block;
 //! - `aws-cli-*`: AWS CLI calls that fail or differ under v1 and v2;
+//!   `aws-cli-no-streaming`: a streaming Bedrock command (which no AWS CLI
+//!   has) in prose or a non-shell block;
 //! - `python-not-found`, `pip-system`, `tool-missing`, `aws-cli-install`,
 //!   `boto3-not-installed`: what a fresh Debian/Ubuntu lacks;
 //! - `unnamed-script`, `script-never-run`: python code with no file name or
@@ -38,6 +40,7 @@ mod models;
 mod page;
 mod placeholder;
 mod shell;
+mod streaming;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -205,7 +208,11 @@ fn lint_page(
         }
     };
     match LabPage::parse(path, text) {
-        Ok(page) => Ok(page::check(&page, text, region, &options.models)),
+        Ok(page) => {
+            let mut found = page::check(&page, text, region, &options.models);
+            found.extend(streaming::check(&page, text));
+            Ok(found)
+        }
         Err(e) => Ok(vec![
             Diagnostic::new(Severity::Error, "page-invalid", e.to_string(), path).at(
                 text,
