@@ -152,6 +152,12 @@ fn render_step(draft: &Draft, step: &Step, out: &mut String) {
             out.push_str(
                 "# guess: a bash block calling `aws`: run with both AWS CLI major versions\n",
             );
+            if step
+                .operation
+                .is_some_and(crate::ids::Operation::is_streaming)
+            {
+                out.push_str("# note: the AWS CLI has no streaming Bedrock commands: this step fails as the page stands (`labcheck lint` says what to write instead)\n");
+            }
             out.push_str("clients = [\"aws-cli-v1\", \"aws-cli-v2\"]\n");
             source(draft, step.block, out, "program");
         }
