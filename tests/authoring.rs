@@ -353,3 +353,22 @@ fn lint_says_the_aws_cli_has_no_streaming_commands() {
         labcheck::lint::render_text(&found).replace(&tmp.path().display().to_string(), "[TMP]");
     snap!("lint-aws-cli-no-streaming", text);
 }
+
+#[test]
+fn a_lab_run_against_another_page_reports_every_broken_reference_at_once() {
+    let labs = [repo().join("labs/4.1-invoke-fm-via-bedrock")];
+    let original = repo().join("tests/fixtures/original/lab.md");
+    let plan = plan::plan_names_only(Selection {
+        labs: &labs,
+        page_override: Some(&original),
+    });
+    let (_, error) = plan
+        .broken
+        .first()
+        .expect("the corrected lab.toml does not fit the original page");
+    assert_eq!(error.matches("error[spec/").count(), 2, "{error}");
+    snap!(
+        "page-override-broken-references",
+        error.replace(&repo().display().to_string(), "[REPO]")
+    );
+}
