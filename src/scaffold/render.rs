@@ -7,33 +7,50 @@ use std::fmt::Write as _;
 use super::Draft;
 use super::plan::{Kind, Origin, Proposal, Step};
 
-/// A TOML basic string.
+/// A TOML basic string on one line (newlines escaped).
 fn q(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// `{ section = "…", index = N }`, or the block's text inline when its
-/// section cannot be named (no heading above it, or an ambiguous one).
-fn source(draft: &Draft, block: usize, out: &mut String, key: &str) {
+/// section cannot be named (no heading above it, or an ambiguous one), with
+/// the comment saying so.
+fn source(draft: &Draft, block: usize) -> (Option<String>, String) {
     let b = &draft.blocks[block];
     match b.section.and_then(|s| draft.sections.get(s)) {
-        Some(s) if s.unique => {
-            let _ = writeln!(
-                out,
-                "{key} = {{ section = {}, index = {} }}",
-                q(&s.name),
-                b.index
-            );
-        }
-        _ => {
-            let _ = writeln!(
-                out,
-                "# guess: the block at line {} has no unique heading above it, so its text is copied here",
+        Some(s) if s.unique => (
+            None,
+            format!("{{ section = {}, index = {} }}", q(&s.name), b.index),
+        ),
+        _ => (
+            Some(format!(
+                "# guess: the block at line {} has no unique heading above it, so its text is copied here\n",
                 b.line
-            );
-            let _ = writeln!(out, "{key} = {{ command = {} }}", q(&b.text));
-        }
+            )),
+            format!("{{ command = {} }}", q(&b.text)),
+        ),
     }
+}
+
+/// `key = <source>` with its comment above.
+fn source_line(draft: &Draft, block: usize, out: &mut String, key: &str) {
+    let (comment, value) = source(draft, block);
+    out.push_str(comment.as_deref().unwrap_or(""));
+    let _ = writeln!(out, "{key} = {value}");
 }
 
 fn block_label(draft: &Draft, block: usize) -> String {
@@ -159,7 +176,7 @@ fn render_step(draft: &Draft, step: &Step, out: &mut String) {
                 out.push_str("# note: the AWS CLI has no streaming Bedrock commands: this step fails as the page stands (`labcheck lint` says what to write instead)\n");
             }
             out.push_str("clients = [\"aws-cli-v1\", \"aws-cli-v2\"]\n");
-            source(draft, step.block, out, "program");
+            source_line(draft, step.block, out, "program");
         }
         Kind::Python {
             file,
@@ -173,19 +190,11 @@ fn render_step(draft: &Draft, step: &Step, out: &mut String) {
             if *file_guessed {
                 out.push_str("# guess: the page names no `.py` file before this block\n");
             }
-            let mut from = String::new();
-            source(draft, step.block, &mut from, "from");
-            let from = from.trim_end();
-            // A comment line from `source` goes above the `files` line.
-            let (comment, from) = match from.rsplit_once('\n') {
-                Some((c, f)) => (format!("{c}\n"), f),
-                None => (String::new(), from),
-            };
-            out.push_str(&comment);
-            let from = from.trim_start_matches("from = ");
+            let (comment, from) = source(draft, step.block);
+            out.push_str(comment.as_deref().unwrap_or(""));
             let _ = writeln!(out, "files = [{{ path = {}, from = {from} }}]", q(file));
             match run {
-                Origin::Block(j) => source(draft, *j, out, "run"),
+                Origin::Block(j) => source_line(draft, *j, out, "run"),
                 Origin::Inline(cmd) => {
                     out.push_str("# guess: no block of the page runs the file\n");
                     let _ = writeln!(out, "run = {{ command = {} }}", q(cmd));
@@ -229,7 +238,7 @@ fn render_step(draft: &Draft, step: &Step, out: &mut String) {
         Kind::Playground => {
             out.push_str("# guess: a prompt in a console section: emulated through Converse\n");
             model_line(out);
-            source(draft, step.block, out, "prompt");
+            source_line(draft, step.block, out, "prompt");
         }
     }
     out.push_str("[step.expect]\n");
