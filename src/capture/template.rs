@@ -132,25 +132,31 @@ fn converse() -> Value {
     })
 }
 
-/// Frames carrying text come 100 ms apart, the others at once: the text
-/// spreads over the whole stream, as an `incremental` check expects.
-fn delay(payload: &Value) -> u64 {
+/// Whether a frame carries a piece of the answer's text.
+fn carries_text(payload: &Value) -> bool {
     let text = payload.to_string();
-    if pieces().iter().any(|p| text.contains(p.as_str())) {
-        100
-    } else {
-        0
-    }
+    pieces().iter().any(|p| text.contains(p.as_str()))
 }
 
+/// Pause before each text piece after the first; every other frame is sent
+/// at once. The text then spans the whole stream, as an `incremental` check
+/// expects, with room for a loaded machine's jitter on the other frames.
+const PIECE_GAP_MS: u64 = 150;
+
 fn events(payloads: Vec<Value>) -> Vec<StreamEvent> {
+    let mut seen_text = false;
     payloads
         .into_iter()
-        .map(|payload| StreamEvent {
-            delay_ms: delay(&payload),
-            event: Some("chunk".to_string()),
-            exception: None,
-            payload,
+        .map(|payload| {
+            let text = carries_text(&payload);
+            let delay_ms = if text && seen_text { PIECE_GAP_MS } else { 0 };
+            seen_text |= text;
+            StreamEvent {
+                delay_ms,
+                event: Some("chunk".to_string()),
+                exception: None,
+                payload,
+            }
         })
         .collect()
 }
@@ -162,9 +168,9 @@ fn converse_stream() -> Vec<StreamEvent> {
         exception: None,
         payload: json!({"role": "assistant"}),
     }];
-    for p in pieces() {
+    for (i, p) in pieces().into_iter().enumerate() {
         out.push(StreamEvent {
-            delay_ms: 100,
+            delay_ms: if i == 0 { 0 } else { PIECE_GAP_MS },
             event: Some("contentBlockDelta".into()),
             exception: None,
             payload: json!({"contentBlockIndex": 0, "delta": {"text": p}}),
