@@ -73,7 +73,10 @@ pub(crate) fn classify(lang: Option<&str>, text: &str, console_section: bool) ->
             model: model_of(text),
         },
         Some("rust" | "rs") => rust(text),
-        Some("bash" | "sh" | "shell" | "zsh" | "console") => shell(text),
+        Some("bash" | "sh" | "shell" | "zsh") => shell(text),
+        Some("console" | "shell-session" | "terminal") => Guess::Skip(
+            "a terminal transcript (prompts and output): labcheck runs `bash` blocks; write the commands as one",
+        ),
         None | Some("text" | "txt" | "plaintext") if console_section => Guess::ConsolePrompt,
         None | Some("text" | "txt" | "plaintext") => {
             Guess::Skip("no language and not in a console section: text for the student to read")
