@@ -1,6 +1,6 @@
 //! Placeholder answers shaped like Bedrock's: the response body (or stream
 //! events) each model family sends for each operation, with
-//! [`PLACEHOLDER`](crate::cassette::PLACEHOLDER) where the model's words go.
+//! [`PLACEHOLDER`] where the model's words go.
 //! They parse in boto3, both AWS CLIs and the Rust SDK, so the lab's later
 //! steps run; `labcheck lint` reports them (`cassette-placeholder`) until an
 //! author writes the real answer.
