@@ -256,3 +256,82 @@ fn unique_name(existing: &[Interaction], label: &str) -> String {
         .find(|n| !taken(n))
         .unwrap_or_else(|| label.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cassette::ReceivedBody;
+
+    fn captured(label: &str, prompt: &str) -> Captured {
+        let body =
+            serde_json::json!({"messages": [{"role": "user", "content": [{"text": prompt}]}]});
+        let interaction = Interaction {
+            name: "x".into(),
+            request: crate::cassette::RecordedRequest {
+                operation: Operation::Converse,
+                method: "POST".into(),
+                model_id: "us.amazon.nova-lite-v1:0".into(),
+                headers: Default::default(),
+                body: Some(body.clone()),
+            },
+            response: template::answer(
+                Operation::Converse,
+                "us.amazon.nova-lite-v1:0",
+                &ReceivedBody::Json(body),
+            ),
+        };
+        Captured {
+            label: label.into(),
+            interaction,
+        }
+    }
+
+    #[test]
+    fn skeletons_go_beside_other_provenance_and_names_stay_unique() {
+        let dir = tempfile::tempdir().expect("dir");
+        // A recorded converse.json is never relabelled or appended to.
+        let mut recorded = Cassette {
+            version: 1,
+            meta: Meta {
+                source: Source::Recorded,
+                model: "m".into(),
+                region: "us-east-1".into(),
+                recorded_at: "2026-11-01T00:00:00Z".into(),
+                client: "any".into(),
+                note: None,
+                upstream: None,
+            },
+            interactions: vec![captured("r", "recorded").interaction],
+        };
+        recorded.interactions[0].name = "r".into();
+        recorded
+            .write_atomic(dir.path().join("converse.json"))
+            .expect("write");
+        let first = write(
+            dir.path(),
+            "us-east-1",
+            vec![captured("ask", "a"), captured("ask", "b")],
+        )
+        .expect("written");
+        let path = dir.path().join("converse.authored.json");
+        assert_eq!(
+            first,
+            [(path.clone(), vec!["ask".to_string(), "ask-2".to_string()])]
+        );
+        let again = write(dir.path(), "us-east-1", vec![captured("ask", "c")]).expect("again");
+        assert_eq!(again, [(path.clone(), vec!["ask-3".to_string()])]);
+        let set = CassetteSet::load_dir(dir.path()).expect("loads");
+        assert_eq!(set.len(), 4);
+        let authored = set
+            .files()
+            .iter()
+            .find(|f| f.path == path)
+            .expect("authored file");
+        assert_eq!(authored.cassette.meta.source, Source::Authored);
+        assert!(
+            write(dir.path(), "us-east-1", Vec::new())
+                .expect("nothing")
+                .is_empty()
+        );
+    }
+}
