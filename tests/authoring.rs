@@ -51,6 +51,10 @@ fn labcheck() -> Command {
     Command::cargo_bin("labcheck").expect("binary")
 }
 
+/// Reviewed differences (snapshots/new-trials-*.snap): 4.1's four `sdk-*`
+/// steps are not on the page (the Rust SDK cross-checks an author added), and
+/// 4.2's `python-converse-system` is an id its author chose where `new`
+/// derives `python-converse` from the file name `converse_bedrock.py`.
 #[test]
 fn new_on_the_bundled_pages_matches_the_committed_labs() {
     for lab in LABS {
