@@ -76,6 +76,11 @@ pub enum Command {
         /// Connections served at once (1 to 65536); more wait to be accepted.
         #[arg(long, value_name = "N", default_value = "256", value_parser = parse_max_connections)]
         max_connections: usize,
+        /// Print one line per request to stderr as it is answered: operation,
+        /// model, and the interaction that answered it or `miss` (coloured on
+        /// a terminal unless NO_COLOR is set).
+        #[arg(long)]
+        log: bool,
     },
     /// Merge the outcome files of one run (e.g. nextest partitions) into checklists.
     #[command(after_help = EXIT_CODES)]
@@ -159,6 +164,24 @@ pub enum Command {
         /// else the system clock, UTC].
         #[arg(long)]
         today: Option<String>,
+    },
+    /// Write a first lab.toml from a lab's page (LAB_DIR/lab.md): one step per
+    /// runnable code block, checklist items bound, every guess commented.
+    #[command(after_help = EXIT_CODES)]
+    New {
+        /// The lab directory holding lab.md.
+        lab: PathBuf,
+        /// Replace an existing lab.toml.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run a lab's steps against a local endpoint that answers every request,
+    /// and add cassette skeletons (the exact requests, placeholder answers
+    /// marked `"source": "authored"`) for what its cassettes do not answer yet.
+    #[command(after_help = EXIT_CODES)]
+    Capture {
+        /// The lab directory (holds lab.toml).
+        lab: PathBuf,
     },
     /// Manage the provisioned clients (AWS CLI v1/v2, python + boto3).
     #[command(after_help = EXIT_CODES)]

@@ -15,7 +15,7 @@
 //! - [`content`]: `lab.md` read into headings, code blocks and checklist items;
 //! - [`cassette`]: the fixture format, loading and request matching;
 //! - [`plan`]: labs into trials and their names;
-//! - [`replay`]: the local Bedrock Runtime impersonator;
+//! - [`replay`]: the local Bedrock Runtime impersonator (and its capture mode);
 //! - [`record`]: record and live modes (re-signing proxy, scrubbing, budget, drift);
 //! - [`endpoint`]: a trial's endpoint, by mode;
 //! - [`clients`]: provisioning the real clients at pinned versions;
@@ -29,6 +29,8 @@
 //! - [`copy`]: the one directory copy and its symlink rule;
 //! - [`grade`]: a student's workspace graded against a lab;
 //! - [`lint`]: static checks of pages, `lab.toml` and cassettes;
+//! - [`scaffold`]: `labcheck new`, a commented first `lab.toml` from a page;
+//! - [`capture`]: `labcheck capture`, cassette skeletons from the lab's own requests;
 //! - [`http`]: the HTTP layer replay, record and the test upstream share
 //!   (server thread, operation table, request extractor, Bedrock errors);
 //! - [`ids`], [`mode`]: validated ids and the run mode.
@@ -37,6 +39,7 @@
 //! crate's own tests enable it through a dev-dependency on itself.
 #![deny(clippy::unwrap_used)]
 
+pub mod capture;
 pub mod cassette;
 pub mod clients;
 pub mod content;
@@ -58,6 +61,7 @@ pub mod replay;
 pub mod report;
 pub mod runner;
 pub mod sandbox;
+pub mod scaffold;
 pub mod schedule;
 pub mod services;
 pub mod setup;

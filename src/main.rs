@@ -102,12 +102,13 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             region,
             header_timeout,
             max_connections,
+            log,
         } => {
             let limits = Limits {
                 header_read_timeout: header_timeout,
                 max_connections,
             };
-            serve(&dir, port, speed, &region, limits)
+            serve(&dir, port, speed, &region, limits, log)
         }
         Command::Report {
             run_id,
@@ -162,6 +163,33 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                     today,
                 },
         } => models_check(regions, gateway_version, gateway_file, today),
+        Command::New { lab, force } => {
+            let written = labcheck::scaffold::scaffold(&lab, force)?;
+            eprintln!("labcheck new: {written}");
+            Ok(exit(exit_code::OK))
+        }
+        Command::Capture { lab } => {
+            let settings = Settings::from_env()?;
+            let config = RunConfig {
+                mode: labcheck::mode::Mode::Replay,
+                speed: 0.0,
+                ..RunConfig::from_settings(
+                    vec![lab.clone()],
+                    PathBuf::from("target/labcheck/results"),
+                    &settings,
+                )
+            };
+            let report = labcheck::capture::capture(&config)
+                .with_context(|| format!("capturing {}", lab.display()))?;
+            for line in report.to_string().lines() {
+                eprintln!("labcheck capture: {line}");
+            }
+            Ok(exit(if report.not_run.is_empty() {
+                exit_code::OK
+            } else {
+                exit_code::FAILED
+            }))
+        }
         Command::Clients { action } => {
             let clients = Settings::from_env()?.clients;
             match action {
@@ -176,7 +204,14 @@ fn dispatch(command: Command) -> Result<ExitCode> {
     }
 }
 
-fn serve(dir: &Path, port: u16, speed: f64, region: &str, limits: Limits) -> Result<ExitCode> {
+fn serve(
+    dir: &Path,
+    port: u16,
+    speed: f64,
+    region: &str,
+    limits: Limits,
+    log: bool,
+) -> Result<ExitCode> {
     let cassette_dir = if dir.join("lab.toml").is_file() {
         spec::load_lab(dir)
             .map(|lab| lab.cassettes)
@@ -194,6 +229,8 @@ fn serve(dir: &Path, port: u16, speed: f64, region: &str, limits: Limits) -> Res
         // growing log.
         retention: Retention::Recent,
         limits,
+        capture: None,
+        on_served: log.then(|| served_hook(no_color())),
     };
     let server = ReplayServer::start_blocking(set, options)?;
     let endpoint = server.endpoint();
@@ -209,6 +246,27 @@ fn serve(dir: &Path, port: u16, speed: f64, region: &str, limits: Limits) -> Res
     );
     server.shutdown();
     Ok(exit(exit_code::OK))
+}
+
+/// Whether colour is off: stderr is not a terminal, or NO_COLOR is set (no-color.org).
+fn no_color() -> bool {
+    !std::io::IsTerminal::is_terminal(&std::io::stderr())
+        || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// `serve --log`: one line per answered request on stderr.
+fn served_hook(plain: bool) -> labcheck::replay::ServedHook {
+    labcheck::replay::ServedHook(std::sync::Arc::new(move |entry| {
+        let line = labcheck::replay::log_line(entry);
+        let hit = entry.interaction.is_some();
+        if plain {
+            eprintln!("labcheck serve: {line}");
+        } else {
+            // Green for an answer, red for a miss.
+            let colour = if hit { "32" } else { "31" };
+            eprintln!("labcheck serve: \x1b[{colour}m{line}\x1b[0m");
+        }
+    }))
 }
 
 /// The lines a student pastes to point their shell at the local endpoint:

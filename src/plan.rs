@@ -154,10 +154,20 @@ fn plan_with(selection: Selection<'_>, load_cassettes: bool) -> Plan {
     };
     let load = |dir: &PathBuf| -> Result<LoadedLab, String> {
         let lab = match selection.page_override {
-            Some(page) => spec::load_lab_with_page(dir, page),
-            None => spec::load_lab(dir),
-        }
-        .map_err(|e| e.diagnostic().render())?;
+            // Against another page, every broken reference at once: the
+            // first error alone would hide the rest.
+            Some(page) => spec::load_lab_with_page(dir, page).map_err(|e| {
+                let mut all = vec![e.diagnostic().render()];
+                for other in spec::broken_references(dir, page) {
+                    let text = other.diagnostic().render();
+                    if !all.contains(&text) {
+                        all.push(text);
+                    }
+                }
+                all.join("\n")
+            }),
+            None => spec::load_lab(dir).map_err(|e| e.diagnostic().render()),
+        }?;
         let cassettes = if load_cassettes {
             CassetteSet::load_dir(&lab.cassettes).map_err(Into::into)
         } else {

@@ -109,13 +109,18 @@ use std::path::{Path, PathBuf};
 pub use age::{age, whole_days};
 pub use error::CassetteError;
 pub use load::{json_files, load_file, parse_cassette};
-pub use matching::{Difference, InteractionRef, Match, Miss, Nearest, ReceivedBody};
+pub use matching::{Difference, InteractionRef, Match, Miss, Nearest, ReceivedBody, json_eq};
 pub use model::{
     Cassette, FrameKind, Interaction, Meta, RecordedRequest, RecordedResponse, Source, StreamEvent,
 };
 pub use openai::{OpenAiInteraction, OpenAiRequest, OpenAiResponse, SseEvent};
 pub use sequence::{SequenceState, Sequences};
 pub use strict::MAX_DELAY_MS;
+
+/// The marker `labcheck capture` puts where a model's answer goes in a
+/// cassette skeleton; `labcheck lint` reports every interaction still holding
+/// it (`cassette-placeholder`).
+pub const PLACEHOLDER: &str = "LABCHECK_PLACEHOLDER";
 
 use crate::ids::Operation;
 

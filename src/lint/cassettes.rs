@@ -117,6 +117,7 @@ pub fn check_dir(dir: &Path, labs: &[&Lab], today: DateTime) -> Vec<Diagnostic> 
             continue;
         };
         out.extend(secrets(path, &text));
+        out.extend(super::placeholder::check(path, &text, &cassette));
         if let (Some(max), Some(age)) = (max_age, age(&cassette.meta.recorded_at, today))
             && age > max
         {

@@ -10,6 +10,8 @@
 //!   proves, missing code blocks, …), one diagnostic each;
 //! - `windows-cmd`, `powershell`: cmd/PowerShell commands in a `bash` block;
 //! - `aws-cli-*`: AWS CLI calls that fail or differ under v1 and v2;
+//!   `aws-cli-no-streaming`: a streaming Bedrock command (which no AWS CLI
+//!   has) in prose or a non-shell block;
 //! - `python-not-found`, `pip-system`, `tool-missing`, `aws-cli-install`,
 //!   `boto3-not-installed`: what a fresh Debian/Ubuntu lacks;
 //! - `unnamed-script`, `script-never-run`: python code with no file name or
@@ -26,6 +28,8 @@
 //!   cassette, secrets, cassettes older than the lab's `max_age`;
 //! - `notebook-*`: saved outputs with secrets, ARNs, account ids or errors,
 //!   cells run out of order, `!pip`; a notebook that does not parse.
+//! - `cassette-placeholder`: answers `labcheck capture` left for the author
+//!   to write.
 //!
 //! Only errors fail the lint. The JSON shape is documented in `docs/lint.md`.
 //!
@@ -45,7 +49,9 @@ mod models;
 mod notebook;
 mod page;
 mod services;
+mod placeholder;
 mod shell;
+mod streaming;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -279,6 +285,7 @@ fn lint_page(
         Ok(page) => {
             let mut found = page::check(&page, text, region, &options.models);
             found.extend(client_versions::check(path, text));
+            found.extend(streaming::check(&page, text));
             Ok(found)
         }
         Err(e) => Ok(vec![

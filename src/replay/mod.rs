@@ -28,6 +28,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod capture;
 mod misses;
 pub mod openai;
 mod prepared;
@@ -35,6 +36,7 @@ mod routes;
 pub mod stream;
 
 pub use crate::http::ServedRequest;
+pub use capture::{Capture, Captured, ServedHook, Template, log_line};
 pub use misses::{KEPT_TEXT_BYTES, RECENT_MISSES, Retention};
 pub use openai::{OPENAI_ROUTES, OpenAiRoute, PrepareOpenAiError};
 pub use prepared::{PrepareError, PrepareProblem};
@@ -49,6 +51,9 @@ use crate::http::{Limits, ServedLog, Server, ServerError, ThreadSpec};
 use crate::ids::Operation;
 use misses::MissLog;
 use prepared::PreparedSet;
+
+/// The cassette name a capture-mode answer is logged under.
+pub const CAPTURED: &str = "(captured)";
 
 /// How to run a [`ReplayServer`].
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +71,11 @@ pub struct ReplayOptions {
     pub retention: Retention,
     /// Header-read timeout and connection cap.
     pub limits: Limits,
+    /// Capture mode (`labcheck capture`): answer misses from a template and
+    /// keep them; `None` (the default) refuses misses.
+    pub capture: Option<Capture>,
+    /// Called with every request as it is answered (`labcheck serve --log`).
+    pub on_served: Option<ServedHook>,
 }
 
 impl Default for ReplayOptions {
@@ -76,6 +86,8 @@ impl Default for ReplayOptions {
             label: "cassettes".into(),
             retention: Retention::Everything,
             limits: Limits::default(),
+            capture: None,
+            on_served: None,
         }
     }
 }
@@ -182,6 +194,8 @@ pub(crate) struct Shared {
     label: String,
     served: ServedLog,
     misses: MissLog,
+    capture: Option<Capture>,
+    on_served: Option<ServedHook>,
     next_id: AtomicU64,
     id_seed: u64,
     /// Progress through recorded sequences: per server, so per trial.
@@ -201,6 +215,14 @@ impl Shared {
             kept.pop_front();
         }
         kept.push_back(text);
+    }
+
+    /// Logs `entry` and shows it to the served hook.
+    fn log(&self, entry: ServedRequest) -> crate::http::Slot {
+        if let Some(hook) = &self.on_served {
+            (hook.0)(&entry);
+        }
+        self.served.push(entry)
     }
 
     /// A fresh uuid-shaped request id: unique per server, varied per run.
@@ -249,6 +271,8 @@ fn prepare(set: CassetteSet, opts: ReplayOptions) -> Result<Arc<Shared>, ReplayE
         label: opts.label,
         served: ServedLog::new(opts.retention == Retention::Everything),
         misses: MissLog::new(opts.retention),
+        capture: opts.capture,
+        on_served: opts.on_served,
         next_id: AtomicU64::new(1),
         id_seed: nanos ^ u64::from(std::process::id()).rotate_left(40),
         sequence: SequenceState::default(),

@@ -227,7 +227,7 @@ pub(crate) fn handle(st: &Arc<Shared>, req: &BedrockRequest, request_id: &str) -
     };
     if !authorized {
         entry.status = 401;
-        st.served.push(entry);
+        st.log(entry);
         let resp = error_response(
             StatusCode::UNAUTHORIZED,
             "invalid_request_error",
@@ -283,7 +283,7 @@ pub(crate) fn handle(st: &Arc<Shared>, req: &BedrockRequest, request_id: &str) -
                 String::from_utf8_lossy(&req.body)
             ));
             entry.status = 400;
-            st.served.push(entry);
+            st.log(entry);
             let resp = error_response(
                 StatusCode::BAD_REQUEST,
                 "invalid_request_error",
@@ -308,11 +308,11 @@ pub(crate) fn handle(st: &Arc<Shared>, req: &BedrockRequest, request_id: &str) -
     entry.status = prepared.status.as_u16();
     let body = match &prepared.body {
         PreparedOpenAiBody::Full(bytes) => {
-            st.served.push(entry);
+            st.log(entry);
             Body::from(bytes.clone())
         }
         PreparedOpenAiBody::Events(frames) => {
-            let slot = st.served.push(entry);
+            let slot = st.log(entry);
             let log = Arc::clone(st);
             let on_sent = Box::new(move |_i: usize, when: Instant| {
                 log.served.update(slot, |e| e.frames_sent.push(when))

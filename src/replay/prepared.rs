@@ -100,6 +100,19 @@ impl PreparedSet {
     }
 }
 
+/// One interaction prepared on its own (capture mode's made-up answers).
+pub(crate) fn prepare_one(it: &Interaction, file: &str) -> Result<Prepared, PrepareProblem> {
+    let (headers, body) = prepare(it)?;
+    Ok(Prepared {
+        status: StatusCode::from_u16(it.response.status)?,
+        has_request_id: headers.contains_key("x-amzn-requestid"),
+        headers,
+        body,
+        name: it.name.as_str().into(),
+        file: file.into(),
+    })
+}
+
 /// The headers and body of one interaction's response.
 fn prepare(it: &Interaction) -> Result<(HeaderMap, PreparedBody), PrepareProblem> {
     let resp = &it.response;

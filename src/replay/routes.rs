@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 
-use super::prepared::PreparedBody;
+use super::prepared::{Prepared, PreparedBody, prepare_one};
 use super::stream::frame_stream;
 use super::{MissReport, ServedRequest, Shared};
 use crate::cassette::{Match, ReceivedBody};
@@ -46,7 +46,7 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
         let err =
             unknown_operation(req.method.as_str(), req.uri.path()).with_request_id(request_id);
         entry.status = err.status.as_u16();
-        st.served.push(entry);
+        st.log(entry);
         return err.into_response();
     };
     let op = route.operation();
@@ -55,7 +55,7 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
     if let Err(err) = req.require_auth() {
         let err = err.with_request_id(request_id);
         entry.status = err.status.as_u16();
-        st.served.push(entry);
+        st.log(entry);
         return err.into_response();
     }
     let (method, body) = (&req.method, &req.body);
@@ -86,6 +86,9 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
     let at = match found {
         // A recorded sequence answers in order; a single answer is itself.
         Match::Hit(at) => st.sequence.next(st.set.sequences(), at),
+        Match::Miss(_) if st.capture.is_some() => {
+            return captured(&st, op, &model_id, &params, body, entry, request_id);
+        }
         Match::Miss(miss) => {
             let message = format!(
                 "labcheck replay: no interaction in `{}` matches {}: {} (hint: fix the request, or re-record with `labcheck record`)",
@@ -95,7 +98,7 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
             );
             let err = BedrockError::validation(message.clone()).with_request_id(request_id);
             entry.status = err.status.as_u16();
-            st.served.push(entry);
+            st.log(entry);
             let report = MissReport {
                 operation: op,
                 method: method.to_string(),
@@ -112,18 +115,55 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
             return err.into_response();
         }
     };
-    let prepared = st.prepared.get(at);
+    respond(&st, st.prepared.get(at), entry, request_id)
+}
+
+/// Capture mode: the miss answered from the template (and kept).
+fn captured(
+    st: &Arc<Shared>,
+    op: crate::ids::Operation,
+    model_id: &str,
+    params: &std::collections::BTreeMap<String, String>,
+    body: &[u8],
+    mut entry: ServedRequest,
+    request_id: String,
+) -> Response {
+    let Some(capture) = &st.capture else {
+        return BedrockError::validation("capture mode is off".to_string()).into_response();
+    };
+    let it = capture.answer(op, model_id, params, body);
+    match prepare_one(&it, super::CAPTURED) {
+        Ok(prepared) => respond(st, &prepared, entry, request_id),
+        Err(problem) => {
+            let err = BedrockError::validation(format!(
+                "labcheck capture: the template answer for {op} `{model_id}` cannot be sent: {problem}"
+            ))
+            .with_request_id(request_id);
+            entry.status = err.status.as_u16();
+            st.log(entry);
+            err.into_response()
+        }
+    }
+}
+
+/// Sends a prepared answer, logging it (streams: frame times as they go).
+fn respond(
+    st: &Arc<Shared>,
+    prepared: &Prepared,
+    mut entry: ServedRequest,
+    request_id: String,
+) -> Response {
     entry.interaction = Some(prepared.name.to_string());
     entry.cassette = Some(prepared.file.to_string());
     entry.status = prepared.status.as_u16();
     let body = match &prepared.body {
         PreparedBody::Full(bytes) => {
-            st.served.push(entry);
+            st.log(entry);
             Body::from(bytes.clone())
         }
         PreparedBody::Stream(frames) => {
-            let slot = st.served.push(entry);
-            let log = Arc::clone(&st);
+            let slot = st.log(entry);
+            let log = Arc::clone(st);
             let on_sent = Box::new(move |_i: usize, when: Instant| {
                 log.served.update(slot, |e| e.frames_sent.push(when))
             });

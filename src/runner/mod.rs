@@ -26,7 +26,7 @@ use crate::report::console::{self, EndOfRun};
 use crate::report::{ResultsDir, Status};
 use crate::settings::{Settings, SettingsError};
 pub use filters::TestArgs;
-pub use trial::{TrialError, TrialRun, run_step, run_trial};
+pub use trial::{TrialError, TrialRun, run_step, run_step_on, run_trial};
 
 /// How a run is set up: built at the edge from [`Settings`] and flags, passed
 /// down as a value.

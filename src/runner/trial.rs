@@ -144,16 +144,26 @@ fn step_run(
     config: &RunConfig,
     scrubber: &mut Option<Scrubber>,
 ) -> Result<TrialRun, TrialError> {
-    let lab = &def.lab.lab;
-    let step = def.step();
     let server = crate::endpoint::start(
         config.mode,
-        lab,
+        &def.lab.lab,
         &def.lab.cassettes,
         config.speed,
         &config.proxy,
     )?;
     *scrubber = server.scrubber();
+    run_step_on(def, config, server)
+}
+
+/// [`run_step`] against an endpoint the caller started (`labcheck capture`
+/// gives a replay server in capture mode); it is finished here.
+pub fn run_step_on(
+    def: &TrialDef,
+    config: &RunConfig,
+    server: Box<dyn crate::endpoint::TrialEndpoint>,
+) -> Result<TrialRun, TrialError> {
+    let lab = &def.lab.lab;
+    let step = def.step();
     let workspace = tempfile::Builder::new()
         .prefix("labcheck-trial-")
         .tempdir()

@@ -22,6 +22,7 @@ pub mod lab;
 pub mod model;
 mod parse;
 mod raw_de;
+mod references;
 mod resolve;
 pub mod services;
 mod validate;
@@ -33,6 +34,7 @@ use std::time::Duration;
 pub use error::{Problem, SpecError};
 pub use expectations::DEFAULT_MIN_PIECES;
 pub use lab::*;
+pub use references::broken_references;
 pub use resolve::parse_duration;
 
 use crate::content::{LabPage, ReadError};
