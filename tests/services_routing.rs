@@ -222,3 +222,31 @@ except c.exceptions.ValidationException as e:
         misses[0].request()
     );
 }
+
+#[test]
+fn labcheck_operations_prints_the_table_one_service_operation_per_line() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_labcheck"))
+        .arg("operations")
+        .output()
+        .expect("labcheck operations");
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let table: Vec<String> = Operation::all()
+        .map(|o| format!("{} {}", o.service(), o.as_str()))
+        .chain(
+            labcheck::http::operations::extra_routes()
+                .iter()
+                .map(|r| r.to_string()),
+        )
+        .collect();
+    assert_eq!(lines, table);
+    assert!(lines.contains(&"bedrock GetInferenceProfile"));
+    assert!(lines.contains(&"bedrock-agent-runtime RetrieveAndGenerateStream"));
+    assert!(lines.contains(&"bedrock-agent TagResource"));
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.ends_with(" InvokeModelWithBidirectionalStream"))
+    );
+}
