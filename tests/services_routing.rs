@@ -1,8 +1,8 @@
 //! The four Bedrock services, routed from their service models and exercised
 //! by the real clients: every operation botocore serializes reaches replay as
 //! that operation; the operation table is the pinned botocore's; a lab using
-//! operations no bundled lab uses (GetInferenceProfile, Retrieve, InvokeAgent
-//! with its event stream) passes with cassettes alone, through `labcheck
+//! operations no bundled lab uses (GetInferenceProfile, Retrieve, and the
+//! InvokeAgent and RetrieveAndGenerateStream event streams) passes with cassettes alone, through `labcheck
 //! run` with boto3 and AWS CLI v1 and v2; a miss names service, operation and
 //! params and shows the nearest interaction.
 
@@ -174,7 +174,8 @@ fn operations_no_bundled_lab_uses_need_only_a_cassette() {
         "services-lab::python-profile::boto3 ... ok",
         "services-lab::python-retrieve::boto3 ... ok",
         "services-lab::python-agent::boto3 ... ok",
-        "test result: ok. 5 passed",
+        "services-lab::python-rag-stream::boto3 ... ok",
+        "test result: ok. 6 passed",
     ] {
         let squeezed = stdout.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(squeezed.contains(trial), "missing {trial:?} in\n{stdout}");
