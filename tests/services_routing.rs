@@ -251,3 +251,48 @@ fn labcheck_operations_prints_the_table_one_service_operation_per_line() {
             .any(|l| l.ends_with(" InvokeModelWithBidirectionalStream"))
     );
 }
+
+#[test]
+fn a_recorded_error_of_another_service_raises_its_modeled_class() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cassette = serde_json::json!({
+        "version": 1,
+        "meta": {"source": "authored", "model": "-", "region": "us-east-1",
+                 "recorded_at": "2026-11-27T00:00:00Z", "client": "any",
+                 "note": "GetAgent for an agent that does not exist: bedrock-agent's modeled 404."},
+        "interactions": [{
+            "name": "get-agent-missing",
+            "request": {"service": "bedrock-agent", "operation": "GetAgent", "params": {"agentId": "NOSUCHAGNT"}},
+            "response": {
+                "status": 404,
+                "headers": {"x-amzn-errortype": "ResourceNotFoundException:http://internal.amazon.com/coral/com.amazon.bedrock/"},
+                "body": {"message": "Agent NOSUCHAGNT not found."}
+            }
+        }]
+    });
+    std::fs::write(
+        dir.path().join("agent.json"),
+        serde_json::to_vec_pretty(&cassette).expect("json"),
+    )
+    .expect("write");
+    let server = server(CassetteSet::load_dir(dir.path()).expect("loads"));
+    let script = r#"
+import boto3
+agent = boto3.client("bedrock-agent")
+try:
+    agent.get_agent(agentId="NOSUCHAGNT")
+except agent.exceptions.ResourceNotFoundException as e:
+    print("modeled:", e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Message"])
+runtime = boto3.client("bedrock-agent-runtime")
+try:
+    runtime.retrieve(knowledgeBaseId="KBEXAMPLE1", retrievalQuery={"text": "x"})
+except runtime.exceptions.ValidationException as e:
+    print("miss:", e.response["ResponseMetadata"]["HTTPStatusCode"])
+"#;
+    let out = run_python(&server.endpoint(), &[("err.py", script)], "python3 err.py");
+    assert_eq!(out.exit_code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "modeled: 404 Agent NOSUCHAGNT not found.\nmiss: 400\n"
+    );
+}
