@@ -1,7 +1,7 @@
 //! Record mode for the other Bedrock services: the services fixture lab
 //! (bedrock GetInferenceProfile with AWS CLI v1/v2 and boto3,
-//! bedrock-agent-runtime Retrieve and the InvokeAgent event stream with
-//! boto3) recorded through the re-signing proxy against a local upstream
+//! bedrock-agent-runtime Retrieve and the InvokeAgent and
+//! RetrieveAndGenerateStream event streams with boto3) recorded through the re-signing proxy against a local upstream
 //! that verifies SigV4 for any method and path, then replayed: the same
 //! output for every client.
 
@@ -80,6 +80,7 @@ fn recording_other_services_then_replaying_gives_the_same_output() {
         names,
         [
             "bedrock-agent-runtime-invoke-agent.json",
+            "bedrock-agent-runtime-retrieve-and-generate-stream.json",
             "bedrock-agent-runtime-retrieve.json",
             "bedrock-get-inference-profile.json",
         ]

@@ -1,8 +1,8 @@
 //! The four Bedrock services, routed from their service models and exercised
 //! by the real clients: every operation botocore serializes reaches replay as
 //! that operation; the operation table is the pinned botocore's; a lab using
-//! operations no bundled lab uses (GetInferenceProfile, Retrieve, InvokeAgent
-//! with its event stream) passes with cassettes alone, through `labcheck
+//! operations no bundled lab uses (GetInferenceProfile, Retrieve, and the
+//! InvokeAgent and RetrieveAndGenerateStream event streams) passes with cassettes alone, through `labcheck
 //! run` with boto3 and AWS CLI v1 and v2; a miss names service, operation and
 //! params and shows the nearest interaction.
 
@@ -174,7 +174,8 @@ fn operations_no_bundled_lab_uses_need_only_a_cassette() {
         "services-lab::python-profile::boto3 ... ok",
         "services-lab::python-retrieve::boto3 ... ok",
         "services-lab::python-agent::boto3 ... ok",
-        "test result: ok. 5 passed",
+        "services-lab::python-rag-stream::boto3 ... ok",
+        "test result: ok. 6 passed",
     ] {
         let squeezed = stdout.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(squeezed.contains(trial), "missing {trial:?} in\n{stdout}");
@@ -220,5 +221,78 @@ except c.exceptions.ValidationException as e:
         ),
         "{}",
         misses[0].request()
+    );
+}
+
+#[test]
+fn labcheck_operations_prints_the_table_one_service_operation_per_line() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_labcheck"))
+        .arg("operations")
+        .output()
+        .expect("labcheck operations");
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let table: Vec<String> = Operation::all()
+        .map(|o| format!("{} {}", o.service(), o.as_str()))
+        .chain(
+            labcheck::http::operations::extra_routes()
+                .iter()
+                .map(|r| r.to_string()),
+        )
+        .collect();
+    assert_eq!(lines, table);
+    assert!(lines.contains(&"bedrock GetInferenceProfile"));
+    assert!(lines.contains(&"bedrock-agent-runtime RetrieveAndGenerateStream"));
+    assert!(lines.contains(&"bedrock-agent TagResource"));
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.ends_with(" InvokeModelWithBidirectionalStream"))
+    );
+}
+
+#[test]
+fn a_recorded_error_of_another_service_raises_its_modeled_class() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cassette = serde_json::json!({
+        "version": 1,
+        "meta": {"source": "authored", "model": "-", "region": "us-east-1",
+                 "recorded_at": "2026-11-27T00:00:00Z", "client": "any",
+                 "note": "GetAgent for an agent that does not exist: bedrock-agent's modeled 404."},
+        "interactions": [{
+            "name": "get-agent-missing",
+            "request": {"service": "bedrock-agent", "operation": "GetAgent", "params": {"agentId": "NOSUCHAGNT"}},
+            "response": {
+                "status": 404,
+                "headers": {"x-amzn-errortype": "ResourceNotFoundException:http://internal.amazon.com/coral/com.amazon.bedrock/"},
+                "body": {"message": "Agent NOSUCHAGNT not found."}
+            }
+        }]
+    });
+    std::fs::write(
+        dir.path().join("agent.json"),
+        serde_json::to_vec_pretty(&cassette).expect("json"),
+    )
+    .expect("write");
+    let server = server(CassetteSet::load_dir(dir.path()).expect("loads"));
+    let script = r#"
+import boto3
+agent = boto3.client("bedrock-agent")
+try:
+    agent.get_agent(agentId="NOSUCHAGNT")
+except agent.exceptions.ResourceNotFoundException as e:
+    print("modeled:", e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Message"])
+runtime = boto3.client("bedrock-agent-runtime")
+try:
+    runtime.retrieve(knowledgeBaseId="KBEXAMPLE1", retrievalQuery={"text": "x"})
+except runtime.exceptions.ValidationException as e:
+    print("miss:", e.response["ResponseMetadata"]["HTTPStatusCode"])
+"#;
+    let out = run_python(&server.endpoint(), &[("err.py", script)], "python3 err.py");
+    assert_eq!(out.exit_code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "modeled: 404 Agent NOSUCHAGNT not found.\nmiss: 400\n"
     );
 }

@@ -494,6 +494,74 @@ mod tests {
     }
 
     #[test]
+    fn services_operations_and_params_are_checked_where_they_are_written() {
+        let request = |v: &mut Value, r: Value| v["interactions"][0]["request"] = r;
+        let m = err_of(|v| {
+            request(
+                v,
+                json!({"service": "bedrock", "operation": "Retrieve", "params": {"knowledgeBaseId": "K"}}),
+            )
+        });
+        assert_names(
+            &m,
+            "interactions[0].request.operation",
+            "`Retrieve` is not an operation of `bedrock`",
+        );
+        let m = err_of(|v| {
+            request(
+                v,
+                json!({"service": "bedrock-agent-runtime", "operation": "Retrieve", "params": {"knowledgeBaseId": "K", "agentId": "A"}}),
+            )
+        });
+        assert_names(
+            &m,
+            "interactions[0].request.params.agentId",
+            "unknown parameter `agentId` of `Retrieve`",
+        );
+        let m = err_of(|v| {
+            request(
+                v,
+                json!({"service": "bedrock", "operation": "GetInferenceProfile", "method": "POST", "params": {"inferenceProfileIdentifier": "p"}}),
+            )
+        });
+        assert_names(&m, "interactions[0].request.method", "expected `GET`");
+        let m = err_of(|v| {
+            v["interactions"][0]["request"] = json!({"service": "bedrock-agent-runtime", "operation": "InvokeAgent",
+                "params": {"agentId": "A", "agentAliasId": "B", "sessionId": "s"}});
+            v["interactions"][0]["response"] = json!({"status": 200, "stream": [{"delay_ms": 0, "event": "messageStart", "payload": {}}]});
+        });
+        assert_names(
+            &m,
+            "interactions[0].response.stream[0].event",
+            "unknown event `messageStart` for `InvokeAgent`, expected `chunk`, `files`, `returnControl`, `trace`",
+        );
+        // A version-1 runtime interaction without the new fields still loads
+        // as one; a control-plane one fills its method from the model.
+        let c = parse_cassette(
+            Path::new("a.json"),
+            &serde_json::to_vec(&base()).expect("json"),
+        )
+        .expect("loads");
+        let r = &c.interactions[0].request;
+        assert_eq!(
+            (r.service, r.operation),
+            (crate::ids::Service::BedrockRuntime, Operation::InvokeModel)
+        );
+        let mut v = base();
+        request(
+            &mut v,
+            json!({"service": "bedrock", "operation": "ListFoundationModels", "params": {"byProvider": "anthropic"}}),
+        );
+        let c = parse_cassette(Path::new("a.json"), &serde_json::to_vec(&v).expect("json"))
+            .expect("loads");
+        assert_eq!(c.interactions[0].request.method, "GET");
+        assert_eq!(
+            c.interactions[0].request.operation,
+            Operation::ListFoundationModels
+        );
+    }
+
+    #[test]
     fn semantic_checks_name_field_and_expectation() {
         let m = err_of(|v| {
             let it = v["interactions"][0].clone();

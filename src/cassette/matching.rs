@@ -2,7 +2,7 @@
 //! explain the miss with the nearest recorded request and a field diff.
 //!
 //! A request matches on operation (of its service), method, decoded model
-//! id, URI parameters (`params`, see [`super::routed`]) and body. JSON
+//! id, URI parameters (`params`, see `cassette/routed.rs`) and body. JSON
 //! bodies compare as values (key order and spacing ignored; `1` equals `1.0`;
 //! a float equals its f32 rounding, since the Rust SDK sends `temperature: 0.9`
 //! as `0.8999999761581421`);

@@ -167,8 +167,37 @@ fn declared_query(spec: &OperationDef, query: &str) -> Vec<(&'static str, String
     out
 }
 
+/// Whether `path` has `template`'s shape: literal segments equal, labels
+/// non-empty, a greedy label last. No allocation, so trying the rows that do
+/// not match costs a few comparisons each.
+fn fits(template: &str, path: &str) -> bool {
+    let mut parts = path.split('/');
+    let mut segments = template.split('/').peekable();
+    while let Some(seg) = segments.next() {
+        match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            None => {
+                if parts.next() != Some(seg) {
+                    return false;
+                }
+            }
+            Some(greedy) if greedy.ends_with('+') && segments.peek().is_none() => {
+                return parts.any(|p| !p.is_empty());
+            }
+            Some(_) => {
+                if parts.next().is_none_or(str::is_empty) {
+                    return false;
+                }
+            }
+        }
+    }
+    parts.next().is_none()
+}
+
 /// The labels of `path` if it matches `template` segment by segment.
 fn match_template(template: &'static str, path: &str) -> Option<Labels> {
+    if !fits(template, path) {
+        return None;
+    }
     let mut labels = Vec::new();
     let mut parts = path.split('/');
     let mut segments = template.split('/').peekable();

@@ -1,10 +1,12 @@
-//! Replay: a local Amazon Bedrock Runtime impersonator serving cassettes.
+//! Replay: a local Amazon Bedrock impersonator serving cassettes.
 //!
 //! [`ReplayServer`] binds `127.0.0.1` (port 0 = any free port) and answers
-//! `POST /model/{modelId}/invoke`, `/invoke-with-response-stream`,
-//! `/converse` and `/converse-stream` from a [`CassetteSet`]: the recorded
-//! status, headers and JSON body, or real AWS event-stream frames sent one
-//! HTTP chunk each on the recorded schedule (scaled by
+//! every operation of the four Bedrock services' models — Bedrock Runtime at
+//! the root (`POST /model/{modelId}/invoke`, `/converse-stream`, …), the
+//! others under `/bedrock`, `/bedrock-agent` and `/bedrock-agent-runtime`
+//! (routing: [`crate::http::operations`]) — from a [`CassetteSet`]: the
+//! recorded status, headers and JSON body, or real AWS event-stream frames
+//! sent one HTTP chunk each on the recorded schedule (scaled by
 //! [`ReplayOptions::speed`]). Every response carries `x-amzn-RequestId` and a
 //! `Content-Type`.
 //!
