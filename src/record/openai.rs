@@ -326,7 +326,7 @@ async fn finish(st: &Arc<Shared>, request: Option<OpenAiRequest>, c: Captured) {
             .iter()
             .chain(events.iter().flatten().map(|e| &e.data))
             .filter_map(usage)
-            .last();
+            .next_back();
         if let Some(used) = used {
             st.settings.budget.spend(&st.lab, used);
         }
