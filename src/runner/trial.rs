@@ -185,6 +185,7 @@ fn step_run(
     let refused = guard.as_ref().map(|g| g.attempts()).unwrap_or_default();
     let served = server.served();
     let misses = server.misses();
+    let openai_misses = server.openai_misses();
     server.finish()?;
     let ctx = expect::Context {
         client: def.client,
@@ -214,6 +215,9 @@ fn step_run(
     for attempt in refused {
         failures.insert(0, refused_failure(&attempt));
     }
+    for miss in openai_misses {
+        failures.insert(0, openai_miss_failure(&miss, &lab.cassettes));
+    }
     // A failing trial says which links of the handed-in workspace were
     // ignored: a student whose `invoke_bedrock.py` is a link to elsewhere
     // otherwise sees only "No such file" and cannot tell why.
@@ -235,6 +239,22 @@ pub fn ignored_link_failure(link: &SkippedLink) -> expect::Failure {
         message: format!("{link} (the link was ignored; nothing it points to was read)"),
         hint: Some(
             "hand in the file itself, not a symbolic link: labcheck does not copy a link that points out of the workspace"
+                .into(),
+        ),
+    }
+}
+
+/// The failure of a trial whose step sent an OpenAI-compatible request no
+/// cassette answers (its Bedrock misses are judged in [`expect`]).
+fn openai_miss_failure(miss: &str, cassette_dir: &std::path::Path) -> expect::Failure {
+    expect::Failure {
+        subject: "replay".into(),
+        message: format!(
+            "an OpenAI-compatible request matched no cassette in {}\n{miss}",
+            cassette_dir.display()
+        ),
+        hint: Some(
+            "if the lab changed on purpose, re-record its cassettes with `labcheck record` (AWS_BEARER_TOKEN_BEDROCK set)"
                 .into(),
         ),
     }
