@@ -129,6 +129,37 @@ print()
 }
 
 #[test]
+fn a_streamed_response_sends_named_events_the_client_reads_by_type() {
+    let server = server();
+    let script = format!(
+        "{PREAMBLE}\
+stream = client.responses.create(model='openai.gpt-oss-20b-1:0', input='What does Bedrock serve?', stream=True)
+for event in stream:
+    if event.type == 'response.output_text.delta':
+        print(event.delta, end='', flush=True)
+    elif event.type == 'response.completed':
+        print()
+        print('completed:', event.response.output_text, event.response.usage.total_tokens)
+"
+    );
+    let (out, _ws) = run_python(&server, &script);
+    assert_eq!(out.exit_code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "Bedrock serves OpenAI-compatible APIs.\ncompleted: Bedrock serves OpenAI-compatible APIs. 27\n"
+    );
+    let served = server.served();
+    assert_eq!(
+        served[0].interaction.as_deref(),
+        Some("responses-hello-stream")
+    );
+    let frames = &served[0].frames_sent;
+    assert_eq!(frames.len(), 10);
+    let span = frames[frames.len() - 1].duration_since(frames[0]);
+    judge_pieces(&out.pieces, 3, Some(span)).expect("incremental output");
+}
+
+#[test]
 fn errors_have_openais_shape_and_the_client_raises_its_own_classes() {
     let server = server();
     let script = format!(
