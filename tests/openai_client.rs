@@ -159,6 +159,39 @@ for event in stream:
     judge_pieces(&out.pieces, 3, Some(span)).expect("incremental output");
 }
 
+/// The workshop's fine-tuning flow: a multipart upload (its random boundary
+/// normalised), a job created from the file id it returned, and the job
+/// polled by its id: a recorded sequence on the OpenAI-compatible path,
+/// answered in order, from the start again on a fresh server.
+#[test]
+fn a_fine_tuning_job_is_uploaded_created_and_polled_in_recorded_order() {
+    let script = format!(
+        "{PREAMBLE}\
+f = client.files.create(file=('train.jsonl', b'{{\"messages\": []}}\\n'), purpose='fine-tune')
+job = client.fine_tuning.jobs.create(model='openai.gpt-oss-20b-1:0', training_file=f.id)
+states = [job.status]
+while job.status not in ('succeeded', 'failed', 'cancelled') and len(states) < 10:
+    job = client.fine_tuning.jobs.retrieve(job.id)
+    states.append(job.status)
+print(f.id, job.id, ','.join(states), job.fine_tuned_model)
+"
+    );
+    for _trial in 0..2 {
+        let server = server();
+        let (out, _ws) = run_python(&server, &script);
+        assert_eq!(out.exit_code, Some(0), "stderr: {}", out.stderr);
+        assert_eq!(
+            out.stdout,
+            "file-abc123 ftjob-7Kq2mZ4xR9 validating_files,running,running,succeeded ft:openai.gpt-oss-20b-1:0:labcheck:7Kq2\n"
+        );
+        assert!(
+            server.openai_misses().is_empty(),
+            "{:?}",
+            server.openai_misses()
+        );
+    }
+}
+
 #[test]
 fn errors_have_openais_shape_and_the_client_raises_its_own_classes() {
     let server = server();

@@ -30,7 +30,7 @@ use crate::cassette::{
 };
 use crate::http::{BedrockRequest, Slot};
 use crate::replay::ServedRequest;
-use crate::replay::openai::{below_base, error_response};
+use crate::replay::openai::{below_base, error_response, request_body};
 
 /// Whether `req` is for the OpenAI-compatible API.
 pub(super) fn is_openai(req: &BedrockRequest) -> bool {
@@ -51,8 +51,12 @@ pub(super) async fn handle(st: Arc<Shared>, req: BedrockRequest) -> Response {
     let path = below_base(req.uri.path(), req.uri.query()).unwrap_or_default();
     let method = req.method.as_str().to_string();
     let body = &req.body;
-    let (stored_body, match_bytes) = super::handler::scrubbed_body(&st.scrubber, body);
-    let parsed = parse(body);
+    let parsed = request_body(&req.headers, body);
+    // As stored: scrubbed (matching tries it too, as replay does).
+    let mut stored_body = parsed.clone();
+    if let Some(v) = stored_body.as_mut() {
+        st.scrubber.value(v);
+    }
     let mut entry = ServedRequest::of(&req);
     if let Some(model) = parsed
         .as_ref()
@@ -69,7 +73,7 @@ pub(super) async fn handle(st: Arc<Shared>, req: BedrockRequest) -> Response {
             .find_openai(&method, &path, parsed.as_ref())
             .or_else(|_| {
                 st.existing
-                    .find_openai(&method, &path, parse(&match_bytes).as_ref())
+                    .find_openai(&method, &path, stored_body.as_ref())
             })
             .ok();
         if let Some(at) = hit {
