@@ -226,6 +226,7 @@ except urllib.error.HTTPError as e:
     let misses = server.openai_misses();
     assert_eq!(misses.len(), 1, "{misses:?}");
     assert!(misses[0].contains("unrecorded"), "{}", misses[0]);
+    assert_eq!(server.miss_count(), 1, "counted like a Bedrock miss");
     // No retries: each call reached the server once.
     assert_eq!(server.served().len(), 3);
 }
