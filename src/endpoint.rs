@@ -22,6 +22,11 @@ pub trait TrialEndpoint: Send {
     fn served(&self) -> Vec<ServedRequest>;
     /// Requests that matched nothing, with the nearest recorded one.
     fn misses(&self) -> Vec<MissReport>;
+    /// OpenAI-compatible requests that matched nothing: the message the
+    /// client got (nearest interaction, differing fields) and the body.
+    fn openai_misses(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Stops the endpoint (and, when recording, writes what it captured).
     fn finish(self: Box<Self>) -> Result<(), EndpointError>;
     /// What the trial's results must be scrubbed with: the proxy's own
@@ -66,6 +71,9 @@ impl TrialEndpoint for ReplayServer {
     }
     fn misses(&self) -> Vec<MissReport> {
         ReplayServer::misses(self)
+    }
+    fn openai_misses(&self) -> Vec<String> {
+        ReplayServer::openai_misses(self)
     }
     fn finish(self: Box<Self>) -> Result<(), EndpointError> {
         self.shutdown();

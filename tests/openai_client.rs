@@ -129,6 +129,70 @@ print()
 }
 
 #[test]
+fn a_streamed_response_sends_named_events_the_client_reads_by_type() {
+    let server = server();
+    let script = format!(
+        "{PREAMBLE}\
+stream = client.responses.create(model='openai.gpt-oss-20b-1:0', input='What does Bedrock serve?', stream=True)
+for event in stream:
+    if event.type == 'response.output_text.delta':
+        print(event.delta, end='', flush=True)
+    elif event.type == 'response.completed':
+        print()
+        print('completed:', event.response.output_text, event.response.usage.total_tokens)
+"
+    );
+    let (out, _ws) = run_python(&server, &script);
+    assert_eq!(out.exit_code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "Bedrock serves OpenAI-compatible APIs.\ncompleted: Bedrock serves OpenAI-compatible APIs. 27\n"
+    );
+    let served = server.served();
+    assert_eq!(
+        served[0].interaction.as_deref(),
+        Some("responses-hello-stream")
+    );
+    let frames = &served[0].frames_sent;
+    assert_eq!(frames.len(), 10);
+    let span = frames[frames.len() - 1].duration_since(frames[0]);
+    judge_pieces(&out.pieces, 3, Some(span)).expect("incremental output");
+}
+
+/// The workshop's fine-tuning flow: a multipart upload (its random boundary
+/// normalised), a job created from the file id it returned, and the job
+/// polled by its id: a recorded sequence on the OpenAI-compatible path,
+/// answered in order, from the start again on a fresh server.
+#[test]
+fn a_fine_tuning_job_is_uploaded_created_and_polled_in_recorded_order() {
+    let script = format!(
+        "{PREAMBLE}\
+f = client.files.create(file=('train.jsonl', b'{{\"messages\": []}}\\n'), purpose='fine-tune')
+job = client.fine_tuning.jobs.create(model='openai.gpt-oss-20b-1:0', training_file=f.id)
+states = [job.status]
+while job.status not in ('succeeded', 'failed', 'cancelled') and len(states) < 10:
+    job = client.fine_tuning.jobs.retrieve(job.id)
+    states.append(job.status)
+print(f.id, job.id, ','.join(states), job.fine_tuned_model)
+"
+    );
+    for _trial in 0..2 {
+        let server = server();
+        let (out, _ws) = run_python(&server, &script);
+        assert_eq!(out.exit_code, Some(0), "stderr: {}", out.stderr);
+        assert_eq!(
+            out.stdout,
+            "file-abc123 ftjob-7Kq2mZ4xR9 validating_files,running,running,succeeded ft:openai.gpt-oss-20b-1:0:labcheck:7Kq2\n"
+        );
+        assert!(
+            server.openai_misses().is_empty(),
+            "{:?}",
+            server.openai_misses()
+        );
+    }
+}
+
+#[test]
 fn errors_have_openais_shape_and_the_client_raises_its_own_classes() {
     let server = server();
     let script = format!(
@@ -162,6 +226,7 @@ except urllib.error.HTTPError as e:
     let misses = server.openai_misses();
     assert_eq!(misses.len(), 1, "{misses:?}");
     assert!(misses[0].contains("unrecorded"), "{}", misses[0]);
+    assert_eq!(server.miss_count(), 1, "counted like a Bedrock miss");
     // No retries: each call reached the server once.
     assert_eq!(server.served().len(), 3);
 }

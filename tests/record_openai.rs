@@ -235,3 +235,26 @@ fn recording_sends_the_bedrock_api_key_upstream_and_writes_it_nowhere() {
     assert_eq!(events[9].data, Value::from("[DONE]"));
     assert!(events[3].delay_ms >= 40, "{:?}", events[3].delay_ms);
 }
+
+#[test]
+fn an_openai_request_no_cassette_answers_fails_the_trial_naming_the_nearest() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let lab = tmp.path().join("openai-lab");
+    common::copy_dir(&repo().join(LAB), &lab);
+    let page = std::fs::read_to_string(lab.join("lab.md")).expect("page");
+    std::fs::write(
+        lab.join("lab.md"),
+        page.replace("Say hello in five words.", "Say hello in six words."),
+    )
+    .expect("edit page");
+    let results = tmp.path().join("results");
+    let config = common::config(&lab, &results);
+    let outcomes = common::run(&config, "::chat-stream::");
+    let failures = common::failures(&outcomes[0]);
+    assert!(
+        failures.contains("an OpenAI-compatible request matched no cassette")
+            && failures.contains("nearest is `chat-hello-stream`")
+            && failures.contains("/messages/1/content"),
+        "{failures}"
+    );
+}

@@ -562,6 +562,46 @@ mod tests {
     }
 
     #[test]
+    fn times_and_the_openai_list_are_checked_where_they_are_wrong() {
+        let m = err_of(|v| v["interactions"][0]["times"] = json!(0));
+        assert_names(&m, "interactions[0].times", "at least 1");
+        let openai = |request: Value, response: Value| json!([{"name": "o", "request": request, "response": response}]);
+        let ok = json!({"status": 200, "body": {}});
+        let m = err_of(|v| {
+            v["openai"] = openai(
+                json!({"method": "POST", "path": "/openai/v1/chat/completions"}),
+                ok.clone(),
+            )
+        });
+        assert_names(&m, "openai[0].request.path", "below `/openai/v1`");
+        let m = err_of(|v| {
+            v["openai"] = openai(json!({"method": "PUT", "path": "/models"}), ok.clone())
+        });
+        assert_names(&m, "openai[0].request.method", "`GET` or `POST`");
+        let m = err_of(|v| {
+            v["openai"] = openai(
+                json!({"method": "GET", "path": "/models"}),
+                json!({"status": 404, "body": {"message": "not found"}}),
+            )
+        });
+        assert_names(&m, "openai[0].response.body", "OpenAI's error shape");
+        let m = err_of(|v| {
+            v["openai"] = openai(
+                json!({"method": "POST", "path": "/chat/completions"}),
+                json!({"status": 400, "sse": []}),
+            )
+        });
+        assert_names(&m, "openai[0].response.sse", "status 200");
+        // A file without `openai`, or with a valid list, loads.
+        let mut v = base();
+        v["openai"] = openai(json!({"method": "GET", "path": "/models"}), ok);
+        let c = parse_cassette(Path::new("x.json"), &serde_json::to_vec(&v).expect("json"))
+            .expect("valid");
+        assert_eq!(c.openai.len(), 1);
+        assert_eq!(c.interactions[0].times, 1);
+    }
+
+    #[test]
     fn semantic_checks_name_field_and_expectation() {
         let m = err_of(|v| {
             let it = v["interactions"][0].clone();

@@ -47,15 +47,15 @@ pub struct Member<R> {
     pub times: u32,
 }
 
+/// A group being built: its first item (what others compare with) and members.
+type Group<T, R> = (T, Vec<Member<R>>);
+
 /// The sequences of a list of interactions, keyed by their first member
 /// (the one a first-match lookup returns).
 #[derive(Debug, Clone)]
 pub struct Sequences<R: Eq + Hash> {
     groups: HashMap<R, Vec<Member<R>>>,
 }
-
-/// The sequences of one bucket key: each leader item with its members.
-type Buckets<T, R> = Vec<(T, Vec<Member<R>>)>;
 
 impl<R: Eq + Hash> Default for Sequences<R> {
     fn default() -> Self {
@@ -76,7 +76,7 @@ impl<R: Copy + Eq + Hash> Sequences<R> {
         times: impl Fn(&T) -> u32,
     ) -> Sequences<R> {
         // bucket -> [(leader item, members)]
-        let mut buckets: HashMap<K, Buckets<T, R>> = HashMap::new();
+        let mut buckets: HashMap<K, Vec<Group<T, R>>> = HashMap::new();
         for (at, item) in items {
             let member = Member {
                 at,

@@ -25,10 +25,7 @@ use crate::ids::Operation;
 use crate::replay::ServedRequest;
 
 /// The request body scrubbed as a cassette stores it, and as matching sees it.
-pub(super) fn scrubbed_body(
-    scrubber: &Scrubber,
-    body: &[u8],
-) -> (Option<serde_json::Value>, Vec<u8>) {
+fn scrubbed_body(scrubber: &Scrubber, body: &[u8]) -> (Option<serde_json::Value>, Vec<u8>) {
     if body.iter().all(u8::is_ascii_whitespace) {
         return (None, Vec::new());
     }

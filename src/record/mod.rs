@@ -18,6 +18,7 @@ mod capture;
 pub mod drift;
 mod handler;
 mod openai;
+mod openai_store;
 mod proxy;
 pub mod sequence;
 pub mod store;

@@ -5,8 +5,8 @@
 //! captured: a JSON body, or server-sent events with the delay before each.
 //! What is written is scrubbed (the key is a known secret of the scrubber,
 //! and the `Authorization` header is never kept) into `openai.json`, in the
-//! cassette's `openai` list; repeated requests form recorded sequences as for
-//! Bedrock operations ([`super::sequence`]).
+//! cassette's `openai` list ([`super::openai_store`]); repeated requests form
+//! recorded sequences as for Bedrock operations ([`super::sequence`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -20,17 +20,14 @@ use serde_json::Value;
 
 use super::budget::{self, Tokens};
 use super::proxy::Shared;
-use super::sequence::{canonical, fresh_name};
-use super::store::{DirLock, Saved, Store};
-use super::{ProxyProblem, ProxyRole, RecordError, RecordMode};
+use super::sequence::canonical;
+use super::store::Saved;
+use super::{ProxyProblem, ProxyRole, RecordMode};
 use crate::cassette::openai::BASE_PATH;
-use crate::cassette::{
-    Cassette, CassetteSet, Meta, OpenAiInteraction, OpenAiRef, OpenAiRequest, OpenAiResponse,
-    SseEvent,
-};
+use crate::cassette::{OpenAiInteraction, OpenAiRequest, OpenAiResponse, SseEvent};
 use crate::http::{BedrockRequest, Slot};
 use crate::replay::ServedRequest;
-use crate::replay::openai::{below_base, error_response};
+use crate::replay::openai::{below_base, error_response, request_body};
 
 /// Whether `req` is for the OpenAI-compatible API.
 pub(super) fn is_openai(req: &BedrockRequest) -> bool {
@@ -51,8 +48,12 @@ pub(super) async fn handle(st: Arc<Shared>, req: BedrockRequest) -> Response {
     let path = below_base(req.uri.path(), req.uri.query()).unwrap_or_default();
     let method = req.method.as_str().to_string();
     let body = &req.body;
-    let (stored_body, match_bytes) = super::handler::scrubbed_body(&st.scrubber, body);
-    let parsed = parse(body);
+    let parsed = request_body(&req.headers, body);
+    // As stored: scrubbed (matching tries it too, as replay does).
+    let mut stored_body = parsed.clone();
+    if let Some(v) = stored_body.as_mut() {
+        st.scrubber.value(v);
+    }
     let mut entry = ServedRequest::of(&req);
     if let Some(model) = parsed
         .as_ref()
@@ -69,7 +70,7 @@ pub(super) async fn handle(st: Arc<Shared>, req: BedrockRequest) -> Response {
             .find_openai(&method, &path, parsed.as_ref())
             .or_else(|_| {
                 st.existing
-                    .find_openai(&method, &path, parse(&match_bytes).as_ref())
+                    .find_openai(&method, &path, stored_body.as_ref())
             })
             .ok();
         if let Some(at) = hit {
@@ -388,8 +389,10 @@ async fn finish(st: &Arc<Shared>, request: Option<OpenAiRequest>, c: Captured) {
     );
     let store = st.store.clone();
     let replace = mode != RecordMode::Once;
-    let saved =
-        tokio::task::spawn_blocking(move || save_openai(&store, it, replace, earlier)).await;
+    let saved = tokio::task::spawn_blocking(move || {
+        super::openai_store::save_openai(&store, it, replace, earlier)
+    })
+    .await;
     if earlier == 0 && matches!(saved, Ok(Ok(Saved::AlreadyThere(_)))) {
         st.calls.disown(key);
     }
@@ -406,126 +409,6 @@ async fn finish(st: &Arc<Shared>, request: Option<OpenAiRequest>, c: Captured) {
         Ok(Err(e)) => st.error(ProxyProblem::Write(e)),
         Err(e) => st.error(ProxyProblem::WriterDied(e)),
     }
-}
-
-/// The file OpenAI-compatible interactions go to: `openai.json`, or
-/// `openai.<source>.json` when that name holds other provenance.
-fn target(store: &Store, set: &CassetteSet) -> std::path::PathBuf {
-    let plain = store.dir.join("openai.json");
-    let same = |m: &Meta| m.source == store.source && m.upstream == store.upstream;
-    match set.files().iter().find(|f| f.path == plain) {
-        Some(f) if !same(&f.cassette.meta) => {
-            let source = serde_json::to_value(store.source)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            store.dir.join(format!("openai.{source}.json"))
-        }
-        _ => plain,
-    }
-}
-
-/// Interaction names from the path: `/chat/completions` -> `chat-completions`.
-fn name_prefix(path: &str) -> String {
-    let p: String = path
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .trim_matches('/')
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    if p.is_empty() { "openai".into() } else { p }
-}
-
-/// Saves `it` (scrubbed) as [`Store::save_sequenced`] saves a Bedrock interaction.
-pub(crate) fn save_openai(
-    store: &Store,
-    mut it: OpenAiInteraction,
-    replace: bool,
-    earlier: u32,
-) -> Result<Saved, RecordError> {
-    let _lock = DirLock::acquire(&store.dir)?;
-    let set = CassetteSet::load_dir(&store.dir)?;
-    let r = &it.request;
-    let hit = set.find_openai(&r.method, &r.path, r.body.as_ref()).ok();
-    let prefix = name_prefix(&r.path);
-    if let Some(leader) = hit {
-        let members: Vec<OpenAiRef> = match set.openai_sequences().members(leader) {
-            Some(m) => m.iter().map(|m| m.at).collect(),
-            None => vec![leader],
-        };
-        if earlier > 0
-            && let Some(&last) = members.last()
-        {
-            let file = &set.files()[last.file];
-            let mut c = file.cassette.clone();
-            match c.openai.get_mut(last.index) {
-                Some(prev) if prev.response == it.response => {
-                    prev.times = prev.times.saturating_add(1);
-                }
-                _ => {
-                    it.name = fresh_name(&prefix, c.openai.iter().map(|i| i.name.as_str()));
-                    let at = (last.index + 1).min(c.openai.len());
-                    c.openai.insert(at, it);
-                }
-            }
-            c.write_atomic(&file.path)?;
-            return Ok(Saved::Written(file.path.clone()));
-        }
-        if !replace {
-            return Ok(Saved::AlreadyThere(set.files()[leader.file].path.clone()));
-        }
-        for m in members.iter().rev() {
-            let file = &set.files()[m.file];
-            let mut c = file.cassette.clone();
-            c.openai.remove(m.index);
-            if c.interactions.is_empty() && c.openai.is_empty() {
-                std::fs::remove_file(&file.path).map_err(|source| RecordError::Read {
-                    path: file.path.clone(),
-                    source,
-                })?;
-            } else {
-                c.write_atomic(&file.path)?;
-            }
-        }
-    }
-    // Re-read: removing may have rewritten or deleted the target.
-    let set = CassetteSet::load_dir(&store.dir)?;
-    let path = target(store, &set);
-    let model = it
-        .request
-        .body
-        .as_ref()
-        .and_then(|b| b.get("model"))
-        .and_then(Value::as_str)
-        .unwrap_or("openai")
-        .to_string();
-    let mut cassette = match set.files().iter().find(|f| f.path == path) {
-        Some(f) => f.cassette.clone(),
-        None => Cassette {
-            version: 1,
-            meta: Meta {
-                source: store.source,
-                model,
-                region: store.region.clone(),
-                recorded_at: String::new(),
-                client: "any".into(),
-                note: Some(
-                    "recorded with `labcheck record` (OpenAI-compatible API); scrubbed before writing"
-                        .into(),
-                ),
-                upstream: store.upstream.clone(),
-            },
-            interactions: Vec::new(),
-            openai: Vec::new(),
-        },
-    };
-    cassette.meta.recorded_at = super::store::now_rfc3339();
-    it.name = fresh_name(&prefix, cassette.openai.iter().map(|i| i.name.as_str()));
-    cassette.openai.push(it);
-    cassette.write_atomic(&path)?;
-    Ok(Saved::Written(path))
 }
 
 #[cfg(test)]
@@ -561,9 +444,7 @@ mod tests {
     }
 
     #[test]
-    fn names_and_token_counts_follow_the_openai_shapes() {
-        assert_eq!(name_prefix("/chat/completions"), "chat-completions");
-        assert_eq!(name_prefix("/models?limit=2"), "models");
+    fn token_counts_follow_the_openai_shapes() {
         let chat = serde_json::json!({"usage": {"prompt_tokens": 3, "completion_tokens": 4}});
         assert_eq!(
             usage(&chat),

@@ -1,5 +1,11 @@
 //! Replay: a local Amazon Bedrock impersonator serving cassettes.
 //!
+//! Below `/openai/v1/` the same listener answers Bedrock's OpenAI-compatible
+//! API from the cassettes' `openai` lists ([`openai`]). Identical requests
+//! that a cassette answers with a recorded sequence get its answers in order,
+//! the last repeating; the count is per server, i.e. per trial
+//! ([`crate::cassette::sequence`]).
+//!
 //! [`ReplayServer`] binds `127.0.0.1` (port 0 = any free port) and answers
 //! every operation of the four Bedrock services' models — Bedrock Runtime at
 //! the root (`POST /model/{modelId}/invoke`, `/converse-stream`, …), the
@@ -207,11 +213,13 @@ pub(crate) struct Shared {
     /// OpenAI-compatible requests that matched nothing (message and body),
     /// the last [`RECENT_MISSES`] under [`Retention::Recent`].
     openai_misses: std::sync::Mutex<std::collections::VecDeque<String>>,
+    openai_miss_count: AtomicU64,
     retention: Retention,
 }
 
 impl Shared {
     fn push_openai_miss(&self, text: String) {
+        self.openai_miss_count.fetch_add(1, Ordering::Relaxed);
         let mut kept = self.openai_misses.lock().unwrap_or_else(|p| p.into_inner());
         if self.retention == Retention::Recent && kept.len() >= RECENT_MISSES {
             kept.pop_front();
@@ -281,6 +289,7 @@ fn prepare(set: CassetteSet, opts: ReplayOptions) -> Result<Arc<Shared>, ReplayE
         openai,
         openai_sequence: SequenceState::default(),
         openai_misses: std::sync::Mutex::new(std::collections::VecDeque::new()),
+        openai_miss_count: AtomicU64::new(0),
         retention: opts.retention,
     }))
 }
@@ -356,7 +365,7 @@ impl ReplayServer {
 
     /// How many requests matched no interaction, kept or not.
     pub fn miss_count(&self) -> u64 {
-        self.shared.misses.count()
+        self.shared.misses.count() + self.shared.openai_miss_count.load(Ordering::Relaxed)
     }
 
     /// Stop accepting, let in-flight responses finish, and (for

@@ -79,6 +79,34 @@ pub fn below_base(path: &str, query: Option<&str>) -> Option<String> {
     })
 }
 
+/// What a multipart request's random boundary becomes before matching and
+/// recording (the `openai` client draws a new one per request).
+pub const BOUNDARY: &str = "labcheck-boundary";
+
+/// A request body as matched and recorded: `None` when empty, JSON when it
+/// parses, else its text; a `multipart/form-data` body (`files.create`) has
+/// its boundary replaced by [`BOUNDARY`].
+pub fn request_body(headers: &HeaderMap, body: &[u8]) -> Option<Value> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    let boundary = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|ct| ct.starts_with("multipart/"))
+        .and_then(|ct| {
+            ct.split(';')
+                .find_map(|p| p.trim().strip_prefix("boundary="))
+        })
+        .map(|b| b.trim_matches('"').to_string())
+        .filter(|b| !b.is_empty());
+    let text = String::from_utf8_lossy(body);
+    if let Some(b) = boundary {
+        return Some(Value::String(text.replace(&b, BOUNDARY)));
+    }
+    Some(serde_json::from_slice(body).unwrap_or_else(|_| Value::String(text.into_owned())))
+}
+
 /// An OpenAI-shaped error: `{"error": {"message", "type", "param", "code"}}`.
 pub fn error_response(
     status: StatusCode,
@@ -197,16 +225,7 @@ fn prepare(it: &OpenAiInteraction, file: &str) -> Result<PreparedOpenAi, String>
 pub(crate) fn handle(st: &Arc<Shared>, req: &BedrockRequest, request_id: &str) -> Option<Response> {
     let path = below_base(req.uri.path(), req.uri.query())?;
     let mut entry = ServedRequest::of(req);
-    let parsed: Option<Value> = if req.body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        match serde_json::from_slice(&req.body) {
-            Ok(v) => Some(v),
-            Err(_) => Some(Value::String(
-                String::from_utf8_lossy(&req.body).into_owned(),
-            )),
-        }
-    };
+    let parsed = request_body(&req.headers, &req.body);
     if let Some(model) = parsed
         .as_ref()
         .and_then(|b| b.get("model"))
@@ -242,15 +261,16 @@ pub(crate) fn handle(st: &Arc<Shared>, req: &BedrockRequest, request_id: &str) -
         .find_openai(method, &path, parsed.as_ref())
         .or_else(|miss| {
             // Recordings are scrubbed (account ids, keys): also try what they hold.
-            let scrubbed = crate::cassette::scrub::Scrubber::builtin().request_body(&req.body);
-            let value = scrubbed.and_then(|b| serde_json::from_slice::<Value>(&b).ok());
-            match value {
-                Some(v) => st
-                    .set
-                    .find_openai(method, &path, Some(&v))
-                    .map_err(|_| miss),
-                None => Err(miss),
+            let mut scrubbed = parsed.clone();
+            if let Some(v) = scrubbed.as_mut() {
+                crate::cassette::scrub::Scrubber::builtin().value(v);
             }
+            if scrubbed == parsed {
+                return Err(miss);
+            }
+            st.set
+                .find_openai(method, &path, scrubbed.as_ref())
+                .map_err(|_| miss)
         });
     let at = match found {
         Ok(leader) => st.openai_sequence.next(st.set.openai_sequences(), leader),
@@ -342,6 +362,25 @@ mod tests {
         );
         assert_eq!(below_base("/openai/v10/models", None), None);
         assert_eq!(below_base("/model/x/invoke", None), None);
+    }
+
+    #[test]
+    fn a_multipart_boundary_is_replaced_and_json_parses() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("multipart/form-data; boundary=119e3a9b"),
+        );
+        let body = b"--119e3a9b\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune\r\n--119e3a9b--\r\n";
+        assert_eq!(
+            request_body(&h, body),
+            Some(Value::String(
+                "--labcheck-boundary\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune\r\n--labcheck-boundary--\r\n".into()
+            ))
+        );
+        let json = HeaderMap::new();
+        assert_eq!(request_body(&json, br#"{"a": 1}"#), Some(json!({"a": 1})));
+        assert_eq!(request_body(&json, b"  "), None);
     }
 
     #[test]

@@ -218,6 +218,7 @@ pub fn run_step_on(
     let refused = guard.as_ref().map(|g| g.attempts()).unwrap_or_default();
     let served = server.served();
     let misses = server.misses();
+    let openai_misses = server.openai_misses();
     server.finish()?;
     let ctx = expect::Context {
         client: def.client,
@@ -270,6 +271,9 @@ pub fn run_step_on(
     for attempt in refused {
         failures.insert(0, refused_failure(&attempt));
     }
+    for miss in openai_misses {
+        failures.insert(0, openai_miss_failure(&miss, &lab.cassettes));
+    }
     // A failing trial says which links of the handed-in workspace were
     // ignored: a student whose `invoke_bedrock.py` is a link to elsewhere
     // otherwise sees only "No such file" and cannot tell why.
@@ -304,6 +308,22 @@ pub fn unemulated_failure(call: &str) -> expect::Failure {
         message: format!("not emulated offline: run it live (`{call}`)"),
         hint: Some(
             "this call needs real AWS (see docs/setup-services.md for what is emulated); check the step with `LABCHECK_MODE=live`"
+                .into(),
+        ),
+    }
+}
+
+/// The failure of a trial whose step sent an OpenAI-compatible request no
+/// cassette answers (its Bedrock misses are judged in [`expect`]).
+fn openai_miss_failure(miss: &str, cassette_dir: &std::path::Path) -> expect::Failure {
+    expect::Failure {
+        subject: "replay".into(),
+        message: format!(
+            "an OpenAI-compatible request matched no cassette in {}\n{miss}",
+            cassette_dir.display()
+        ),
+        hint: Some(
+            "if the lab changed on purpose, re-record its cassettes with `labcheck record` (AWS_BEARER_TOKEN_BEDROCK set)"
                 .into(),
         ),
     }
