@@ -64,7 +64,7 @@ pub mod sandbox;
 pub mod scaffold;
 pub mod schedule;
 pub mod services;
-pub mod setup;
 pub mod settings;
+pub mod setup;
 pub mod spec;
 pub mod steps;

@@ -89,7 +89,11 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Operations => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            for line in labcheck::http::operations::listing() {
+            let models = labcheck::http::operations::listing();
+            for line in models
+                .iter()
+                .chain(&labcheck::replay::openai::route_lines())
+            {
                 writeln!(out, "{line}")?;
             }
             out.flush()?;

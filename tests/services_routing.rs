@@ -235,13 +235,15 @@ fn labcheck_operations_prints_the_table_one_service_operation_per_line() {
     let lines: Vec<&str> = stdout.lines().collect();
     let table: Vec<String> = Operation::all()
         .map(|o| format!("{} {}", o.service(), o.as_str()))
-        .chain(
-            labcheck::http::operations::extra_routes()
-                .iter()
-                .map(|r| r.to_string()),
-        )
+        .chain(labcheck::replay::openai::route_lines())
         .collect();
     assert_eq!(lines, table);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("openai POST ") && l.ends_with("/chat/completions")),
+        "the OpenAI-compatible paths are listed too"
+    );
     assert!(lines.contains(&"bedrock GetInferenceProfile"));
     assert!(lines.contains(&"bedrock-agent-runtime RetrieveAndGenerateStream"));
     assert!(lines.contains(&"bedrock-agent TagResource"));

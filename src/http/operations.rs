@@ -236,21 +236,13 @@ fn decode(raw: &str) -> Option<String> {
         .map(|s| s.into_owned())
 }
 
-/// Every operation replay can serve, as `service Operation` lines in table
-/// order, followed by [`extra_routes`] (`labcheck operations`).
+/// Every operation of the service models replay can serve, as `service
+/// Operation` lines in table order (`labcheck operations` appends the
+/// OpenAI-compatible paths, which `crate::replay` owns).
 pub fn listing() -> Vec<String> {
     Operation::all()
         .map(|o| format!("{} {}", o.service(), o.as_str()))
-        .chain(extra_routes().iter().map(|s| s.to_string()))
         .collect()
-}
-
-/// Routes served beside the Bedrock service models, one `labcheck
-/// operations` line each (e.g. the OpenAI-compatible paths, as
-/// `openai POST /openai/v1/chat/completions`). Hook for the servers that add
-/// them; empty until they do.
-pub fn extra_routes() -> &'static [&'static str] {
-    &[]
 }
 
 #[cfg(test)]
@@ -392,7 +384,7 @@ mod tests {
     #[test]
     fn the_listing_names_every_operation_once() {
         let lines = listing();
-        assert_eq!(lines.len(), OPERATIONS.len() + extra_routes().len());
+        assert_eq!(lines.len(), OPERATIONS.len());
         assert!(lines.contains(&"bedrock GetInferenceProfile".to_string()));
         assert!(lines.contains(&"bedrock-runtime InvokeModel".to_string()));
         let unique: std::collections::HashSet<_> = lines.iter().collect();

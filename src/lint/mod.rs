@@ -48,8 +48,8 @@ mod commands;
 mod models;
 mod notebook;
 mod page;
-mod services;
 mod placeholder;
+mod services;
 mod shell;
 mod streaming;
 
