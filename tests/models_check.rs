@@ -269,7 +269,9 @@ fn live_mode_against_labcheck_serve_reads_the_replayed_list() {
     let serve = Serve(child);
     // The first line is printed once the socket is bound: the readiness signal.
     let mut first = String::new();
-    BufReader::new(stdout).read_line(&mut first).expect("a line");
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("a line");
     let endpoint = first
         .split_whitespace()
         .find(|w| w.starts_with("http://127.0.0.1:"))
