@@ -131,6 +131,7 @@ fn bare(speed: f64) -> BenchResult<()> {
                             max_tokens: Some(p.max_tokens),
                             temperature: Some(p.temperature),
                             top_p: None,
+                            guardrail: None,
                         };
                         let out =
                             sdk::converse_once(&request, &env.endpoint, &lab.region, timeout)?;

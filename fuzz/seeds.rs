@@ -114,6 +114,11 @@ pub fn seeds(root: &Path) -> Vec<Seed> {
                 continue;
             };
             let op = it.request.operation;
+            // The `event_stream` target decodes the runtime's model streams;
+            // other services' streams (InvokeAgent, …) are cassette seeds only.
+            if !labcheck::ids::Operation::MODEL_CALLS.contains(&op) {
+                continue;
+            }
             let mut body = Vec::new();
             for (seq, ev) in stream.iter().enumerate() {
                 let frame = encode_event(op, ev, seq).expect("a bundled event encodes");

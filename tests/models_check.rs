@@ -202,3 +202,106 @@ fn with_credentials_in_live_mode_it_asks_list_foundation_models() {
         format!("stderr:\n{}stdout:\n{stdout}\n", text(&out.stderr)),
     );
 }
+
+/// Stops `labcheck serve` when the test ends, passed or not.
+struct Serve(std::process::Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The live path against labcheck's own replay: `labcheck serve` on a copy of
+/// lab 7.2 (whose cassettes answer ListFoundationModels by provider) with one
+/// more authored interaction answering the unfiltered ListFoundationModels
+/// with the same body as the local server above. Replay routes the signed
+/// `GET /bedrock/foundation-models` to that interaction, so the report is the
+/// same snapshot.
+#[test]
+fn live_mode_against_labcheck_serve_reads_the_replayed_list() {
+    use std::process::Stdio;
+
+    let fixture: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(LIST).expect("fixture")).expect("json");
+    let lab = tempfile::tempdir().expect("tempdir");
+    let src = std::path::Path::new("labs/7.2-guardrails-and-model-access");
+    std::fs::create_dir(lab.path().join("cassettes")).expect("mkdir");
+    for name in ["lab.md", "lab.toml"] {
+        std::fs::copy(src.join(name), lab.path().join(name)).expect("copy");
+    }
+    for e in std::fs::read_dir(src.join("cassettes")).expect("cassettes") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), lab.path().join("cassettes").join(e.file_name())).expect("copy");
+    }
+    let cassette = serde_json::json!({
+        "version": 1,
+        "meta": {
+            "source": "authored",
+            "model": "any",
+            "region": "us-east-1",
+            "recorded_at": "2026-11-27T00:00:00Z",
+            "client": "any",
+            "note": fixture["note"],
+        },
+        "interactions": [{
+            "name": "list-foundation-models-all",
+            "request": { "service": "bedrock", "operation": "ListFoundationModels", "method": "GET" },
+            "response": { "status": 200, "body": fixture["body"] },
+        }],
+    });
+    std::fs::write(
+        lab.path().join("cassettes").join("list-all.json"),
+        cassette.to_string(),
+    )
+    .expect("write cassette");
+
+    let mut child = labcheck()
+        .arg("serve")
+        .arg(lab.path())
+        .args(["--speed", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let serve = Serve(child);
+    // The first line is printed once the socket is bound: the readiness signal.
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("a line");
+    let endpoint = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no endpoint in {first:?}"))
+        .to_string();
+
+    let out: Output = labcheck()
+        .env("LABCHECK_MODE", "live")
+        .env("LABCHECK_LIVE", "1")
+        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        )
+        .env("AWS_ENDPOINT_URL_BEDROCK", format!("{endpoint}/bedrock"))
+        .args(["models", "check", "--region", "us-east-1"])
+        .output()
+        .expect("runs");
+    drop(serve);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout: String = text(&out.stdout)
+        .lines()
+        .map(|l| match l.find(" (end of life, or not offered there)") {
+            Some(i) => format!("{} …", &l[..i + 36]),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    snapshot(
+        "models-check-bedrock",
+        format!("stderr:\n{}stdout:\n{stdout}\n", text(&out.stderr)),
+    );
+}

@@ -189,6 +189,8 @@ pub struct ConverseRequest {
     pub max_tokens: Option<i32>,
     pub temperature: Option<f32>,
     pub top_p: Option<f32>,
+    /// Sent as `guardrailConfig` with `trace: enabled`.
+    pub guardrail: Option<crate::spec::model::GuardrailRef>,
 }
 
 /// What a trial must show. Every field is optional except `served`, which the

@@ -137,6 +137,9 @@ pub struct RawStep {
     /// sdk converse*: inference `topP`.
     #[schemars(with = "Option<f32>")]
     pub top_p: Option<Spanned<f32>>,
+    /// sdk converse*: a guardrail applied to the call (`guardrailConfig`, trace enabled).
+    #[schemars(with = "Option<GuardrailRef>")]
+    pub guardrail: Option<Spanned<GuardrailRef>>,
     /// playground: `[temperature, max_tokens]` pairs; default the four of the seed lab.
     #[schemars(with = "Option<Vec<(f32, i32)>>")]
     pub pairs: Option<Spanned<Vec<(f32, i32)>>>,
@@ -189,6 +192,16 @@ pub enum TextOrBlock {
 pub enum ChecklistRef {
     Index(#[schemars(range(min = 1))] u64),
     Text(String),
+}
+
+/// `guardrail = { identifier = "…", version = "1" }` of an sdk converse step.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuardrailRef {
+    /// The guardrail id or ARN.
+    pub identifier: String,
+    /// Its version: a number or `DRAFT`.
+    pub version: String,
 }
 
 /// A file a python step writes before running.

@@ -45,6 +45,7 @@ impl Kind {
                 "max_tokens",
                 "temperature",
                 "top_p",
+                "guardrail",
             ],
             Kind::Playground => &["model", "prompt", "system", "pairs"],
         }
@@ -78,6 +79,7 @@ fn kind_keys(s: &RawStep) -> Vec<(&'static str, Option<Range<usize>>)> {
         ("max_tokens", sp(&s.max_tokens)),
         ("temperature", sp(&s.temperature)),
         ("top_p", sp(&s.top_p)),
+        ("guardrail", sp(&s.guardrail)),
         ("pairs", sp(&s.pairs)),
     ]
 }
@@ -326,11 +328,25 @@ fn sdk_call(
     let (own, other): (&[&str], &[&str]) = if is_invoke {
         (
             &["body"],
-            &["prompt", "system", "max_tokens", "temperature", "top_p"],
+            &[
+                "prompt",
+                "system",
+                "max_tokens",
+                "temperature",
+                "top_p",
+                "guardrail",
+            ],
         )
     } else {
         (
-            &["prompt", "system", "max_tokens", "temperature", "top_p"],
+            &[
+                "prompt",
+                "system",
+                "max_tokens",
+                "temperature",
+                "top_p",
+                "guardrail",
+            ],
             &["body"],
         )
     };
@@ -395,6 +411,7 @@ fn sdk_call(
         max_tokens,
         temperature,
         top_p,
+        guardrail: s.guardrail.as_ref().map(|g| g.get_ref().clone()),
     };
     Ok(if call.get_ref() == "converse" {
         SdkCall::Converse(request)

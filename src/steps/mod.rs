@@ -134,6 +134,7 @@ pub fn run(inv: &Invocation<'_>) -> Result<StepOutput, StepError> {
                 max_tokens: Some(pair.max_tokens),
                 temperature: Some(pair.temperature),
                 top_p: None,
+                guardrail: None,
             };
             sdk::converse_once(&request, inv.endpoint, inv.region, inv.timeout)
         }

@@ -11,7 +11,8 @@ use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, ContentBlockDelta, ConversationRole, ConverseOutput as ConverseOutputKind,
-    ConverseStreamOutput, InferenceConfiguration, Message, ResponseStream, SystemContentBlock,
+    ConverseStreamOutput, GuardrailConfiguration, GuardrailStreamConfiguration, GuardrailTrace,
+    InferenceConfiguration, Message, ResponseStream, SystemContentBlock,
 };
 use aws_smithy_types::error::display::DisplayErrorContext;
 
@@ -213,6 +214,7 @@ async fn perform(
                 .set_messages(Some(parts.messages))
                 .set_system(parts.system)
                 .set_inference_config(parts.inference)
+                .set_guardrail_config(guardrail_config(r)?)
                 .send()
                 .await
                 .map_err(SdkCallError::call)?;
@@ -239,7 +241,8 @@ async fn perform(
                 .model_id(&r.model)
                 .set_messages(Some(parts.messages))
                 .set_system(parts.system)
-                .set_inference_config(parts.inference);
+                .set_inference_config(parts.inference)
+                .set_guardrail_config(guardrail_stream_config(r)?);
             let mut resp = builder.send().await.map_err(SdkCallError::call)?;
             let mut out = StepOutput {
                 exit_code: Some(0),
@@ -296,6 +299,37 @@ fn inference_config(r: &ConverseRequest) -> Option<InferenceConfiguration> {
             .set_top_p(r.top_p)
             .build(),
     )
+}
+
+/// `guardrailConfig` of a Converse request, trace enabled so the answer
+/// says which policy intervened.
+fn guardrail_config(r: &ConverseRequest) -> Result<Option<GuardrailConfiguration>, SdkCallError> {
+    let Some(g) = &r.guardrail else {
+        return Ok(None);
+    };
+    Ok(Some(
+        GuardrailConfiguration::builder()
+            .guardrail_identifier(&g.identifier)
+            .guardrail_version(&g.version)
+            .trace(GuardrailTrace::Enabled)
+            .build(),
+    ))
+}
+
+/// The same for ConverseStream, whose guardrail configuration is its own type.
+fn guardrail_stream_config(
+    r: &ConverseRequest,
+) -> Result<Option<GuardrailStreamConfiguration>, SdkCallError> {
+    let Some(g) = &r.guardrail else {
+        return Ok(None);
+    };
+    Ok(Some(
+        GuardrailStreamConfiguration::builder()
+            .guardrail_identifier(&g.identifier)
+            .guardrail_version(&g.version)
+            .trace(GuardrailTrace::Enabled)
+            .build(),
+    ))
 }
 
 /// The parts of a Converse request both Converse operations send.
