@@ -23,16 +23,28 @@ use common::repo;
 const CASSETTES: &str = "tests/fixtures/openai/cassettes";
 
 fn server() -> ReplayServer {
+    server_at(1.0)
+}
+
+/// A server whose streams run at `speed` (1 = recorded timing, 0 = no delays).
+fn server_at(speed: f64) -> ReplayServer {
     let set = CassetteSet::load_dir(repo().join(CASSETTES)).expect("openai cassettes load");
     ReplayServer::start_blocking(
         set,
         ReplayOptions {
             label: CASSETTES.into(),
+            speed,
             ..ReplayOptions::default()
         },
     )
     .expect("server")
 }
+
+/// One python at a time: each run imports `openai` and builds its pydantic
+/// validators cold (CPU-bound, tenths of a second), and the tests here that
+/// judge stdout timing must not have that CPU taken by a sibling test's
+/// python on a small machine.
+static PYTHON: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Runs `script` with the provisioned venv's python (which has `openai`).
 fn run_python(server: &ReplayServer, script: &str) -> (ProcessOutput, tempfile::TempDir) {
@@ -51,6 +63,7 @@ fn run_python(server: &ReplayServer, script: &str) -> (ProcessOutput, tempfile::
     };
     env.prepare().expect("prepare");
     process::write_file(ws.path(), Path::new("step.py"), script).expect("write script");
+    let _one_at_a_time = PYTHON.lock().unwrap_or_else(|p| p.into_inner());
     let out =
         process::run_bash("python3 -u step.py\n", 0, &env, Duration::from_secs(60)).expect("run");
     (out, ws)
@@ -128,11 +141,9 @@ print()
     judge_pieces(&out.pieces, 4, Some(span)).expect("incremental output");
 }
 
-#[test]
-fn a_streamed_response_sends_named_events_the_client_reads_by_type() {
-    let server = server();
-    let script = format!(
-        "{PREAMBLE}\
+/// The Responses stream of `responses-hello-stream`, as a student's script
+/// prints it: each text delta as it is read, then the completed response.
+const RESPONSES_STREAM_SCRIPT: &str = "\
 stream = client.responses.create(model='openai.gpt-oss-20b-1:0', input='What does Bedrock serve?', stream=True)
 for event in stream:
     if event.type == 'response.output_text.delta':
@@ -140,14 +151,25 @@ for event in stream:
     elif event.type == 'response.completed':
         print()
         print('completed:', event.response.output_text, event.response.usage.total_tokens)
-"
-    );
+";
+
+const RESPONSES_STREAM_STDOUT: &str = "Bedrock serves OpenAI-compatible APIs.\ncompleted: Bedrock serves OpenAI-compatible APIs. 27\n";
+
+/// The named events are parsed by the client into its `ResponseStreamEvent`
+/// union. Every event in the cassette must validate strictly against the
+/// pinned client's types (`logprobs` on text deltas, the full `usage`): an
+/// event that does not sends the client down its lenient fallback, which
+/// builds the schema of every variant of the union on first use (about a
+/// second of CPU) while the server keeps sending, and the deltas are then
+/// printed in one burst. See docs/openai-compatible.md, "Streams and the
+/// client's parsing cost".
+#[test]
+fn a_streamed_response_sends_named_events_the_client_reads_by_type() {
+    let server = server();
+    let script = format!("{PREAMBLE}{RESPONSES_STREAM_SCRIPT}");
     let (out, _ws) = run_python(&server, &script);
     assert_eq!(out.exit_code, Some(0), "stderr: {}", out.stderr);
-    assert_eq!(
-        out.stdout,
-        "Bedrock serves OpenAI-compatible APIs.\ncompleted: Bedrock serves OpenAI-compatible APIs. 27\n"
-    );
+    assert_eq!(out.stdout, RESPONSES_STREAM_STDOUT);
     let served = server.served();
     assert_eq!(
         served[0].interaction.as_deref(),
@@ -157,6 +179,71 @@ for event in stream:
     assert_eq!(frames.len(), 10);
     let span = frames[frames.len() - 1].duration_since(frames[0]);
     judge_pieces(&out.pieces, 3, Some(span)).expect("incremental output");
+}
+
+/// The same Responses stream served without its delays reaches the client
+/// at once, and the same script's output is then judged not incremental:
+/// the positive test above passes because of the schedule, not despite it.
+#[test]
+fn the_same_responses_stream_served_without_delays_is_not_judged_incremental() {
+    let server = server_at(0.0);
+    let script = format!("{PREAMBLE}{RESPONSES_STREAM_SCRIPT}");
+    let (out, _ws) = run_python(&server, &script);
+    assert_eq!(out.exit_code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, RESPONSES_STREAM_STDOUT);
+    let frames = &server.served()[0].frames_sent;
+    assert_eq!(frames.len(), 10);
+    let span = frames[frames.len() - 1].duration_since(frames[0]);
+    assert!(
+        span < Duration::from_millis(100),
+        "served at once: {span:?}"
+    );
+    // Judged against the stream's recorded span (920 ms in the cassette):
+    // output that came all at once covers none of it.
+    let err = judge_pieces(&out.pieces, 3, Some(Duration::from_millis(920)))
+        .expect_err("output of an undelayed stream judged incremental");
+    assert!(
+        matches!(
+            err,
+            labcheck::expect::NotIncremental::TooFewPieces { .. }
+                | labcheck::expect::NotIncremental::Squeezed { .. }
+        ),
+        "{err:?}"
+    );
+}
+
+/// Every streamed event in the cassette validates strictly against the
+/// pinned client's types (what `openai._models.construct_type` tries first),
+/// so replay never sends the client down its slow lenient fallback (see
+/// the test above): an authored event missing a required field fails here,
+/// by name, rather than as a timing failure.
+#[test]
+fn every_streamed_event_in_the_cassette_validates_strictly_in_the_client() {
+    let server = server();
+    let path = repo().join(CASSETTES).join("openai.json");
+    let script = format!(
+        "import json
+from openai._models import validate_type
+from openai.types.chat import ChatCompletionChunk
+from openai.types.responses import ResponseStreamEvent
+bad = []
+for it in json.load(open({path:?}))['openai']:
+    for i, ev in enumerate(it['response'].get('sse') or []):
+        data = ev['data']
+        if not isinstance(data, dict):
+            continue
+        kind = ResponseStreamEvent if 'event' in ev else ChatCompletionChunk
+        try:
+            validate_type(type_=kind, value=data)
+        except Exception as e:
+            bad.append(f\"{{it['name']}}[{{i}}] {{ev.get('event')}}: {{str(e).splitlines()[:3]}}\")
+print('\\n'.join(bad) or 'all valid')
+",
+        path = path.display().to_string()
+    );
+    let (out, _ws) = run_python(&server, &script);
+    assert_eq!(out.exit_code, Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "all valid\n");
 }
 
 /// The workshop's fine-tuning flow: a multipart upload (its random boundary
