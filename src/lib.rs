@@ -48,6 +48,7 @@ pub mod expect;
 pub mod grade;
 pub mod http;
 pub mod ids;
+pub mod ipynb;
 pub mod lint;
 pub mod mode;
 pub mod netguard;

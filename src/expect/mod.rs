@@ -266,7 +266,10 @@ fn check_tokens(
 }
 
 fn check_served(exp: &Expectations, ctx: &Context<'_>, failures: &mut Vec<Failure>) {
-    let prefix = ctx.client.user_agent_prefix();
+    let prefix = match ctx.client {
+        ClientId::Kernel => format!("{}… app/{}", ctx.client.user_agent_prefix(), crate::ids::KERNEL_APP_ID),
+        c => format!("{}…", c.user_agent_prefix()),
+    };
     for want in &exp.served {
         let matching = |s: &&ServedRequest| {
             s.operation.is_some_and(|op| op.as_str() == want.operation)
@@ -276,7 +279,7 @@ fn check_served(exp: &Expectations, ctx: &Context<'_>, failures: &mut Vec<Failur
             .served
             .iter()
             .filter(matching)
-            .filter(|s| s.user_agent.starts_with(prefix))
+            .filter(|s| ctx.client.sent(&s.user_agent))
             .count();
         if by_client == want.count {
             continue;
@@ -287,7 +290,7 @@ fn check_served(exp: &Expectations, ctx: &Context<'_>, failures: &mut Vec<Failur
             None => want.operation.clone(),
         };
         let mut message = format!(
-            "expected {} {what} request(s) from {} (User-Agent `{prefix}…`), the replay server served {by_client}",
+            "expected {} {what} request(s) from {} (User-Agent `{prefix}`), the replay server served {by_client}",
             want.count, ctx.client
         );
         if by_anyone > by_client {

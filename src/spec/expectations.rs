@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use super::error::{Problem, SpecError};
-use super::lab::{Expectations, FileExpect, IncrementalExpect, ServedExpect, TextExpect};
+use super::lab::{
+    CellExpect, Expectations, FileExpect, IncrementalExpect, ServedExpect, TextExpect,
+};
 use super::model::{RawExpect, RawTextExpect};
 use super::resolve::{Ctx, did_you_mean};
 use crate::ids::Operation;
@@ -85,7 +87,38 @@ pub(crate) fn expectations(
         .collect::<Result<_, SpecError>>()?;
     let incremental = raw.incremental.as_ref().map(|i| IncrementalExpect {
         min_pieces: i.min_pieces.unwrap_or(DEFAULT_MIN_PIECES),
+        cell: i.cell,
     });
+    if kind != "notebook"
+        && let Some(first) = raw.cells.first()
+    {
+        let problem = Problem::ExpectNotForKind {
+            key: "cells".to_string(),
+            kind,
+        };
+        let hint = format!("remove `cells`; for a `{kind}` step, check its output with `stdout`");
+        return Err(ctx.err(first.span(), problem, hint));
+    }
+    let cells = raw
+        .cells
+        .iter()
+        .map(|c| {
+            let c = c.get_ref();
+            Ok(CellExpect {
+                cell: c.cell,
+                text: TextExpect {
+                    contains: c.contains.clone(),
+                    not_contains: c.not_contains.clone(),
+                    matches: c
+                        .matches
+                        .iter()
+                        .map(|m| ctx.regex(m))
+                        .collect::<Result<_, _>>()?,
+                    json: Default::default(),
+                },
+            })
+        })
+        .collect::<Result<_, SpecError>>()?;
     Ok(Expectations {
         // Shell and python steps must exit 0 unless the lab says otherwise.
         exit_code: raw.exit_code.or(runs_process.then_some(0)),
@@ -102,6 +135,7 @@ pub(crate) fn expectations(
             .collect(),
         snapshot: raw.snapshot.clone(),
         replay_only: raw.replay_only.clone(),
+        cells,
     })
 }
 

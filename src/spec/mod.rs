@@ -20,6 +20,7 @@ mod error;
 mod expectations;
 pub mod lab;
 pub mod model;
+mod notebook;
 mod parse;
 mod raw_de;
 mod resolve;
@@ -124,7 +125,12 @@ fn load(dir: &Path, page_override: Option<&Path>) -> Result<Lab, SpecError> {
             hint,
         ));
     }
-    let page = match LabPage::read(&page_path) {
+    let read = if page_path.extension().is_some_and(|e| e == "ipynb") {
+        notebook_page(&page_path)?
+    } else {
+        LabPage::read(&page_path)
+    };
+    let page = match read {
         Ok(page) => page,
         Err(ReadError::Io { .. }) if !page_path.exists() => {
             let hint =
@@ -166,6 +172,32 @@ fn load(dir: &Path, page_override: Option<&Path>) -> Result<Lab, SpecError> {
         }
     };
     check(dir, src, &raw, &page)
+}
+
+/// A notebook page (`[lab] page = "lab.ipynb"`) read as the Markdown of its
+/// cells ([`crate::ipynb::Notebook::to_markdown`]): its Markdown cells give the
+/// headings and the checklist, its code cells the code blocks.
+fn notebook_page(path: &Path) -> Result<Result<LabPage, ReadError>, SpecError> {
+    use crate::ipynb::{Notebook, NotebookError};
+    let nb = match Notebook::read(path) {
+        Ok(nb) => nb,
+        Err(NotebookError::Io { .. }) => return Ok(LabPage::read(path)),
+        Err(e) => {
+            let line = match &e {
+                NotebookError::Json { line, .. } => *line,
+                _ => 1,
+            };
+            return Err(page_error(
+                path,
+                line,
+                Problem::BadPage {
+                    message: e.to_string(),
+                },
+                "the page must be a Jupyter notebook in nbformat 4",
+            ));
+        }
+    };
+    Ok(LabPage::parse(path, &nb.to_markdown()).map_err(ReadError::Content))
 }
 
 /// Stage 2: the parsed `lab.toml` checked against its page.

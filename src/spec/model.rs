@@ -61,6 +61,7 @@ pub enum StepKindName {
     Python,
     Sdk,
     Playground,
+    Notebook,
 }
 
 /// The Rust SDK calls of an `sdk` step (schema only; validated in stage 2).
@@ -131,6 +132,21 @@ pub struct RawStep {
     /// playground: `[temperature, max_tokens]` pairs; default the four of the seed lab.
     #[schemars(with = "Option<Vec<(f32, i32)>>")]
     pub pairs: Option<Spanned<Vec<(f32, i32)>>>,
+    /// notebook: the `.ipynb` file, relative to the lab directory; default
+    /// the page when it is a notebook.
+    #[schemars(with = "Option<String>")]
+    pub notebook: Option<Spanned<String>>,
+    /// notebook: which cells run, numbered from 1 over all cells: `all`
+    /// (default), `3-12`, or `3, 5, 7-9`. Markdown cells are passed over.
+    #[schemars(with = "Option<String>")]
+    pub cells: Option<Spanned<String>>,
+    /// notebook: cells not run (console-only, a real account, …).
+    #[schemars(with = "Option<Vec<usize>>")]
+    pub skip: Option<Spanned<Vec<usize>>>,
+    /// notebook: time limit of one cell; past it the kernel is killed.
+    /// Default: the step's `timeout`.
+    #[schemars(with = "Option<String>")]
+    pub cell_timeout: Option<Spanned<String>>,
     /// What the step must show.
     #[serde(default)]
     pub expect: RawExpect,
@@ -216,6 +232,10 @@ pub struct RawExpect {
     pub stop_reasons: Vec<Spanned<String>>,
     /// Name of an insta snapshot of stdout under `snapshots/`.
     pub snapshot: Option<String>,
+    /// notebook: checks on one cell's outputs.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawCellExpect>")]
+    pub cells: Vec<Spanned<RawCellExpect>>,
     /// Expectations on exact model text: checked in replay and record, skipped
     /// (with a visible reason) in live mode.
     #[serde(default)]
@@ -262,6 +282,26 @@ pub struct RawFileExpect {
 pub struct RawIncremental {
     /// Default 3.
     pub min_pieces: Option<usize>,
+    /// notebook: the cell whose stream messages are judged; default the
+    /// cell with the most stdout stream messages.
+    pub cell: Option<usize>,
+}
+
+/// `cells = [{ cell = 7, contains = ["…"] }]`: checks on the text of one
+/// cell's outputs (stream text, results and displays as text, errors).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCellExpect {
+    /// The cell's number (1-based over all cells).
+    pub cell: usize,
+    #[serde(default)]
+    pub contains: Vec<String>,
+    #[serde(default)]
+    pub not_contains: Vec<String>,
+    /// Regexes (Rust `regex` syntax).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub matches: Vec<Spanned<String>>,
 }
 
 /// An interaction the replay server must serve.
