@@ -9,6 +9,7 @@
 mod diagnose;
 mod incremental;
 mod json;
+pub mod notebook;
 pub mod snapshot;
 
 use std::fmt;
@@ -96,6 +97,19 @@ pub fn miss_failure(miss: &MissReport, cassette_dir: &Path) -> Failure {
 /// Checks `out` against `exp`; empty means the trial passed.
 pub fn check(exp: &Expectations, out: &StepOutput, ctx: &Context<'_>) -> Vec<Failure> {
     let mut failures = Vec::new();
+    if let Some(run) = &out.notebook
+        && let Some(failure) = notebook::failed_cell(run)
+    {
+        // The cell that raised or hung says more than an exit code; the
+        // served and cell checks still run (a later item may hold).
+        failures.push(failure);
+        for miss in ctx.misses {
+            failures.push(miss_failure(miss, ctx.cassette_dir));
+        }
+        notebook::check_cells(exp, run, &mut failures);
+        check_served(exp, ctx, &mut failures);
+        return failures;
+    }
     if out.timed_out {
         failures.push(
             Failure::new(
@@ -136,7 +150,17 @@ pub fn check(exp: &Expectations, out: &StepOutput, ctx: &Context<'_>) -> Vec<Fai
     for file in &exp.files {
         json::check_file(file, ctx.workspace, &mut failures);
     }
-    if let Some(inc) = &exp.incremental
+    if let Some(run) = &out.notebook {
+        notebook::check_cells(exp, run, &mut failures);
+        if let Some(inc) = &exp.incremental
+            && let Err(why) =
+                notebook::judge_kernel_stream(run, inc.cell, inc.min_pieces, stream_span(ctx))
+        {
+            failures.push(Failure::new("incremental output", why).hint(
+                "print each delta as it arrives (`print(text, end='', flush=True)`) instead of collecting the answer first",
+            ));
+        }
+    } else if let Some(inc) = &exp.incremental
         && let Err(why) = judge_pieces(&out.pieces, inc.min_pieces, stream_span(ctx))
     {
         failures.push(Failure::new("incremental output", why.to_string()).hint(
