@@ -97,6 +97,9 @@ pub fn miss_failure(miss: &MissReport, cassette_dir: &Path) -> Failure {
 /// Checks `out` against `exp`; empty means the trial passed.
 pub fn check(exp: &Expectations, out: &StepOutput, ctx: &Context<'_>) -> Vec<Failure> {
     let mut failures = Vec::new();
+    if let Some(run) = &out.notebook {
+        notebook::missing_cells(run, &mut failures);
+    }
     if let Some(run) = &out.notebook
         && let Some(failure) = notebook::failed_cell(run)
     {

@@ -31,7 +31,7 @@ pub const MIN_KERNEL_STREAM: Duration = Duration::from_secs(1);
 /// The failure of the cell that did not end well, if any.
 pub fn failed_cell(run: &NotebookRun) -> Option<Failure> {
     let cell = run.failed()?;
-    let subject = format!("cell {}", cell.number);
+    let subject = cell_name(cell.number, cell.shown);
     Some(match (cell.status, &cell.error) {
         (CellStatus::Error, Some(e)) => Failure::new(
             subject,
@@ -56,12 +56,40 @@ pub fn failed_cell(run: &NotebookRun) -> Option<Failure> {
     })
 }
 
+/// `cell 7`, or `cell 7 (cell 8 of the notebook that ran)` when grading moved it.
+fn cell_name(number: usize, shown: usize) -> String {
+    if number == shown {
+        format!("cell {number}")
+    } else {
+        format!("cell {number} (cell {shown} of the notebook that ran)")
+    }
+}
+
+/// One failure per lab cell the student's notebook lacks.
+pub fn missing_cells(run: &NotebookRun, failures: &mut Vec<Failure>) {
+    for m in &run.missing {
+        let id = m.id.as_ref().map_or_else(String::new, |id| format!(" (id `{id}`)"));
+        failures.push(
+            Failure::new(
+                format!("cell {}", m.number),
+                format!("the notebook has no cell{id} for lab cell {}", m.number),
+            )
+            .hint("keep the lab's cells (Jupyter keeps each cell's id); add your code inside them"),
+        );
+    }
+}
+
 /// Checks `cells` expectations against the cells that ran.
 pub fn check_cells(exp: &Expectations, run: &NotebookRun, failures: &mut Vec<Failure>) {
     for want in &exp.cells {
         let subject = format!("cell {}", want.cell);
         match run.cells.iter().find(|c| c.number == want.cell) {
-            Some(cell) => check_text(&subject, &want.text, &cell.text, failures),
+            Some(cell) => check_text(
+                &cell_name(cell.number, cell.shown),
+                &want.text,
+                &cell.text,
+                failures,
+            ),
             None => failures.push(
                 Failure::new(subject, "did not run, so its output cannot be checked")
                     .hint("the cell is missing, skipped, outside the step's `cells`, or after a cell that failed"),
@@ -150,6 +178,7 @@ mod tests {
         NotebookRun {
             cells: vec![CellRun {
                 number: 9,
+                shown: 9,
                 status: CellStatus::Ok,
                 text: String::new(),
                 error: None,

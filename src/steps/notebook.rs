@@ -62,7 +62,11 @@ pub struct Message {
 /// One cell as it ran.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellRun {
+    /// The lab's number for the cell.
     pub number: usize,
+    /// Its number in the notebook that ran (differs when grading a student
+    /// notebook with cells added or removed).
+    pub shown: usize,
     pub status: CellStatus,
     /// Every output as text: stream text, results and displays
     /// (`text/markdown`, `text/html` as text, `text/plain`), errors.
@@ -93,6 +97,8 @@ pub struct NotebookRun {
     pub kernel_start: Option<Duration>,
     /// The cell time limit.
     pub cell_timeout: Duration,
+    /// Lab cells the student's notebook lacks (grading).
+    pub missing: Vec<MissingCell>,
 }
 
 impl NotebookRun {
@@ -211,8 +217,59 @@ fn notebook_path(step: &NotebookStep, workspace: &Path) -> Result<PathBuf, StepE
 
 #[derive(serde::Serialize)]
 struct PlanCell {
+    /// The lab's number for the cell (what `lab.toml` names).
     number: usize,
+    /// Its number in the notebook that runs (the student's, when grading).
+    #[serde(skip)]
+    shown: usize,
     source: String,
+}
+
+/// The student's cells for the lab's selected code cells: matched by cell
+/// id where the lab's cell has one (a student who adds or deletes cells
+/// shifts the numbers, not the ids), else by number. A lab cell with no
+/// counterpart is missing.
+fn student_cells<'a>(
+    step: &NotebookStep,
+    lab: &Notebook,
+    student: &'a Notebook,
+    notes: &mut Vec<String>,
+) -> (Vec<(usize, &'a crate::ipynb::Cell)>, Vec<MissingCell>) {
+    let mut cells = Vec::new();
+    let mut missing = Vec::new();
+    for want in lab
+        .cells
+        .iter()
+        .filter(|c| c.cell_type == CellType::Code && step.cells.contains(c.number))
+    {
+        let found = match &want.id {
+            Some(id) => student.cells.iter().find(|c| c.id.as_ref() == Some(id)),
+            None => student.cell(want.number),
+        };
+        match found.filter(|c| c.cell_type == CellType::Code) {
+            Some(cell) => {
+                if cell.number != want.number {
+                    notes.push(format!(
+                        "lab cell {} is cell {} of the student's notebook",
+                        want.number, cell.number
+                    ));
+                }
+                cells.push((want.number, cell));
+            }
+            None => missing.push(MissingCell {
+                number: want.number,
+                id: want.id.clone(),
+            }),
+        }
+    }
+    (cells, missing)
+}
+
+/// A lab cell the student's notebook does not have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingCell {
+    pub number: usize,
+    pub id: Option<String>,
 }
 
 /// Runs the step's cells in one kernel, in the sandbox `env` names.
@@ -227,29 +284,40 @@ pub fn run(
     }
     let path = notebook_path(step, &env.workspace)?;
     let nb = Notebook::read(&path).map_err(|e| StepError::Notebook(e.to_string()))?;
-    let provisioned = provisioned_packages();
     let mut notes = Vec::new();
-    let mut cells = Vec::new();
-    for cell in nb.cells.iter().filter(|c| c.cell_type == CellType::Code) {
-        if !step.cells.contains(cell.number) {
-            continue;
-        }
-        if step.skip.contains(&cell.number) {
-            notes.push(format!("cell {}: skipped (lab.toml `skip`)", cell.number));
+    let (cells, missing) = if step.from_workspace {
+        let lab = Notebook::read(&step.path).map_err(|e| StepError::Notebook(e.to_string()))?;
+        student_cells(step, &lab, &nb, &mut notes)
+    } else {
+        let picked = nb
+            .cells
+            .iter()
+            .filter(|c| c.cell_type == CellType::Code && step.cells.contains(c.number))
+            .map(|c| (c.number, c))
+            .collect();
+        (picked, Vec::new())
+    };
+    let provisioned = provisioned_packages();
+    let mut plan_cells = Vec::new();
+    for (number, cell) in cells {
+        if step.skip.contains(&number) {
+            notes.push(format!("cell {number}: skipped (lab.toml `skip`)"));
             continue;
         }
         let source = match offline_pip(&cell.source, &provisioned) {
             Some((source, why)) => {
-                notes.extend(why.into_iter().map(|n| format!("cell {}: {n}", cell.number)));
+                notes.extend(why.into_iter().map(|n| format!("cell {number}: {n}")));
                 source
             }
             None => cell.source.clone(),
         };
-        cells.push(PlanCell {
-            number: cell.number,
+        plan_cells.push(PlanCell {
+            number,
+            shown: cell.number,
             source,
         });
     }
+    let cells = plan_cells;
     let dir = env.workspace.join(WORK_DIR);
     let io = |what: String| move |source| StepError::Io { what, source };
     std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
@@ -270,7 +338,14 @@ pub fn run(
         env,
         timeout,
     )?;
-    let run = parse_events(&out.stdout, started, step.cell_timeout, notes);
+    let mut run = parse_events(&out.stdout, started, step.cell_timeout, notes);
+    run.missing = missing;
+    for cell in &mut run.cells {
+        cell.shown = cells
+            .iter()
+            .find(|c| c.number == cell.number)
+            .map_or(cell.number, |c| c.shown);
+    }
     Ok(output(run, out))
 }
 
@@ -328,6 +403,7 @@ fn parse_events(
                 let (text, error) = render_outputs(&outputs);
                 run.cells.push(CellRun {
                     number,
+                    shown: number,
                     status,
                     text,
                     error,
