@@ -100,7 +100,7 @@ impl ClientId {
     pub fn sent(self, user_agent: &str) -> bool {
         let from_kernel = user_agent
             .split_whitespace()
-            .any(|part| part == concat!("app/", "labcheck-kernel"));
+            .any(|part| part.strip_prefix("app/") == Some(KERNEL_APP_ID));
         user_agent.starts_with(self.user_agent_prefix())
             && match self {
                 ClientId::Kernel => from_kernel,
@@ -213,5 +213,24 @@ impl FromStr for Operation {
             .into_iter()
             .find(|o| o.as_str() == s)
             .ok_or_else(|| UnknownOperation(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kernel_and_a_python_step_are_told_apart_by_the_app_id() {
+        let kernel = "Boto3/1.43.11 md/Botocore#1.43.11 ua/2.1 os/linux lang/python#3.11.7 app/labcheck-kernel";
+        let script = "Boto3/1.43.11 md/Botocore#1.43.11 ua/2.1 os/linux lang/python#3.11.7";
+        assert!(ClientId::Kernel.sent(kernel));
+        assert!(!ClientId::Kernel.sent(script));
+        assert!(ClientId::Boto3.sent(script));
+        assert!(!ClientId::Boto3.sent(kernel));
+        // Another app id is not the kernel's.
+        assert!(!ClientId::Kernel.sent(&format!("{script} app/labcheck-kernelx")));
+        assert!(ClientId::AwsCliV2.sent("aws-cli/2.36.7 md/installer#exe"));
+        assert_eq!("kernel".parse::<ClientId>(), Ok(ClientId::Kernel));
     }
 }

@@ -215,7 +215,10 @@ mod tests {
         assert_eq!(nb.cell(2).unwrap().cell_type, CellType::Code);
         assert!(nb.cell(0).is_none());
         let md = nb.to_markdown();
-        assert!(md.contains("# Title\n- [ ] one\n\n```python\nprint(1)\n```"), "{md}");
+        assert!(
+            md.contains("# Title\n- [ ] one\n\n```python\nprint(1)\n```"),
+            "{md}"
+        );
     }
 
     #[test]
@@ -228,6 +231,10 @@ mod tests {
         assert!(e.to_string().contains("missing field `cells`"), "{e}");
         let e = parse(r#"{"nbformat": 4, "cells": [{"cell_type": "heading", "source": ""}]}"#)
             .unwrap_err();
-        assert!(e.to_string().contains("cell 1: unknown cell_type `heading`"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("cell 1: unknown cell_type `heading`"),
+            "{e}"
+        );
     }
 }

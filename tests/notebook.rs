@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use labcheck::grade::{self, GradeOptions, GradeReport, GradeState};
 use serde_json::{Value, json};
 
-use common::repo;
 use GradeState::{Ticked, Unticked};
+use common::repo;
 
 fn lab(name: &str) -> PathBuf {
     repo().join("labs").join(name)
@@ -66,7 +66,11 @@ fn reasons(r: &GradeReport, index: usize) -> String {
 
 #[test]
 fn the_lab_notebook_handed_in_scores_full_marks_with_pip_satisfied_offline() {
-    let r = grade_nb("5.1-bedrock-notebook", &notebook("5.1-bedrock-notebook"), 1.0);
+    let r = grade_nb(
+        "5.1-bedrock-notebook",
+        &notebook("5.1-bedrock-notebook"),
+        1.0,
+    );
     assert_eq!(states(&r), [Ticked; 6], "{r:#?}");
     assert_eq!((r.score, r.max), (6, 6));
     // The `%pip install` cell ran in every trial, behind the guard, and
@@ -94,7 +98,10 @@ fn wrong_model_missing_cell_and_saved_outputs_each_lose_their_item() {
         .iter()
         .filter_map(Value::as_str)
         .collect::<String>()
-        .replace("[CLAUDE, NOVA]", "[CLAUDE, \"amazon.titan-text-express-v1\"]");
+        .replace(
+            "[CLAUDE, NOVA]",
+            "[CLAUDE, \"amazon.titan-text-express-v1\"]",
+        );
     set_source(&mut nb, "loop", &loop_source);
     // Item 5: the tool-use cell deleted (later cells shift by one).
     nb["cells"]
@@ -146,7 +153,10 @@ fn a_raising_cell_fake_prints_and_a_buffered_stream_each_lose_their_item() {
         "{r:#?}"
     );
     let one = reasons(&r, 1);
-    assert!(one.contains("cell 6: raised ZeroDivisionError: division by zero"), "{one}");
+    assert!(
+        one.contains("cell 6: raised ZeroDivisionError: division by zero"),
+        "{one}"
+    );
     assert!(
         one.contains("traceback (last line): ZeroDivisionError: division by zero"),
         "{one}"
@@ -157,12 +167,19 @@ fn a_raising_cell_fake_prints_and_a_buffered_stream_each_lose_their_item() {
         assert!(why.contains("never called Bedrock"), "item {item}: {why}");
     }
     let four = reasons(&r, 4);
-    assert!(four.contains("incremental output: cell 12 sent its output in 1 stream message(s)"), "{four}");
+    assert!(
+        four.contains("incremental output: cell 12 sent its output in 1 stream message(s)"),
+        "{four}"
+    );
 }
 
 #[test]
 fn the_same_stream_served_without_delays_fails_the_streaming_item_only() {
-    let r = grade_nb("5.1-bedrock-notebook", &notebook("5.1-bedrock-notebook"), 0.0);
+    let r = grade_nb(
+        "5.1-bedrock-notebook",
+        &notebook("5.1-bedrock-notebook"),
+        0.0,
+    );
     assert_eq!(
         states(&r),
         [Ticked, Ticked, Ticked, Unticked, Ticked, Ticked],
@@ -180,22 +197,35 @@ fn a_hanging_cell_is_killed_at_its_limit() {
     let lab_dir = dir.path().join("5.2-notebook-prompt-templates");
     common::copy_dir(&lab("5.2-notebook-prompt-templates"), &lab_dir);
     let toml = std::fs::read_to_string(lab_dir.join("lab.toml")).expect("lab.toml");
-    std::fs::write(lab_dir.join("lab.toml"), toml.replace("cell_timeout = \"20s\"", "cell_timeout = \"2s\"")).expect("write");
+    std::fs::write(
+        lab_dir.join("lab.toml"),
+        toml.replace("cell_timeout = \"20s\"", "cell_timeout = \"2s\""),
+    )
+    .expect("write");
     let marker = common::unique_marker("labcheck-nb-hang");
     let mut nb = notebook("5.2-notebook-prompt-templates");
     set_source(
         &mut nb,
         "template",
-        &format!("import subprocess\nsubprocess.run([\"/bin/sh\", \"-c\", \"sleep 300; : {marker}\"])"),
+        &format!(
+            "import subprocess\nsubprocess.run([\"/bin/sh\", \"-c\", \"sleep 300; : {marker}\"])"
+        ),
     );
     let ws = tempfile::tempdir().expect("workspace");
     std::fs::write(ws.path().join("lab.ipynb"), nb.to_string()).expect("write");
     let started = std::time::Instant::now();
     let r = grade_dir(&lab_dir, ws.path(), 1.0);
-    assert!(started.elapsed() < std::time::Duration::from_secs(40), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(states(&r), [Unticked, Unticked], "{r:#?}");
     let why = reasons(&r, 1);
-    assert!(why.contains("cell 4: did not finish within 2s; the kernel was killed"), "{why}");
+    assert!(
+        why.contains("cell 4: did not finish within 2s; the kernel was killed"),
+        "{why}"
+    );
     common::assert_no_process_with(&marker, "the hanging cell's process outlived its limit");
 }
 

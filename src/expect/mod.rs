@@ -294,7 +294,11 @@ fn check_tokens(
 
 fn check_served(exp: &Expectations, ctx: &Context<'_>, failures: &mut Vec<Failure>) {
     let prefix = match ctx.client {
-        ClientId::Kernel => format!("{}… app/{}", ctx.client.user_agent_prefix(), crate::ids::KERNEL_APP_ID),
+        ClientId::Kernel => format!(
+            "{}… app/{}",
+            ctx.client.user_agent_prefix(),
+            crate::ids::KERNEL_APP_ID
+        ),
         c => format!("{}…", c.user_agent_prefix()),
     };
     for want in &exp.served {

@@ -68,7 +68,9 @@ fn cell_name(number: usize, shown: usize) -> String {
 /// One failure per lab cell the student's notebook lacks.
 pub fn missing_cells(run: &NotebookRun, failures: &mut Vec<Failure>) {
     for m in &run.missing {
-        let id = m.id.as_ref().map_or_else(String::new, |id| format!(" (id `{id}`)"));
+        let id =
+            m.id.as_ref()
+                .map_or_else(String::new, |id| format!(" (id `{id}`)"));
         failures.push(
             Failure::new(
                 format!("cell {}", m.number),

@@ -82,7 +82,7 @@ pub struct RawStep {
     /// Unique within the lab; part of trial names (`lab::step::client`).
     #[schemars(with = "String")]
     pub id: Spanned<String>,
-    /// `shell`, `python`, `sdk` or `playground`.
+    /// `shell`, `python`, `sdk`, `playground` or `notebook`.
     #[schemars(with = "StepKindName")]
     pub kind: Spanned<String>,
     /// Checklist items this step proves: 1-based index or exact item text.
@@ -90,7 +90,8 @@ pub struct RawStep {
     #[schemars(with = "Vec<ChecklistRef>")]
     pub proves: Vec<Spanned<ChecklistRef>>,
     /// Clients to run the step with; one trial each. Default: `boto3` for
-    /// python, `rust-sdk` for sdk and playground; required for shell.
+    /// python, `rust-sdk` for sdk and playground, `kernel` for notebook;
+    /// required for shell.
     #[schemars(with = "Option<Vec<ClientId>>")]
     pub clients: Option<Spanned<Vec<Spanned<String>>>>,
     /// Per-step time limit; default: `[lab] timeout`.

@@ -75,7 +75,12 @@ pub(crate) fn step(
             "cells are numbered from 1 over all cells, markdown included",
         ));
     }
-    let skip = s.skip.as_ref().map(Spanned::get_ref).cloned().unwrap_or_default();
+    let skip = s
+        .skip
+        .as_ref()
+        .map(Spanned::get_ref)
+        .cloned()
+        .unwrap_or_default();
     if let (Some(n), Some(sp)) = (skip.iter().find(|&&n| !code_cell(n)), &s.skip) {
         return Err(bad(
             sp.span(),

@@ -227,7 +227,7 @@ pub(crate) fn step(
         }
         Kind::Notebook => StepKind::Notebook(super::notebook::step(ctx, s, timeout)?),
     };
-    let runs_process = matches!(kind, Kind::Shell | Kind::Python);
+    let runs_process = matches!(kind, Kind::Shell | Kind::Python | Kind::Notebook);
     Ok(Step {
         id: StepId(id.clone()),
         kind: step_kind,

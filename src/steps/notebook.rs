@@ -167,7 +167,10 @@ pub fn offline_pip(source: &str, provisioned: &[String]) -> Option<(String, Vec<
             .collect();
         let command = body.trim();
         let newline = &line[body.len()..];
-        if args.iter().any(|a| matches!(*a, "-r" | "--requirement" | "-e")) || !missing.is_empty()
+        if args
+            .iter()
+            .any(|a| matches!(*a, "-r" | "--requirement" | "-e"))
+            || !missing.is_empty()
         {
             let what = if missing.is_empty() {
                 "a requirements file".to_string()
@@ -182,8 +185,12 @@ pub fn offline_pip(source: &str, provisioned: &[String]) -> Option<(String, Vec<
                 format!("labcheck: `{command}` needs {what}, which labcheck does not provision (no network in a trial)")
             ));
         } else {
-            notes.push(format!("`{command}` satisfied offline (labcheck provisions it)"));
-            out.push_str(&format!("{indent}pass  # labcheck: satisfied offline: {command}{newline}"));
+            notes.push(format!(
+                "`{command}` satisfied offline (labcheck provisions it)"
+            ));
+            out.push_str(&format!(
+                "{indent}pass  # labcheck: satisfied offline: {command}{newline}"
+            ));
         }
     }
     changed.then_some((out, notes))
@@ -589,8 +596,11 @@ mod tests {
     #[test]
     fn pip_lines_for_provisioned_packages_become_pass() {
         let prov = provisioned_packages();
-        let (src, notes) =
-            offline_pip("%pip install -U boto3 botocore --quiet\nimport boto3\n", &prov).unwrap();
+        let (src, notes) = offline_pip(
+            "%pip install -U boto3 botocore --quiet\nimport boto3\n",
+            &prov,
+        )
+        .unwrap();
         assert_eq!(
             src,
             "pass  # labcheck: satisfied offline: %pip install -U boto3 botocore --quiet\nimport boto3\n"
