@@ -121,6 +121,7 @@ fn main() -> BenchResult<()> {
             cells: CellSelection::All,
             skip: Vec::new(),
             cell_timeout: Duration::from_secs(120),
+            python: Vec::new(),
         }))
     };
     let script = |cells: &[String]| StepKind::Python {

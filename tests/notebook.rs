@@ -250,3 +250,61 @@ fn pip_cells_for_unprovisioned_packages_raise_without_reaching_the_network() {
     // The guard refused nothing: pip was never started.
     assert!(!why.contains("network:"), "{why}");
 }
+
+#[test]
+fn lab_python_packages_are_provisioned_into_their_own_slot_and_pip_for_them_is_offline() {
+    // A small lab whose notebook needs a package labcheck does not ship:
+    // `[lab] python` pins it, the `%pip` line for it is satisfied offline,
+    // and the kernel imports it.
+    let dir = tempfile::tempdir().expect("lab dir");
+    let lab_dir = dir.path().join("nb-extra");
+    std::fs::create_dir_all(lab_dir.join("cassettes")).expect("mkdir");
+    let nb = json!({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "markdown", "id": "t", "metadata": {}, "source": "# Extra packages\n\n## Verification\n\n- [ ] The table prints\n"},
+        {"cell_type": "code", "id": "pip", "metadata": {}, "execution_count": null, "outputs": [],
+         "source": "%pip install --quiet tabulate==0.9.0\nimport tabulate, boto3\nprint('tabulate', tabulate.__version__, 'boto3', boto3.__version__)"}
+    ]});
+    std::fs::write(lab_dir.join("lab.ipynb"), nb.to_string()).expect("write");
+    std::fs::write(
+        lab_dir.join("lab.toml"),
+        "[lab]\ntitle = \"Extra packages\"\npage = \"lab.ipynb\"\npython = [\"tabulate==0.9.0\"]\n\n[[step]]\nid = \"table\"\nkind = \"notebook\"\nproves = [1]\n[step.expect]\ncells = [{ cell = 2, contains = [\"tabulate 0.9.0 boto3 1.43.11\"] }]\n",
+    )
+    .expect("write");
+    let results = tempfile::tempdir().expect("results");
+    let outcomes = common::run(&common::config(&lab_dir, results.path()), "table");
+    assert_eq!(outcomes.len(), 1);
+    assert!(
+        outcomes[0].failures.is_empty(),
+        "{}",
+        common::failures(&outcomes[0])
+    );
+    assert_eq!(outcomes[0].trial, "nb-extra::table::kernel");
+}
+
+#[test]
+fn lab_python_packages_must_be_pinned_exactly() {
+    let dir = tempfile::tempdir().expect("lab dir");
+    let lab_dir = dir.path().join("nb-loose");
+    std::fs::create_dir_all(&lab_dir).expect("mkdir");
+    std::fs::write(
+        lab_dir.join("lab.ipynb"),
+        json!({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": "# T\n\n- [ ] x\n"},
+            {"cell_type": "code", "metadata": {}, "execution_count": null, "outputs": [], "source": "print(1)"}
+        ]})
+        .to_string(),
+    )
+    .expect("write");
+    std::fs::write(
+        lab_dir.join("lab.toml"),
+        "[lab]\ntitle = \"T\"\npage = \"lab.ipynb\"\npython = [\"tabulate>=0.9\"]\n\n[[step]]\nid = \"s\"\nkind = \"notebook\"\nproves = [1]\n",
+    )
+    .expect("write");
+    let err = labcheck::spec::load_lab(&lab_dir).expect_err("loose pin");
+    let text = err.to_string();
+    assert!(
+        text.contains("`tabulate>=0.9` is not pinned exactly"),
+        "{text}"
+    );
+    assert!(text.contains("lab.toml:4:"), "{text}");
+}

@@ -143,3 +143,78 @@ fn build(
     }
     Ok(())
 }
+
+/// Ensures a lab's extra packages (`[lab] python`, each `name==version`)
+/// are installed into their own slot under `root`, built with the kernel
+/// venv's pip (`--target`) under the `[venv]` and `[kernel]` pins as
+/// constraints, so a package both need stays at the locked version. Returns
+/// the slot's `site-packages`, which the driver puts on the kernel's
+/// `PYTHONPATH`. The slot's name hashes the requirements and the kernel slot:
+/// labs with different extras never share or disturb one another.
+pub(crate) fn ensure_lab_packages(
+    root: &Path,
+    kernel_dir: &Path,
+    requirements: &[String],
+    constraints: &[String],
+    progress: &dyn Progress,
+) -> Result<PathBuf, ClientsError> {
+    let mut sorted = requirements.to_vec();
+    sorted.sort();
+    let key = sorted.join("\n");
+    let hash = short_hash(&[&key, &kernel_dir.to_string_lossy()]);
+    let name = format!("pylib-{hash}");
+    let marker = format!("kernel {}\n{key}\n", kernel_dir.display());
+    let python = kernel_dir.join("venv").join("bin").join("python3");
+    let dir = slot::ensure_slot(root, &name, &marker, progress, |tmp, final_dir| {
+        progress.line(&format!(
+            "installing the lab's python packages ({}) into `{}`",
+            sorted.join(", "),
+            final_dir.display()
+        ));
+        let constraints_file = tmp.join("constraints.txt");
+        fs::write(&constraints_file, constraints.join("\n"))
+            .map_err(|e| ClientsError::io("write", &constraints_file, e))?;
+        let site = tmp.join("site-packages");
+        cmd::run(
+            "installing the lab's python packages",
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    "--no-input",
+                    "--target",
+                ])
+                .arg(&site)
+                .arg("-c")
+                .arg(&constraints_file)
+                .args(&sorted)
+                .env_remove("PYTHONPATH")
+                .env_remove("PIP_REQUIRE_VIRTUALENV")
+                .env_remove("PIP_USER")
+                .env_remove("PIP_TARGET")
+                .env_remove("PIP_PREFIX"),
+            progress,
+        )?;
+        let check = "import sys\nfrom importlib.metadata import version\nsys.path.insert(0, sys.argv[1])\nfor req in sys.argv[2:]:\n    name, want = req.split('==')\n    print(req, version(name) == want)";
+        let out = cmd::run(
+            "checking the lab's python packages",
+            Command::new(&python)
+                .args(["-c", check])
+                .arg(&site)
+                .args(&sorted),
+            progress,
+        )?;
+        if let Some(bad) = out.lines().find(|l| !l.ends_with(" True")) {
+            return Err(ClientsError::WrongVersion {
+                what: "a lab python package".into(),
+                expected: bad.trim_end_matches(" False").to_string(),
+                found: "another version".into(),
+                dir: final_dir.to_path_buf(),
+            });
+        }
+        Ok(())
+    })?;
+    Ok(dir.join("site-packages"))
+}

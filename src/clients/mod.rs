@@ -216,6 +216,32 @@ impl Clients {
         })
     }
 
+    /// A lab's extra python packages (`[lab] python`, each `name==version`)
+    /// in their own slot, for its notebook kernel; returns the directory to
+    /// put on the kernel's `PYTHONPATH`. Provisions the kernel first.
+    pub fn lab_packages(
+        &self,
+        requirements: &[String],
+        progress: &dyn Progress,
+    ) -> Result<PathBuf, ClientsError> {
+        let kernel = self.ensure(ClientId::Kernel, progress)?;
+        let kernel_dir = kernel.bin_dir.parent().unwrap_or(&kernel.bin_dir);
+        let pins = Pins::embedded();
+        let constraints: Vec<String> = pins
+            .venv
+            .requirements()
+            .into_iter()
+            .chain(pins.kernel.requirements())
+            .collect();
+        kernel::ensure_lab_packages(
+            self.root()?,
+            kernel_dir,
+            requirements,
+            &constraints,
+            progress,
+        )
+    }
+
     fn venv(&self, pins: &Pins, progress: &dyn Progress) -> Result<venv::VenvSlot, ClientsError> {
         let python = venv::BasePython::find(self.python.clone(), self.path.clone())?;
         venv::ensure(self.root()?, &python, &pins.venv, progress)

@@ -122,6 +122,8 @@ pub struct NotebookStep {
     pub skip: Vec<usize>,
     /// Time limit of one cell (the kernel is killed past it).
     pub cell_timeout: Duration,
+    /// The lab's extra pinned packages (`[lab] python`), `name==version`.
+    pub python: Vec<String>,
 }
 
 /// The cells a notebook step runs.

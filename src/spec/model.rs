@@ -50,6 +50,10 @@ pub struct LabHeader {
     /// Maximum cassette age (`365d`); default: no limit.
     #[schemars(with = "Option<String>")]
     pub max_age: Option<Spanned<String>>,
+    /// Extra python packages for the lab's notebook kernel, each pinned
+    /// exactly (`name==version`); provisioned into their own slot.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub python: Option<Spanned<Vec<String>>>,
 }
 
 /// The step kinds (schema only; validated in stage 2).

@@ -102,7 +102,39 @@ pub(crate) fn step(
         cells,
         skip,
         cell_timeout,
+        python: Vec::new(),
     })
+}
+
+/// `[lab] python`: each entry `name==version`, nothing looser (a lab's
+/// kernel must be the same for every student).
+pub(crate) fn python_packages(
+    ctx: &Ctx<'_>,
+    list: &Spanned<Vec<String>>,
+) -> Result<Vec<String>, SpecError> {
+    for req in list.get_ref() {
+        let pinned = req.split_once("==").is_some_and(|(name, version)| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                && !version.is_empty()
+                && version
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '!'))
+        });
+        if !pinned {
+            return Err(ctx.err(
+                list.span(),
+                Problem::BadValue {
+                    key: "python".into(),
+                    message: format!("`{req}` is not pinned exactly"),
+                },
+                "write each package as `name==version`, e.g. `langchain-aws==0.2.1`",
+            ));
+        }
+    }
+    Ok(list.get_ref().clone())
 }
 
 /// `all`, `3-12`, `3, 5, 7-9` → the selection (numbers sorted, deduplicated).

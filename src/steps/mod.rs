@@ -150,7 +150,12 @@ pub fn run(inv: &Invocation<'_>) -> Result<StepOutput, StepError> {
         StepKind::Notebook(step) => {
             let env = child_env(inv)?;
             let bin = env.client_bin.clone().unwrap_or_default();
-            notebook::run(step, &env, &bin, inv.timeout)
+            let extra = if step.python.is_empty() {
+                None
+            } else {
+                Some(inv.clients.lab_packages(&step.python, inv.progress)?)
+            };
+            notebook::run(step, &env, &bin, extra.as_deref(), inv.timeout)
         }
     }
 }

@@ -109,7 +109,7 @@ impl NotebookRun {
 }
 
 /// Packages a `%pip install` line may name without reaching the network:
-/// what the clients and kernel venvs hold.
+/// what the clients and kernel venvs hold (and the lab's `[lab] python`).
 fn provisioned_packages() -> Vec<String> {
     let pins = crate::clients::Pins::embedded();
     let mut names: Vec<String> = pins
@@ -284,6 +284,7 @@ pub fn run(
     step: &NotebookStep,
     env: &ChildEnv,
     kernel_bin: &Path,
+    extra_packages: Option<&Path>,
     timeout: Duration,
 ) -> Result<StepOutput, StepError> {
     if env.sandbox == crate::sandbox::Guard::None {
@@ -304,7 +305,12 @@ pub fn run(
             .collect();
         (picked, Vec::new())
     };
-    let provisioned = provisioned_packages();
+    let mut provisioned = provisioned_packages();
+    provisioned.extend(
+        step.python
+            .iter()
+            .filter_map(|r| r.split_once("==").map(|(n, _)| normalize(n))),
+    );
     let mut plan_cells = Vec::new();
     for (number, cell) in cells {
         if step.skip.contains(&number) {
@@ -332,6 +338,7 @@ pub fn run(
         "cells": cells,
         "cell_timeout": step.cell_timeout.as_secs_f64(),
         "app_id": crate::ids::KERNEL_APP_ID,
+        "python_path": extra_packages,
     });
     let plan_path = dir.join("plan.json");
     std::fs::write(&plan_path, plan.to_string())

@@ -5,7 +5,7 @@ Run by labcheck (src/steps/notebook.rs) inside the trial's sandbox with the
 kernel venv's python:  python3 notebook_driver.py PLAN.json
 
 PLAN.json: {"cells": [{"number": 3, "source": "..."}], "cell_timeout": 30.0,
-            "app_id": "labcheck-kernel"}
+            "app_id": "labcheck-kernel", "python_path": null}
 
 Every line this prints starts with PREFIX. The kernel's own stdout goes to
 /dev/null (ipykernel forwards what cells print, even at the fd level, over
@@ -40,6 +40,9 @@ def main():
     # The kernel inherits this: its AWS SDK says `app/<id>` in every
     # User-Agent, so labcheck can prove a request came from the kernel.
     os.environ["AWS_SDK_UA_APP_ID"] = plan["app_id"]
+    # The lab's extra packages (`[lab] python`), for the kernel only.
+    if plan.get("python_path"):
+        os.environ["PYTHONPATH"] = plan["python_path"]
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
