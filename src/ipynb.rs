@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+/// The largest notebook file read (saved outputs with images make big files).
+pub const MAX_NOTEBOOK: u64 = 64 << 20;
+
 /// A notebook's cells, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notebook {
@@ -100,12 +103,25 @@ impl Default for Source {
 }
 
 impl Notebook {
-    /// Reads and parses `path`.
+    /// Reads and parses `path`: a regular file of at most [`MAX_NOTEBOOK`]
+    /// bytes (never a FIFO or device, which could block or never end).
     pub fn read(path: &Path) -> Result<Notebook, NotebookError> {
-        let text = std::fs::read_to_string(path).map_err(|e| NotebookError::Io {
+        let io = |message: String| NotebookError::Io {
             path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| io(e.to_string()))?;
+        if !meta.is_file() {
+            return Err(io("not a regular file".into()));
+        }
+        if meta.len() > MAX_NOTEBOOK {
+            return Err(io(format!(
+                "{} bytes, more than the {} MiB a notebook may have",
+                meta.len(),
+                MAX_NOTEBOOK >> 20
+            )));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| io(e.to_string()))?;
         Notebook::parse(path, &text)
     }
 
@@ -219,6 +235,14 @@ mod tests {
             md.contains("# Title\n- [ ] one\n\n```python\nprint(1)\n```"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn devices_and_directories_are_not_read() {
+        let e = Notebook::read(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        let e = Notebook::read(Path::new("/")).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
     }
 
     #[test]

@@ -308,3 +308,55 @@ fn lab_python_packages_must_be_pinned_exactly() {
     );
     assert!(text.contains("lab.toml:4:"), "{text}");
 }
+
+#[test]
+fn notebook_step_keys_are_checked_against_the_notebook_at_their_position() {
+    let nb = json!({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "# T\n\n- [ ] x\n"},
+        {"cell_type": "code", "metadata": {}, "execution_count": null, "outputs": [], "source": "print(1)"}
+    ]});
+    let cases = [
+        ("cells = \"2-9\"", "the notebook has no cell 3 (it has 2)"),
+        ("cells = \"two\"", "`two` is not a cell number"),
+        ("skip = [1]", "cell 1 is not a code cell of the notebook"),
+        ("notebook = \"other.ipynb\"", "other.ipynb: cannot read"),
+        ("cell_timeout = \"soon\"", "soon"),
+        ("clients = [\"boto3\"]", "boto3"),
+        ("program = { command = \"ls\" }", "program"),
+        (
+            "[step.expect]\nstop_reasons = [\"end_turn\"]",
+            "stop_reasons",
+        ),
+    ];
+    for (extra, want) in cases {
+        let dir = tempfile::tempdir().expect("lab dir");
+        std::fs::write(dir.path().join("lab.ipynb"), nb.to_string()).expect("write");
+        let toml = format!(
+            "[lab]\ntitle = \"T\"\npage = \"lab.ipynb\"\n\n[[step]]\nid = \"s\"\nkind = \"notebook\"\nproves = [1]\n{extra}\n"
+        );
+        std::fs::write(dir.path().join("lab.toml"), &toml).expect("write");
+        let err = labcheck::spec::load_lab(dir.path()).expect_err(extra);
+        let text = err.to_string();
+        assert!(text.contains(want), "{extra}: {text}");
+        assert!(
+            text.contains("lab.toml:9:") || text.contains("lab.toml:10:"),
+            "{extra}: {text}"
+        );
+    }
+    // `cells` checks belong to notebook steps only.
+    let dir = tempfile::tempdir().expect("lab dir");
+    std::fs::write(
+        dir.path().join("lab.md"),
+        "# T\n\n```bash\nls\n```\n\n- [ ] x\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("lab.toml"),
+        "[lab]\ntitle = \"T\"\n\n[[step]]\nid = \"s\"\nkind = \"shell\"\nclients = [\"aws-cli-v2\"]\nproves = [1]\nprogram = { command = \"ls\" }\n[step.expect]\ncells = [{ cell = 1, contains = [\"x\"] }]\n",
+    )
+    .expect("write");
+    let text = labcheck::spec::load_lab(dir.path())
+        .expect_err("cells on shell")
+        .to_string();
+    assert!(text.contains("`cells`") && text.contains("shell"), "{text}");
+}

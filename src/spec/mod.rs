@@ -181,7 +181,8 @@ fn notebook_page(path: &Path) -> Result<Result<LabPage, ReadError>, SpecError> {
     use crate::ipynb::{Notebook, NotebookError};
     let nb = match Notebook::read(path) {
         Ok(nb) => nb,
-        Err(NotebookError::Io { .. }) => return Ok(LabPage::read(path)),
+        // A missing page: the usual "missing page" error, with its hint.
+        Err(NotebookError::Io { .. }) if !path.exists() => return Ok(LabPage::read(path)),
         Err(e) => {
             let line = match &e {
                 NotebookError::Json { line, .. } => *line,
