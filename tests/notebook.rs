@@ -360,3 +360,29 @@ fn notebook_step_keys_are_checked_against_the_notebook_at_their_position() {
         .to_string();
     assert!(text.contains("`cells`") && text.contains("shell"), "{text}");
 }
+
+#[test]
+fn a_notebook_step_refuses_to_run_without_a_sandbox() {
+    let lab = labcheck::spec::load_lab(&lab("5.2-notebook-prompt-templates")).expect("lab");
+    let clients = common::clients();
+    let ws = tempfile::tempdir().expect("workspace");
+    let inv = labcheck::steps::Invocation {
+        kind: &lab.steps[0].kind,
+        client: labcheck::ids::ClientId::Kernel,
+        pair: None,
+        endpoint: "http://127.0.0.1:9",
+        region: "us-east-1",
+        workspace: ws.path().to_path_buf(),
+        timeout: std::time::Duration::from_secs(30),
+        progress: &labcheck::clients::StderrProgress,
+        clients: &clients,
+        guard: None,
+        sandbox: labcheck::sandbox::Policy::Off,
+    };
+    let err = labcheck::steps::run(&inv).expect_err("no sandbox");
+    assert!(
+        matches!(err, labcheck::steps::StepError::NoSandbox),
+        "{err}"
+    );
+    assert!(err.to_string().contains("runs only in a sandbox"), "{err}");
+}
