@@ -159,7 +159,9 @@ fn step_run(
     // Only child processes need a guard: sdk/playground steps run in process
     // against the explicit endpoint.
     let guard = match step.kind {
-        StepKind::Shell { .. } | StepKind::Python { .. } if config.mode == Mode::Replay => {
+        StepKind::Shell { .. } | StepKind::Python { .. } | StepKind::Notebook(_)
+            if config.mode == Mode::Replay =>
+        {
             Some(NetGuard::start(&endpoint, config.netguard).map_err(TrialError::Guard)?)
         }
         _ => None,

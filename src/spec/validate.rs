@@ -15,7 +15,7 @@ use super::model::RawStep;
 use super::resolve::{Ctx, did_you_mean};
 use crate::ids::{ClientId, StepId};
 
-const KINDS: [&str; 4] = ["shell", "python", "sdk", "playground"];
+const KINDS: [&str; 5] = ["shell", "python", "sdk", "playground", "notebook"];
 const CALLS: [&str; 4] = ["invoke", "invoke-stream", "converse", "converse-stream"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,7 @@ enum Kind {
     Python,
     Sdk,
     Playground,
+    Notebook,
 }
 
 impl Kind {
@@ -47,6 +48,7 @@ impl Kind {
                 "top_p",
             ],
             Kind::Playground => &["model", "prompt", "system", "pairs"],
+            Kind::Notebook => &["notebook", "cells", "skip", "cell_timeout"],
         }
     }
 
@@ -56,6 +58,7 @@ impl Kind {
             Kind::Shell => (&[ClientId::AwsCliV1, ClientId::AwsCliV2], None),
             Kind::Python => (&[ClientId::Boto3], Some(ClientId::Boto3)),
             Kind::Sdk | Kind::Playground => (&[ClientId::RustSdk], Some(ClientId::RustSdk)),
+            Kind::Notebook => (&[ClientId::Kernel], Some(ClientId::Kernel)),
         }
     }
 }
@@ -79,6 +82,10 @@ fn kind_keys(s: &RawStep) -> Vec<(&'static str, Option<Range<usize>>)> {
         ("temperature", sp(&s.temperature)),
         ("top_p", sp(&s.top_p)),
         ("pairs", sp(&s.pairs)),
+        ("notebook", sp(&s.notebook)),
+        ("cells", sp(&s.cells)),
+        ("skip", sp(&s.skip)),
+        ("cell_timeout", sp(&s.cell_timeout)),
     ]
 }
 
@@ -103,6 +110,7 @@ pub(crate) fn step(
         "python" => Kind::Python,
         "sdk" => Kind::Sdk,
         "playground" => Kind::Playground,
+        "notebook" => Kind::Notebook,
         other => {
             let problem = Problem::UnknownKind {
                 kind: other.to_string(),
@@ -148,6 +156,7 @@ pub(crate) fn step(
             format!("a `{}` step needs `{key}`, e.g. `{example}`", kind.name()),
         )
     };
+    let mut notebook = None;
     let step_kind = match kind {
         Kind::Shell => {
             let program = s
@@ -217,15 +226,20 @@ pub(crate) fn step(
                 pairs,
             }
         }
+        Kind::Notebook => {
+            let (step, nb) = super::notebook::step(ctx, s, timeout)?;
+            notebook = Some(nb);
+            StepKind::Notebook(step)
+        }
     };
-    let runs_process = matches!(kind, Kind::Shell | Kind::Python);
+    let runs_process = matches!(kind, Kind::Shell | Kind::Python | Kind::Notebook);
     Ok(Step {
         id: StepId(id.clone()),
         kind: step_kind,
         clients,
         proves,
         timeout,
-        expect: expectations(ctx, &s.expect, runs_process, kind.name())?,
+        expect: expectations(ctx, &s.expect, runs_process, kind.name(), notebook.as_ref())?,
         line: ctx.src.line_of(header.start),
     })
 }
@@ -274,6 +288,7 @@ fn clients(
                 ClientId::AwsCliV1 | ClientId::AwsCliV2 => "`shell` steps",
                 ClientId::Boto3 => "`python` steps",
                 ClientId::RustSdk => "`sdk` and `playground` steps",
+                ClientId::Kernel => "`notebook` steps",
             };
             let hint = format!(
                 "`{client}` runs {runs}; a `{}` step takes {}",
