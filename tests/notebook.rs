@@ -223,7 +223,7 @@ fn a_hanging_cell_is_killed_at_its_limit() {
     assert_eq!(states(&r), [Unticked, Unticked], "{r:#?}");
     let why = reasons(&r, 1);
     assert!(
-        why.contains("cell 4: did not finish within 2s; the kernel was killed"),
+        why.contains("cell 5: did not finish within 2s; the kernel was killed"),
         "{why}"
     );
     common::assert_no_process_with(&marker, "the hanging cell's process outlived its limit");
@@ -246,7 +246,7 @@ fn pip_cells_for_unprovisioned_packages_raise_without_reaching_the_network() {
     let r = grade_nb("6.2-notebook-prompt-templates", &nb, 1.0);
     assert_eq!(states(&r), [Unticked, Unticked], "{r:#?}");
     let why = reasons(&r, 1);
-    assert!(why.contains("cell 2: raised RuntimeError: labcheck: `!pip install langchain-aws==0.2.1` needs langchain-aws"), "{why}");
+    assert!(why.contains("cell 3: raised RuntimeError: labcheck: `!pip install langchain-aws==0.2.1` needs langchain-aws"), "{why}");
     // The guard refused nothing: pip was never started.
     assert!(!why.contains("network:"), "{why}");
 }
