@@ -312,14 +312,33 @@ fn lab_python_packages_must_be_pinned_exactly() {
 #[test]
 fn notebook_step_keys_are_checked_against_the_notebook_at_their_position() {
     let nb = json!({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-        {"cell_type": "markdown", "metadata": {}, "source": "# T\n\n- [ ] x\n"},
-        {"cell_type": "code", "metadata": {}, "execution_count": null, "outputs": [], "source": "print(1)"}
+        {"cell_type": "markdown", "id": "intro", "metadata": {}, "source": "# T\n\n- [ ] x\n"},
+        {"cell_type": "code", "id": "one", "metadata": {"tags": ["a"]}, "execution_count": null, "outputs": [], "source": "print(1)"},
+        {"cell_type": "code", "id": "two", "metadata": {"tags": ["a"]}, "execution_count": null, "outputs": [], "source": "print(2)"}
     ]});
     let cases = [
-        ("cells = \"2-9\"", "the notebook has no cell 3 (it has 2)"),
+        ("cells = \"2-9\"", "the notebook has no cell 4 (it has 3)"),
         ("cells = \"two\"", "`two` is not a cell number"),
         ("skip = [1]", "cell 1 is not a code cell of the notebook"),
-        ("notebook = \"other.ipynb\"", "other.ipynb: cannot read"),
+        ("notebook = \"other.ipynb\"", "no notebook `other.ipynb`"),
+        // The page's cell selectors, in a notebook step's keys.
+        ("cells = [{ cell = \"on\" }]", "no cell with id `on`"),
+        ("cells = [{ tag = \"b\" }]", "no cell tagged `b`"),
+        ("cells = [{ cell = \"one\", tag = \"a\" }]", "exactly one of"),
+        ("cells = [\"3-2\"]", "the range `3-2` is empty"),
+        ("skip = [{ cell = \"intro\" }]", "cell 1 is not a code cell"),
+        (
+            "[step.expect]\ncells = [{ tag = \"a\", contains = [\"1\"] }]",
+            "tag `a` is on 2 cells (cells 2, 3)",
+        ),
+        (
+            "[step.expect]\ncells = [{ cell = 7, contains = [\"1\"] }]",
+            "the notebook has no cell 7",
+        ),
+        (
+            "[step.expect]\nincremental = { cell = \"nope\" }",
+            "no cell with id `nope`",
+        ),
         ("cell_timeout = \"soon\"", "soon"),
         ("clients = [\"boto3\"]", "boto3"),
         ("program = { command = \"ls\" }", "program"),
@@ -343,6 +362,36 @@ fn notebook_step_keys_are_checked_against_the_notebook_at_their_position() {
             "{extra}: {text}"
         );
     }
+    // Selectors resolve to cell numbers: every cell with a tag, a cell by id.
+    let dir = tempfile::tempdir().expect("lab dir");
+    std::fs::write(dir.path().join("lab.ipynb"), nb.to_string()).expect("write");
+    std::fs::write(
+        dir.path().join("lab.toml"),
+        "[lab]\ntitle = \"T\"\npage = \"lab.ipynb\"\n\n[[step]]\nid = \"s\"\nkind = \"notebook\"\nproves = [1]\ncells = [1, { tag = \"a\" }]\nskip = [{ cell = \"two\" }]\n[step.expect]\ncells = [{ cell = \"one\", contains = [\"1\"] }, { tag = \"a\", cell = 3 }]\nincremental = { cell = \"two\" }\n",
+    )
+    .expect("write");
+    let err = labcheck::spec::load_lab(dir.path()).expect_err("cell and tag together");
+    assert!(err.to_string().contains("exactly one of"), "{err}");
+    let toml = std::fs::read_to_string(dir.path().join("lab.toml")).expect("read");
+    std::fs::write(
+        dir.path().join("lab.toml"),
+        toml.replace(", { tag = \"a\", cell = 3 }", ""),
+    )
+    .expect("write");
+    let lab = labcheck::spec::load_lab(dir.path()).expect("selectors resolve");
+    let labcheck::spec::lab::StepKind::Notebook(step) = &lab.steps[0].kind else {
+        panic!("not a notebook step: {:?}", lab.steps[0].kind);
+    };
+    assert_eq!(
+        step.cells,
+        labcheck::spec::lab::CellSelection::Numbers(vec![1, 2, 3])
+    );
+    assert_eq!(step.skip, vec![3]);
+    assert_eq!(lab.steps[0].expect.cells[0].cell, 2);
+    assert_eq!(
+        lab.steps[0].expect.incremental.as_ref().and_then(|i| i.cell),
+        Some(3)
+    );
     // `cells` checks belong to notebook steps only.
     let dir = tempfile::tempdir().expect("lab dir");
     std::fs::write(
