@@ -324,7 +324,10 @@ fn notebook_step_keys_are_checked_against_the_notebook_at_their_position() {
         // The page's cell selectors, in a notebook step's keys.
         ("cells = [{ cell = \"on\" }]", "no cell with id `on`"),
         ("cells = [{ tag = \"b\" }]", "no cell tagged `b`"),
-        ("cells = [{ cell = \"one\", tag = \"a\" }]", "exactly one of"),
+        (
+            "cells = [{ cell = \"one\", tag = \"a\" }]",
+            "exactly one of",
+        ),
         ("cells = [\"3-2\"]", "the range `3-2` is empty"),
         ("skip = [{ cell = \"intro\" }]", "cell 1 is not a code cell"),
         (
@@ -389,7 +392,11 @@ fn notebook_step_keys_are_checked_against_the_notebook_at_their_position() {
     assert_eq!(step.skip, vec![3]);
     assert_eq!(lab.steps[0].expect.cells[0].cell, 2);
     assert_eq!(
-        lab.steps[0].expect.incremental.as_ref().and_then(|i| i.cell),
+        lab.steps[0]
+            .expect
+            .incremental
+            .as_ref()
+            .and_then(|i| i.cell),
         Some(3)
     );
     // `cells` checks belong to notebook steps only.

@@ -94,9 +94,7 @@ pub(crate) fn expectations(
                 .get_ref()
                 .cell
                 .as_ref()
-                .map(|c| {
-                    super::notebook::one_cell(ctx, i.span(), "cell", Some(c), None, notebook)
-                })
+                .map(|c| super::notebook::one_cell(ctx, i.span(), "cell", Some(c), None, notebook))
                 .transpose()?;
             Ok::<_, SpecError>(IncrementalExpect {
                 min_pieces: i.get_ref().min_pieces.unwrap_or(DEFAULT_MIN_PIECES),

@@ -181,12 +181,25 @@ pub(crate) fn one_cell(
 ) -> Result<usize, SpecError> {
     // A `{ tag = "…" }` value is the same as the `tag` key.
     let (cell, tag) = match (cell, tag) {
-        (Some(CellRef::Select(CellSelect { cell: None, tag: Some(t) })), None) => (None, Some(t.as_str())),
+        (
+            Some(CellRef::Select(CellSelect {
+                cell: None,
+                tag: Some(t),
+            })),
+            None,
+        ) => (None, Some(t.as_str())),
         other => other,
     };
     let number = match (cell, tag) {
         (Some(CellRef::Number(n)), None) => *n,
-        (Some(CellRef::Text(id)), None) | (Some(CellRef::Select(CellSelect { cell: Some(id), tag: None })), None) => {
+        (Some(CellRef::Text(id)), None)
+        | (
+            Some(CellRef::Select(CellSelect {
+                cell: Some(id),
+                tag: None,
+            })),
+            None,
+        ) => {
             let Some(nb) = nb else {
                 return Err(one_of(ctx, span, key));
             };
@@ -224,7 +237,10 @@ pub(crate) fn one_cell(
             span,
             Problem::BadValue {
                 key: key.to_string(),
-                message: format!("the notebook has no cell {number} (it has {})", nb.cells.len()),
+                message: format!(
+                    "the notebook has no cell {number} (it has {})",
+                    nb.cells.len()
+                ),
             },
             "cells are numbered from 1 over all cells, markdown included",
         ));
@@ -250,7 +266,9 @@ fn one_of(ctx: &Ctx<'_>, span: Range<usize>, key: &str) -> SpecError {
         span,
         Problem::BadValue {
             key: key.to_string(),
-            message: "name a cell by exactly one of: its number, `cell = \"<id>\"`, `tag = \"<tag>\"`".to_string(),
+            message:
+                "name a cell by exactly one of: its number, `cell = \"<id>\"`, `tag = \"<tag>\"`"
+                    .to_string(),
         },
         "e.g. `{ cell = 7 }`, `{ cell = \"converse\" }` or `{ tag = \"converse\" }`",
     )

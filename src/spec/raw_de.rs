@@ -59,7 +59,9 @@ impl<'de> Deserialize<'de> for CellRef {
         impl<'de> Visitor<'de> for V {
             type Value = CellRef;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a cell number, a string, or `{ cell = \"<id>\" }` / `{ tag = \"<tag>\" }`")
+                f.write_str(
+                    "a cell number, a string, or `{ cell = \"<id>\" }` / `{ tag = \"<tag>\" }`",
+                )
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<CellRef, E> {
                 usize::try_from(v)

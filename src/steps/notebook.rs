@@ -259,7 +259,8 @@ fn student_cells<'a>(
                 if cell.number() != want.number() {
                     notes.push(format!(
                         "lab cell {} is cell {} of the student's notebook",
-                        want.number(), cell.number()
+                        want.number(),
+                        cell.number()
                     ));
                 }
                 cells.push((want.number(), cell));
