@@ -38,8 +38,7 @@ fn setup_cells() -> BenchResult<Vec<String>> {
     Ok(nb
         .cells
         .iter()
-        .filter(|c| c.cell_type == labcheck::content::CellType::Code)
-        .take(2)
+        .filter(|c| matches!(c.id.as_deref(), Some("client" | "template")))
         .map(|c| c.source.clone())
         .collect())
 }
@@ -120,6 +119,7 @@ fn main() -> BenchResult<()> {
             from_workspace: false,
             cells: CellSelection::All,
             skip: Vec::new(),
+            fill: Vec::new(),
             cell_timeout: Duration::from_secs(120),
             python: Vec::new(),
         }))

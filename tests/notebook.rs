@@ -442,3 +442,107 @@ fn a_notebook_step_refuses_to_run_without_a_sandbox() {
     );
     assert!(err.to_string().contains("runs only in a sandbox"), "{err}");
 }
+
+#[test]
+fn a_cell_the_student_writes_is_filled_from_a_lab_file_and_taken_from_the_student_when_grading() {
+    // "Paste the function here": the lab's notebook holds a placeholder; the
+    // lab runs it with `fill`'s solution file, a grade runs the student's cell.
+    let dir = tempfile::tempdir().expect("lab dir");
+    let lab_dir = dir.path().join("nb-fill");
+    std::fs::create_dir_all(lab_dir.join("solution")).expect("mkdir");
+    std::fs::create_dir_all(lab_dir.join("cassettes")).expect("mkdir");
+    let nb = |function: &str| {
+        json!({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+            {"cell_type": "markdown", "id": "t", "metadata": {}, "source": "# Fill\n\n## Verification\n\n- [ ] The function doubles\n"},
+            {"cell_type": "code", "id": "yours", "metadata": {}, "execution_count": null, "outputs": [], "source": function},
+            {"cell_type": "code", "id": "use", "metadata": {}, "execution_count": null, "outputs": [], "source": "print('double:', double(21))"}
+        ]})
+        .to_string()
+    };
+    std::fs::write(
+        lab_dir.join("lab.ipynb"),
+        nb("# Paste the function here\nraise NotImplementedError('paste the function here')"),
+    )
+    .expect("write");
+    std::fs::write(
+        lab_dir.join("solution/double.py"),
+        "def double(x):\n    return 2 * x\n",
+    )
+    .expect("write");
+    let toml = "[lab]\ntitle = \"Fill\"\npage = \"lab.ipynb\"\n\n[[step]]\nid = \"double\"\nkind = \"notebook\"\nproves = [1]\nfill = [{ cell = \"yours\", file = \"solution/double.py\" }]\ncell_timeout = \"20s\"\n[step.expect]\ncells = [{ cell = \"use\", contains = [\"double: 42\"] }]\n";
+    std::fs::write(lab_dir.join("lab.toml"), toml).expect("write");
+
+    let results = tempfile::tempdir().expect("results");
+    let outcomes = common::run(&common::config(&lab_dir, results.path()), "double");
+    assert_eq!(outcomes.len(), 1);
+    assert!(
+        outcomes[0].failures.is_empty(),
+        "{}",
+        common::failures(&outcomes[0])
+    );
+
+    // Grading: the student's own cell runs, not the solution.
+    let ws = tempfile::tempdir().expect("workspace");
+    std::fs::write(
+        ws.path().join("lab.ipynb"),
+        nb("def double(x):\n    return 2 * x"),
+    )
+    .expect("write");
+    assert_eq!(states(&grade_dir(&lab_dir, ws.path(), 1.0)), [Ticked]);
+    std::fs::write(
+        ws.path().join("lab.ipynb"),
+        nb("def double(x):\n    return x + 1"),
+    )
+    .expect("write");
+    let r = grade_dir(&lab_dir, ws.path(), 1.0);
+    assert_eq!(states(&r), [Unticked], "{r:#?}");
+    assert!(reasons(&r, 1).contains("double: 22"), "{}", reasons(&r, 1));
+    // A student who left the placeholder fails at that cell.
+    std::fs::write(
+        ws.path().join("lab.ipynb"),
+        nb("# Paste the function here\nraise NotImplementedError('paste the function here')"),
+    )
+    .expect("write");
+    let r = grade_dir(&lab_dir, ws.path(), 1.0);
+    assert!(
+        reasons(&r, 1).contains("cell 2: raised NotImplementedError: paste the function here"),
+        "{}",
+        reasons(&r, 1)
+    );
+
+    // `fill` is checked against the notebook and the lab directory.
+    for (fill, want) in [
+        (
+            "[{ cell = \"nope\", file = \"solution/double.py\" }]",
+            "no cell with id `nope`",
+        ),
+        (
+            "[{ cell = \"t\", file = \"solution/double.py\" }]",
+            "cell 1 is not a code cell",
+        ),
+        (
+            "[{ cell = \"yours\", file = \"solution/missing.py\" }]",
+            "cannot read `solution/missing.py`",
+        ),
+        (
+            "[{ cell = \"yours\", file = \"../lab.toml\" }]",
+            "not a path inside the lab directory",
+        ),
+    ] {
+        std::fs::write(
+            lab_dir.join("lab.toml"),
+            toml.replace(
+                "[{ cell = \"yours\", file = \"solution/double.py\" }]",
+                fill,
+            ),
+        )
+        .expect("write");
+        let text = labcheck::spec::load_lab(&lab_dir)
+            .expect_err(fill)
+            .to_string();
+        assert!(
+            text.contains(want) && text.contains("lab.toml:9:"),
+            "{fill}: {text}"
+        );
+    }
+}

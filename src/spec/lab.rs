@@ -128,10 +128,24 @@ pub struct NotebookStep {
     pub cells: CellSelection,
     /// Cells not run, numbered from 1 over all cells.
     pub skip: Vec<usize>,
+    /// Cells the student writes, filled from lab files when the lab's own
+    /// notebook runs (never when grading: the student's cell runs).
+    pub fill: Vec<CellFill>,
     /// Time limit of one cell (the kernel is killed past it).
     pub cell_timeout: Duration,
     /// The lab's extra pinned packages (`[lab] python`), `name==version`.
     pub python: Vec<String>,
+}
+
+/// A cell of the lab's notebook replaced by a lab file's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellFill {
+    /// The cell's number (1-based over all cells).
+    pub cell: usize,
+    /// The file, relative to the lab directory.
+    pub file: PathBuf,
+    /// Its text, read when the lab is loaded.
+    pub source: String,
 }
 
 /// The cells a notebook step runs.

@@ -151,6 +151,11 @@ pub struct RawStep {
     /// `{ cell = "…" }` or `{ tag = "…" }`.
     #[schemars(with = "Option<Vec<CellRef>>")]
     pub skip: Option<Spanned<Vec<CellRef>>>,
+    /// notebook: cells the student writes ("paste the function here"),
+    /// filled from a file of the lab when the lab runs; when grading, the
+    /// student's own cell runs instead.
+    #[schemars(with = "Option<Vec<RawFill>>")]
+    pub fill: Option<Spanned<Vec<RawFill>>>,
     /// notebook: time limit of one cell; past it the kernel is killed.
     /// Default: the step's `timeout`.
     #[schemars(with = "Option<String>")]
@@ -217,6 +222,17 @@ pub enum CellRef {
 pub struct CellSelect {
     pub cell: Option<String>,
     pub tag: Option<String>,
+}
+
+/// `fill = [{ cell = "<id>", file = "solution/get_weather.py" }]`: the cell
+/// (number, id, or `tag` on one cell) and the lab file that fills it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFill {
+    pub cell: Option<CellRef>,
+    pub tag: Option<String>,
+    /// Relative to the lab directory.
+    pub file: String,
 }
 
 /// A plain string or a code block of the page.

@@ -8,8 +8,8 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::error::{Problem, SpecError};
-use super::lab::{CellSelection, NotebookStep};
-use super::model::{CellRef, CellSelect, RawCells, RawStep};
+use super::lab::{CellFill, CellSelection, NotebookStep};
+use super::model::{CellRef, CellSelect, RawCells, RawFill, RawStep};
 use super::resolve::Ctx;
 use crate::content::{CellType, LookupError, Notebook};
 
@@ -110,6 +110,10 @@ pub(crate) fn step(
             "list code cells: numbers (1-based over all cells), `{ cell = \"<id>\" }` or `{ tag = \"<tag>\" }`",
         ));
     }
+    let fill = match &s.fill {
+        None => Vec::new(),
+        Some(list) => fills(ctx, dir, list, &nb)?,
+    };
     let cell_timeout = s
         .cell_timeout
         .as_ref()
@@ -122,10 +126,74 @@ pub(crate) fn step(
         from_workspace: false,
         cells,
         skip,
+        fill,
         cell_timeout,
         python: Vec::new(),
     };
     Ok((step, nb))
+}
+
+/// `fill`: each code cell a student writes, and the lab file whose text
+/// stands in for it when the lab's own notebook runs.
+fn fills(
+    ctx: &Ctx<'_>,
+    dir: &Path,
+    list: &Spanned<Vec<RawFill>>,
+    nb: &Notebook,
+) -> Result<Vec<CellFill>, SpecError> {
+    let bad = |message: String, hint: &str| {
+        ctx.err(
+            list.span(),
+            Problem::BadValue {
+                key: "fill".into(),
+                message,
+            },
+            hint,
+        )
+    };
+    let mut out: Vec<CellFill> = Vec::new();
+    for f in list.get_ref() {
+        let cell = one_cell(
+            ctx,
+            list.span(),
+            "fill",
+            f.cell.as_ref(),
+            f.tag.as_deref(),
+            Some(nb),
+        )?;
+        if nb.cell(cell).is_none_or(|c| c.cell_type != CellType::Code) {
+            return Err(bad(
+                format!("cell {cell} is not a code cell of the notebook"),
+                "fill the code cell the student writes",
+            ));
+        }
+        if out.iter().any(|o| o.cell == cell) {
+            return Err(bad(
+                format!("cell {cell} is filled twice"),
+                "give each cell one file",
+            ));
+        }
+        let file = PathBuf::from(&f.file);
+        // A lab file, never one outside the lab (`..`, an absolute path).
+        if file.is_absolute()
+            || file
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(bad(
+                format!("`{}` is not a path inside the lab directory", f.file),
+                "write a relative path without `..`, e.g. `solution/get_weather.py`",
+            ));
+        }
+        let source = std::fs::read_to_string(dir.join(&file)).map_err(|e| {
+            bad(
+                format!("cannot read `{}`: {e}", f.file),
+                "put the solution file in the lab directory",
+            )
+        })?;
+        out.push(CellFill { cell, file, source });
+    }
+    Ok(out)
 }
 
 /// One entry of `cells` or `skip` → cell numbers: a number, a range

@@ -48,7 +48,7 @@ impl Kind {
                 "top_p",
             ],
             Kind::Playground => &["model", "prompt", "system", "pairs"],
-            Kind::Notebook => &["notebook", "cells", "skip", "cell_timeout"],
+            Kind::Notebook => &["notebook", "cells", "skip", "fill", "cell_timeout"],
         }
     }
 
@@ -85,6 +85,7 @@ fn kind_keys(s: &RawStep) -> Vec<(&'static str, Option<Range<usize>>)> {
         ("notebook", sp(&s.notebook)),
         ("cells", sp(&s.cells)),
         ("skip", sp(&s.skip)),
+        ("fill", sp(&s.fill)),
         ("cell_timeout", sp(&s.cell_timeout)),
     ]
 }

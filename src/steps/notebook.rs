@@ -319,12 +319,22 @@ pub fn run(
             notes.push(format!("cell {number}: skipped (lab.toml `skip`)"));
             continue;
         }
-        let source = match offline_pip(&cell.source, &provisioned) {
+        // A cell the student writes: the lab's solution file when the lab's
+        // own notebook runs; when grading, the student's cell as written.
+        let fill = step
+            .fill
+            .iter()
+            .find(|f| f.cell == number && !step.from_workspace);
+        if let Some(f) = fill {
+            notes.push(format!("cell {number}: filled from {}", f.file.display()));
+        }
+        let text = fill.map_or(&cell.source, |f| &f.source);
+        let source = match offline_pip(text, &provisioned) {
             Some((source, why)) => {
                 notes.extend(why.into_iter().map(|n| format!("cell {number}: {n}")));
                 source
             }
-            None => cell.source.clone(),
+            None => text.clone(),
         };
         plan_cells.push(PlanCell {
             number,
