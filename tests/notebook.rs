@@ -365,6 +365,27 @@ fn notebook_step_keys_are_checked_against_the_notebook_at_their_position() {
             "{extra}: {text}"
         );
     }
+    // A step's own notebook that is not the page is read by the same reader:
+    // a broken one is located by JSON line:column in that file.
+    let dir = tempfile::tempdir().expect("lab dir");
+    std::fs::write(dir.path().join("lab.ipynb"), nb.to_string()).expect("write");
+    std::fs::write(
+        dir.path().join("other.ipynb"),
+        "{\"nbformat\": 4,\n \"cells\": [}",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("lab.toml"),
+        "[lab]\ntitle = \"T\"\npage = \"lab.ipynb\"\n\n[[step]]\nid = \"s\"\nkind = \"notebook\"\nproves = [1]\nnotebook = \"other.ipynb\"\n",
+    )
+    .expect("write");
+    let text = labcheck::spec::load_lab(dir.path())
+        .expect_err("bad JSON")
+        .to_string();
+    assert!(
+        text.contains("other.ipynb:2:") && text.contains("not valid JSON"),
+        "{text}"
+    );
     // Selectors resolve to cell numbers: every cell with a tag, a cell by id.
     let dir = tempfile::tempdir().expect("lab dir");
     std::fs::write(dir.path().join("lab.ipynb"), nb.to_string()).expect("write");
