@@ -117,6 +117,9 @@ fn bare(speed: f64) -> BenchResult<()> {
                             return Err(format!("sdk call failed: {}", out.stderr).into());
                         }
                     }
+                    StepKind::Notebook(_) => {
+                        return Err("notebook steps: see benches/notebook_overhead.rs".into());
+                    }
                     StepKind::Playground {
                         model,
                         prompt,

@@ -58,14 +58,18 @@ pub enum ClientId {
     Boto3,
     /// aws-sdk-bedrockruntime, in process.
     RustSdk,
+    /// A Jupyter kernel (ipykernel, run through nbclient) whose python sees the
+    /// provisioned boto3; it runs `notebook` steps.
+    Kernel,
 }
 
 impl ClientId {
-    pub const ALL: [ClientId; 4] = [
+    pub const ALL: [ClientId; 5] = [
         ClientId::AwsCliV1,
         ClientId::AwsCliV2,
         ClientId::Boto3,
         ClientId::RustSdk,
+        ClientId::Kernel,
     ];
 
     /// The name used in `lab.toml`, trial names and reports.
@@ -75,6 +79,7 @@ impl ClientId {
             ClientId::AwsCliV2 => "aws-cli-v2",
             ClientId::Boto3 => "boto3",
             ClientId::RustSdk => "rust-sdk",
+            ClientId::Kernel => "kernel",
         }
     }
 
@@ -86,9 +91,30 @@ impl ClientId {
             ClientId::AwsCliV2 => "aws-cli/2.",
             ClientId::Boto3 => "Boto3/",
             ClientId::RustSdk => "aws-sdk-rust/",
+            ClientId::Kernel => "Boto3/",
         }
     }
+
+    /// Whether a request with this User-Agent came from this client. The
+    /// kernel's boto3 is told its app id ([`KERNEL_APP_ID`], sent as
+    /// `app/<id>`), so a request from a notebook's kernel and one from a
+    /// `python` step's boto3 are told apart.
+    pub fn sent(self, user_agent: &str) -> bool {
+        let from_kernel = user_agent
+            .split_whitespace()
+            .any(|part| part.strip_prefix("app/") == Some(KERNEL_APP_ID));
+        user_agent.starts_with(self.user_agent_prefix())
+            && match self {
+                ClientId::Kernel => from_kernel,
+                ClientId::Boto3 => !from_kernel,
+                _ => true,
+            }
+    }
 }
+
+/// The app id a notebook kernel's AWS SDK puts in its User-Agent
+/// (`AWS_SDK_UA_APP_ID`).
+pub const KERNEL_APP_ID: &str = "labcheck-kernel";
 
 impl fmt::Display for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -98,7 +124,7 @@ impl fmt::Display for ClientId {
 
 /// Error for an unknown client name; lists the known ones.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown client `{0}` (expected one of: aws-cli-v1, aws-cli-v2, boto3, rust-sdk)")]
+#[error("unknown client `{0}` (expected one of: aws-cli-v1, aws-cli-v2, boto3, rust-sdk, kernel)")]
 pub struct UnknownClient(pub String);
 
 impl FromStr for ClientId {
@@ -114,3 +140,22 @@ impl FromStr for ClientId {
 /// An operation of one of the Bedrock services, as their models name it;
 /// defined, with the generated table, in [`crate::services`].
 pub use crate::services::{Operation, Service, UnknownOperation};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kernel_and_a_python_step_are_told_apart_by_the_app_id() {
+        let kernel = "Boto3/1.43.11 md/Botocore#1.43.11 ua/2.1 os/linux lang/python#3.11.7 app/labcheck-kernel";
+        let script = "Boto3/1.43.11 md/Botocore#1.43.11 ua/2.1 os/linux lang/python#3.11.7";
+        assert!(ClientId::Kernel.sent(kernel));
+        assert!(!ClientId::Kernel.sent(script));
+        assert!(ClientId::Boto3.sent(script));
+        assert!(!ClientId::Boto3.sent(kernel));
+        // Another app id is not the kernel's.
+        assert!(!ClientId::Kernel.sent(&format!("{script} app/labcheck-kernelx")));
+        assert!(ClientId::AwsCliV2.sent("aws-cli/2.36.7 md/installer#exe"));
+        assert_eq!("kernel".parse::<ClientId>(), Ok(ClientId::Kernel));
+    }
+}

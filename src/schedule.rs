@@ -69,6 +69,8 @@ pub fn start_up(client: ClientId) -> Duration {
         ClientId::Boto3 => Duration::from_millis(550),
         // In process: a runtime and a client.
         ClientId::RustSdk => Duration::from_millis(20),
+        // Kernel start-up (about 1 s) plus the driver's imports.
+        ClientId::Kernel => Duration::from_millis(1500),
     }
 }
 

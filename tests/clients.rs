@@ -140,18 +140,23 @@ fn boto3_python3_imports_the_pinned_boto3_and_ignores_pythonpath() {
 
 #[test]
 fn concurrent_ensure_of_all_clients_agrees() {
-    let barrier = Barrier::new(3);
+    let barrier = Barrier::new(4);
     let results: Vec<Provisioned> = std::thread::scope(|s| {
-        let handles: Vec<_> = [ClientId::AwsCliV1, ClientId::Boto3, ClientId::AwsCliV2]
-            .into_iter()
-            .map(|c| {
-                let barrier = &barrier;
-                s.spawn(move || {
-                    barrier.wait();
-                    real(c)
-                })
+        let handles: Vec<_> = [
+            ClientId::AwsCliV1,
+            ClientId::Boto3,
+            ClientId::AwsCliV2,
+            ClientId::Kernel,
+        ]
+        .into_iter()
+        .map(|c| {
+            let barrier = &barrier;
+            s.spawn(move || {
+                barrier.wait();
+                real(c)
             })
-            .collect();
+        })
+        .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     // v1 and boto3 share one venv.

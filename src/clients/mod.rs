@@ -17,6 +17,8 @@
 //! - **Use**: [`Provisioned::bin_dir`] holds only the commands the client provides, as
 //!   wrapper scripts: `aws` for either CLI, `python3` for boto3 (no `python`: a fresh
 //!   Linux machine has none). Put it first on the child's `PATH`.
+//! - **Kernel** (`kernel`): ipykernel and nbclient in their own venv whose python also
+//!   sees the `[venv]` boto3 (see [`kernel`]); `bin_dir` holds its `python3`.
 //! - `rust-sdk` runs in process: [`Clients::ensure`] answers [`ClientsError::InProcess`].
 //!
 //! The first install downloads about 90 MB from PyPI and takes a minute or two;
@@ -26,6 +28,7 @@ mod awscli_v2;
 mod cmd;
 mod error;
 mod moto;
+mod kernel;
 mod pins;
 pub mod slot;
 mod venv;
@@ -38,12 +41,17 @@ use std::sync::{Mutex, OnceLock};
 
 pub use error::ClientsError;
 pub use moto::MotoInstall;
-pub use pins::{AwsCliV2Pins, LOCK_TOML, MotoPins, Pins, VenvPins};
+pub use pins::{AwsCliV2Pins, KernelPins, LOCK_TOML, MotoPins, Pins, VenvPins};
 
 use crate::ids::ClientId;
 
 /// The clients that are provisioned (all but the in-process `rust-sdk`).
-pub const PROVISIONED: [ClientId; 3] = [ClientId::AwsCliV1, ClientId::AwsCliV2, ClientId::Boto3];
+pub const PROVISIONED: [ClientId; 4] = [
+    ClientId::AwsCliV1,
+    ClientId::AwsCliV2,
+    ClientId::Boto3,
+    ClientId::Kernel,
+];
 
 /// A client ready to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,6 +198,15 @@ impl Clients {
             });
         }
         let venv = self.venv(&pins, progress)?;
+        if client == ClientId::Kernel {
+            let python = venv::BasePython::find(self.python.clone(), self.path.clone())?;
+            let dir = kernel::ensure(self.root()?, &python, &pins.kernel, &venv, progress)?;
+            return Ok(Provisioned {
+                client,
+                bin_dir: dir.join("bin-kernel"),
+                version: pins.kernel.ipykernel,
+            });
+        }
         let (bin_dir, version) = match client {
             ClientId::AwsCliV1 => (venv.bin_aws_cli_v1(), pins.venv.awscli),
             _ => (venv.bin_boto3(), pins.venv.boto3),
@@ -216,6 +233,32 @@ impl Clients {
             .unwrap_or_else(|p| p.into_inner())
             .insert(root, install.clone());
         Ok(install)
+    }
+
+    /// A lab's extra python packages (`[lab] python`, each `name==version`)
+    /// in their own slot, for its notebook kernel; returns the directory to
+    /// put on the kernel's `PYTHONPATH`. Provisions the kernel first.
+    pub fn lab_packages(
+        &self,
+        requirements: &[String],
+        progress: &dyn Progress,
+    ) -> Result<PathBuf, ClientsError> {
+        let kernel = self.ensure(ClientId::Kernel, progress)?;
+        let kernel_dir = kernel.bin_dir.parent().unwrap_or(&kernel.bin_dir);
+        let pins = Pins::embedded();
+        let constraints: Vec<String> = pins
+            .venv
+            .requirements()
+            .into_iter()
+            .chain(pins.kernel.requirements())
+            .collect();
+        kernel::ensure_lab_packages(
+            self.root()?,
+            kernel_dir,
+            requirements,
+            &constraints,
+            progress,
+        )
     }
 
     fn venv(&self, pins: &Pins, progress: &dyn Progress) -> Result<venv::VenvSlot, ClientsError> {

@@ -17,6 +17,8 @@ pub struct Pins {
     pub aws_cli_v2: AwsCliV2Pins,
     /// moto in server mode, in a venv of its own.
     pub moto: MotoPins,
+    /// The Jupyter kernel environment of `notebook` steps.
+    pub kernel: KernelPins,
 }
 
 /// `[moto]`: moto and its whole dependency tree, installed with `--no-deps`.
@@ -32,6 +34,32 @@ impl MotoPins {
     /// Requirement strings for `pip install --no-deps`, moto first.
     pub fn requirements(&self) -> Vec<String> {
         let mut reqs = vec![format!("moto=={}", self.moto)];
+        reqs.extend(self.requires.iter().cloned());
+        reqs
+    }
+}
+
+/// `[kernel]`: exact versions for the kernel's own venv.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelPins {
+    pub ipykernel: String,
+    pub nbclient: String,
+    pub nbformat: String,
+    pub jupyter_client: String,
+    /// Transitive dependencies as `name==version` requirement strings.
+    pub requires: Vec<String>,
+}
+
+impl KernelPins {
+    /// Requirement strings for `pip install`, top-level packages first.
+    pub fn requirements(&self) -> Vec<String> {
+        let mut reqs = vec![
+            format!("ipykernel=={}", self.ipykernel),
+            format!("nbclient=={}", self.nbclient),
+            format!("nbformat=={}", self.nbformat),
+            format!("jupyter_client=={}", self.jupyter_client),
+        ];
         reqs.extend(self.requires.iter().cloned());
         reqs
     }
@@ -135,6 +163,27 @@ mod tests {
                 .contains(&format!("botocore=={}", pins.venv.botocore))
         );
         assert_eq!(pins.aws_cli_v2.sha256.len(), 64);
+        for req in pins.kernel.requirements() {
+            let (name, version) = req.split_once("==").unwrap();
+            assert!(!name.is_empty() && !version.is_empty(), "{req}");
+        }
+    }
+
+    #[test]
+    fn kernel_and_venv_pins_agree_on_shared_packages() {
+        // The kernel imports boto3's dependencies from its own site-packages
+        // first: a package pinned in both must be the same version.
+        let pins = Pins::embedded();
+        let venv = pins.venv.requirements();
+        for req in pins.kernel.requirements() {
+            let name = req.split_once("==").unwrap().0.to_lowercase();
+            if let Some(other) = venv
+                .iter()
+                .find(|r| r.split_once("==").unwrap().0.to_lowercase() == name)
+            {
+                assert_eq!(&req, other);
+            }
+        }
     }
 
     #[test]

@@ -20,6 +20,9 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 pub use crate::diagnostic::CellLocation;
 
+/// The largest notebook file read.
+pub const MAX_NOTEBOOK: u64 = 64 << 20;
+
 /// A parsed notebook.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notebook {
@@ -387,14 +390,24 @@ impl Notebook {
             position: NotebookPosition::File,
             problem,
         };
-        if path.is_dir() {
+        let io = |message: String| err(NotebookProblem::Io { message });
+        let meta = std::fs::metadata(path).map_err(|e| io(e.to_string()))?;
+        if meta.is_dir() {
             return Err(err(NotebookProblem::IsDirectory));
         }
-        let bytes = std::fs::read(path).map_err(|e| {
-            err(NotebookProblem::Io {
-                message: e.to_string(),
-            })
-        })?;
+        // Never a FIFO or a device, which could block or never end; never a
+        // file too big to be a notebook (saved images make big ones).
+        if !meta.is_file() {
+            return Err(io("not a regular file".into()));
+        }
+        if meta.len() > MAX_NOTEBOOK {
+            return Err(io(format!(
+                "{} bytes, more than the {} MiB a notebook may have",
+                meta.len(),
+                MAX_NOTEBOOK >> 20
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(|e| io(e.to_string()))?;
         Notebook::parse(path, &bytes)
     }
 
@@ -545,6 +558,11 @@ impl Notebook {
     }
 
     /// The cell with nbformat id `id`.
+    /// The cell numbered `number` (1-based, over all cells).
+    pub fn cell(&self, number: usize) -> Option<&Cell> {
+        number.checked_sub(1).and_then(|i| self.cells.get(i))
+    }
+
     pub fn cell_by_id(&self, id: &str) -> Option<&Cell> {
         self.cells.iter().find(|c| c.id.as_deref() == Some(id))
     }

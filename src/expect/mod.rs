@@ -9,6 +9,7 @@
 mod diagnose;
 mod incremental;
 mod json;
+pub mod notebook;
 pub mod snapshot;
 
 use std::fmt;
@@ -96,6 +97,22 @@ pub fn miss_failure(miss: &MissReport, cassette_dir: &Path) -> Failure {
 /// Checks `out` against `exp`; empty means the trial passed.
 pub fn check(exp: &Expectations, out: &StepOutput, ctx: &Context<'_>) -> Vec<Failure> {
     let mut failures = Vec::new();
+    if let Some(run) = &out.notebook {
+        notebook::missing_cells(run, &mut failures);
+    }
+    if let Some(run) = &out.notebook
+        && let Some(failure) = notebook::failed_cell(run)
+    {
+        // The cell that raised or hung says more than an exit code; the
+        // served and cell checks still run (a later item may hold).
+        failures.push(failure);
+        for miss in ctx.misses {
+            failures.push(miss_failure(miss, ctx.cassette_dir));
+        }
+        notebook::check_cells(exp, run, &mut failures);
+        check_served(exp, ctx, &mut failures);
+        return failures;
+    }
     if out.timed_out {
         failures.push(
             Failure::new(
@@ -136,7 +153,17 @@ pub fn check(exp: &Expectations, out: &StepOutput, ctx: &Context<'_>) -> Vec<Fai
     for file in &exp.files {
         json::check_file(file, ctx.workspace, &mut failures);
     }
-    if let Some(inc) = &exp.incremental
+    if let Some(run) = &out.notebook {
+        notebook::check_cells(exp, run, &mut failures);
+        if let Some(inc) = &exp.incremental
+            && let Err(why) =
+                notebook::judge_kernel_stream(run, inc.cell, inc.min_pieces, stream_span(ctx))
+        {
+            failures.push(Failure::new("incremental output", why).hint(
+                "print each delta as it arrives (`print(text, end='', flush=True)`) instead of collecting the answer first",
+            ));
+        }
+    } else if let Some(inc) = &exp.incremental
         && let Err(why) = judge_pieces(&out.pieces, inc.min_pieces, stream_span(ctx))
     {
         failures.push(Failure::new("incremental output", why.to_string()).hint(
@@ -266,7 +293,14 @@ fn check_tokens(
 }
 
 fn check_served(exp: &Expectations, ctx: &Context<'_>, failures: &mut Vec<Failure>) {
-    let prefix = ctx.client.user_agent_prefix();
+    let prefix = match ctx.client {
+        ClientId::Kernel => format!(
+            "{}… app/{}",
+            ctx.client.user_agent_prefix(),
+            crate::ids::KERNEL_APP_ID
+        ),
+        c => format!("{}…", c.user_agent_prefix()),
+    };
     for want in &exp.served {
         let matching = |s: &&ServedRequest| {
             s.operation.is_some_and(|op| op.as_str() == want.operation)
@@ -276,7 +310,7 @@ fn check_served(exp: &Expectations, ctx: &Context<'_>, failures: &mut Vec<Failur
             .served
             .iter()
             .filter(matching)
-            .filter(|s| s.user_agent.starts_with(prefix))
+            .filter(|s| ctx.client.sent(&s.user_agent))
             .count();
         if by_client == want.count {
             continue;
@@ -287,7 +321,7 @@ fn check_served(exp: &Expectations, ctx: &Context<'_>, failures: &mut Vec<Failur
             None => want.operation.clone(),
         };
         let mut message = format!(
-            "expected {} {what} request(s) from {} (User-Agent `{prefix}…`), the replay server served {by_client}",
+            "expected {} {what} request(s) from {} (User-Agent `{prefix}`), the replay server served {by_client}",
             want.count, ctx.client
         );
         if by_anyone > by_client {

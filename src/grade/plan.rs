@@ -8,6 +8,9 @@
 //!   files are judged as the lab's file expectations say; the command is not
 //!   re-run. Answer text (`…/text` pointers) may differ from the cassette's, so
 //!   it only has to be present.
+//! - `notebook` steps: the student's notebook (the lab's notebook file name
+//!   in the workspace, else its only `.ipynb`) is re-executed against replay;
+//!   its saved outputs are never trusted.
 //! - other `shell`, `sdk` and `playground` steps check the lab, not the
 //!   student's work: they are skipped, with the reason.
 
@@ -83,6 +86,13 @@ fn graded_step(step: &Step) -> Result<Step, &'static str> {
             };
             // The files are judged once, whichever client produced them.
             step.clients.truncate(1);
+            Ok(step)
+        }
+        StepKind::Notebook(nb) => {
+            // The student's notebook, re-executed: saved outputs are never read.
+            let mut nb = nb.clone();
+            nb.from_workspace = true;
+            step.kind = StepKind::Notebook(nb);
             Ok(step)
         }
         StepKind::Shell { .. } => Err("a shell step that leaves no file to grade"),

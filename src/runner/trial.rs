@@ -173,7 +173,10 @@ pub fn run_step_on(
         None => Vec::new(),
     };
     let endpoint = server.endpoint();
-    let runs_process = matches!(step.kind, StepKind::Shell { .. } | StepKind::Python { .. });
+    let runs_process = matches!(
+        step.kind,
+        StepKind::Shell { .. } | StepKind::Python { .. } | StepKind::Notebook(_)
+    );
     // The lab's setup services, emulated: a fresh moto for this trial alone,
     // seeded as the lab says. Only child processes call them.
     let moto = if runs_process && config.mode == Mode::Replay && !lab.services.is_empty() {

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use super::error::{Problem, SpecError};
-use super::lab::{Expectations, FileExpect, IncrementalExpect, ServedExpect, TextExpect};
+use super::lab::{
+    CellExpect, Expectations, FileExpect, IncrementalExpect, ServedExpect, TextExpect,
+};
 use super::model::{RawExpect, RawTextExpect};
 use super::resolve::{Ctx, did_you_mean};
 use crate::ids::Operation;
@@ -19,6 +21,7 @@ pub(crate) fn expectations(
     runs_process: bool,
     kind: &'static str,
     services: &[String],
+    notebook: Option<&crate::content::Notebook>,
 ) -> Result<Expectations, SpecError> {
     // A shell or python step's process talks to the model itself: its
     // stop reason and token usage never reach the step's result, so these
@@ -84,9 +87,60 @@ pub(crate) fn expectations(
             })
         })
         .collect::<Result<_, SpecError>>()?;
-    let incremental = raw.incremental.as_ref().map(|i| IncrementalExpect {
-        min_pieces: i.min_pieces.unwrap_or(DEFAULT_MIN_PIECES),
-    });
+    let incremental = raw
+        .incremental
+        .as_ref()
+        .map(|i| {
+            let cell = i
+                .get_ref()
+                .cell
+                .as_ref()
+                .map(|c| super::notebook::one_cell(ctx, i.span(), "cell", Some(c), None, notebook))
+                .transpose()?;
+            Ok::<_, SpecError>(IncrementalExpect {
+                min_pieces: i.get_ref().min_pieces.unwrap_or(DEFAULT_MIN_PIECES),
+                cell,
+            })
+        })
+        .transpose()?;
+    if kind != "notebook"
+        && let Some(first) = raw.cells.first()
+    {
+        let problem = Problem::ExpectNotForKind {
+            key: "cells".to_string(),
+            kind,
+        };
+        let hint = format!("remove `cells`; for a `{kind}` step, check its output with `stdout`");
+        return Err(ctx.err(first.span(), problem, hint));
+    }
+    let cells = raw
+        .cells
+        .iter()
+        .map(|spanned| {
+            let c = spanned.get_ref();
+            let cell = super::notebook::one_cell(
+                ctx,
+                spanned.span(),
+                "cell",
+                c.cell.as_ref(),
+                c.tag.as_deref(),
+                notebook,
+            )?;
+            Ok(CellExpect {
+                cell,
+                text: TextExpect {
+                    contains: c.contains.clone(),
+                    not_contains: c.not_contains.clone(),
+                    matches: c
+                        .matches
+                        .iter()
+                        .map(|m| ctx.regex(m))
+                        .collect::<Result<_, _>>()?,
+                    json: Default::default(),
+                },
+            })
+        })
+        .collect::<Result<_, SpecError>>()?;
     Ok(Expectations {
         // Shell and python steps must exit 0 unless the lab says otherwise.
         exit_code: raw.exit_code.or(runs_process.then_some(0)),
@@ -108,6 +162,7 @@ pub(crate) fn expectations(
             .iter()
             .map(|s| super::services::state(ctx, s, services))
             .collect::<Result<_, _>>()?,
+        cells,
     })
 }
 

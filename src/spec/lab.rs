@@ -115,6 +115,59 @@ pub enum StepKind {
         system: Option<String>,
         pairs: Vec<ParamPair>,
     },
+    /// Cells of a Jupyter notebook run in order in one kernel.
+    Notebook(NotebookStep),
+}
+
+/// A `notebook` step: which notebook, which cells, and their limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotebookStep {
+    /// The notebook's file name relative to the lab directory (or to the
+    /// student's workspace when grading), e.g. `lab.ipynb`.
+    pub file: PathBuf,
+    /// The notebook in the lab directory (`<lab dir>/<file>`).
+    pub path: PathBuf,
+    /// Read the notebook from the trial's workspace (grading) instead of
+    /// the lab directory.
+    pub from_workspace: bool,
+    pub cells: CellSelection,
+    /// Cells not run, numbered from 1 over all cells.
+    pub skip: Vec<usize>,
+    /// Cells the student writes, filled from lab files when the lab's own
+    /// notebook runs (never when grading: the student's cell runs).
+    pub fill: Vec<CellFill>,
+    /// Time limit of one cell (the kernel is killed past it).
+    pub cell_timeout: Duration,
+    /// The lab's extra pinned packages (`[lab] python`), `name==version`.
+    pub python: Vec<String>,
+}
+
+/// A cell of the lab's notebook replaced by a lab file's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellFill {
+    /// The cell's number (1-based over all cells).
+    pub cell: usize,
+    /// The file, relative to the lab directory.
+    pub file: PathBuf,
+    /// Its text, read when the lab is loaded.
+    pub source: String,
+}
+
+/// The cells a notebook step runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CellSelection {
+    All,
+    /// Cell numbers in ascending order.
+    Numbers(Vec<usize>),
+}
+
+impl CellSelection {
+    pub fn contains(&self, number: usize) -> bool {
+        match self {
+            CellSelection::All => true,
+            CellSelection::Numbers(n) => n.binary_search(&number).is_ok(),
+        }
+    }
 }
 
 impl StepKind {
@@ -124,6 +177,7 @@ impl StepKind {
             StepKind::Python { .. } => "python",
             StepKind::Sdk { .. } => "sdk",
             StepKind::Playground { .. } => "playground",
+            StepKind::Notebook(_) => "notebook",
         }
     }
 }
@@ -217,6 +271,8 @@ pub struct Expectations {
     pub replay_only: Vec<ReplayOnly>,
     /// What the step must have created in the lab's setup services.
     pub state: Vec<StateExpect>,
+    /// notebook: checks on single cells' outputs.
+    pub cells: Vec<CellExpect>,
 }
 
 /// Something a step must leave in an emulated setup service, read back
@@ -247,6 +303,13 @@ impl std::fmt::Display for StateExpect {
             StateExpect::Table { table } => write!(f, "DynamoDB table `{table}`"),
         }
     }
+}
+
+/// Checks on the text of one notebook cell's outputs.
+#[derive(Debug, Clone, Default)]
+pub struct CellExpect {
+    pub cell: usize,
+    pub text: TextExpect,
 }
 
 /// An expectation key of `replay_only`: one that depends on exact model text.
@@ -288,7 +351,10 @@ impl Expectations {
         }
         for key in &self.replay_only {
             match key {
-                ReplayOnly::Stdout => e.stdout = TextExpect::default(),
+                ReplayOnly::Stdout => {
+                    e.stdout = TextExpect::default();
+                    e.cells.clear();
+                }
                 ReplayOnly::Stderr => e.stderr = TextExpect::default(),
                 ReplayOnly::Files => e.files.clear(),
                 ReplayOnly::Snapshot => e.snapshot = None,
@@ -334,6 +400,8 @@ pub struct FileExpect {
 pub struct IncrementalExpect {
     /// Minimum number of separately arriving pieces (default 3).
     pub min_pieces: usize,
+    /// notebook: the cell judged (default: the one with most stream messages).
+    pub cell: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,6 +20,7 @@ mod error;
 mod expectations;
 pub mod lab;
 pub mod model;
+mod notebook;
 mod parse;
 mod raw_de;
 mod references;
@@ -130,7 +131,7 @@ fn load(dir: &Path, page_override: Option<&Path>) -> Result<Lab, SpecError> {
     }
     let page = match LabPage::read(&page_path) {
         Ok(page) => page,
-        Err(ReadError::Io { .. }) if !page_path.exists() => {
+        Err(ReadError::Io { .. } | ReadError::Notebook(_)) if !page_path.exists() => {
             let hint =
                 "put the student page next to `lab.toml`, or set `[lab] page = \"<file>.md\"`";
             return Err(src.error(
@@ -225,6 +226,12 @@ fn check(dir: &Path, src: Source<'_>, raw: &LabFile, page: &LabPage) -> Result<L
             Some(path)
         }
     };
+    let python = header
+        .python
+        .as_ref()
+        .map(|p| notebook::python_packages(&ctx, p))
+        .transpose()?
+        .unwrap_or_default();
 
     if raw.step.is_empty() {
         let hint = "add a `[[step]]` with `id`, `kind` and `proves` for each thing the page asks the student to do";
@@ -242,7 +249,11 @@ fn check(dir: &Path, src: Source<'_>, raw: &LabFile, page: &LabPage) -> Result<L
             };
             return Err(ctx.err(id.span(), problem, "give each `[[step]]` its own `id`"));
         }
-        steps.push(validate::step(&ctx, raw_step, timeout, &services)?);
+        let mut step = validate::step(&ctx, raw_step, timeout, &services)?;
+        if let StepKind::Notebook(nb) = &mut step.kind {
+            nb.python = python.clone();
+        }
+        steps.push(step);
     }
 
     let checklist: Vec<ChecklistItem> = page

@@ -59,6 +59,10 @@ pub struct LabHeader {
     /// (`seed.toml`, relative to the lab directory).
     #[schemars(with = "Option<String>")]
     pub seed: Option<Spanned<String>>,
+    /// Extra python packages for the lab's notebook kernel, each pinned
+    /// exactly (`name==version`); provisioned into their own slot.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub python: Option<Spanned<Vec<String>>>,
 }
 
 /// The step kinds (schema only; validated in stage 2).
@@ -70,6 +74,7 @@ pub enum StepKindName {
     Python,
     Sdk,
     Playground,
+    Notebook,
 }
 
 /// The Rust SDK calls of an `sdk` step (schema only; validated in stage 2).
@@ -90,7 +95,7 @@ pub struct RawStep {
     /// Unique within the lab; part of trial names (`lab::step::client`).
     #[schemars(with = "String")]
     pub id: Spanned<String>,
-    /// `shell`, `python`, `sdk` or `playground`.
+    /// `shell`, `python`, `sdk`, `playground` or `notebook`.
     #[schemars(with = "StepKindName")]
     pub kind: Spanned<String>,
     /// Checklist items this step proves: 1-based index or exact item text.
@@ -98,7 +103,8 @@ pub struct RawStep {
     #[schemars(with = "Vec<ChecklistRef>")]
     pub proves: Vec<Spanned<ChecklistRef>>,
     /// Clients to run the step with; one trial each. Default: `boto3` for
-    /// python, `rust-sdk` for sdk and playground; required for shell.
+    /// python, `rust-sdk` for sdk and playground, `kernel` for notebook;
+    /// required for shell.
     #[schemars(with = "Option<Vec<ClientId>>")]
     pub clients: Option<Spanned<Vec<Spanned<String>>>>,
     /// Per-step time limit; default: `[lab] timeout`.
@@ -143,6 +149,29 @@ pub struct RawStep {
     /// playground: `[temperature, max_tokens]` pairs; default the four of the seed lab.
     #[schemars(with = "Option<Vec<(f32, i32)>>")]
     pub pairs: Option<Spanned<Vec<(f32, i32)>>>,
+    /// notebook: the `.ipynb` file, relative to the lab directory; default
+    /// the page when it is a notebook.
+    #[schemars(with = "Option<String>")]
+    pub notebook: Option<Spanned<String>>,
+    /// notebook: which cells run, numbered from 1 over all cells: `all`
+    /// (default), `3-12`, or `3, 5, 7-9`; or a list of numbers, ranges
+    /// (`"3-12"`), cells by id (`{ cell = "…" }`) and cells by tag
+    /// (`{ tag = "…" }`, every cell with it). Markdown cells are passed over.
+    #[schemars(with = "Option<RawCells>")]
+    pub cells: Option<Spanned<RawCells>>,
+    /// notebook: cells not run (console-only, a real account, …): numbers,
+    /// `{ cell = "…" }` or `{ tag = "…" }`.
+    #[schemars(with = "Option<Vec<CellRef>>")]
+    pub skip: Option<Spanned<Vec<CellRef>>>,
+    /// notebook: cells the student writes ("paste the function here"),
+    /// filled from a file of the lab when the lab runs; when grading, the
+    /// student's own cell runs instead.
+    #[schemars(with = "Option<Vec<RawFill>>")]
+    pub fill: Option<Spanned<Vec<RawFill>>>,
+    /// notebook: time limit of one cell; past it the kernel is killed.
+    /// Default: the step's `timeout`.
+    #[schemars(with = "Option<String>")]
+    pub cell_timeout: Option<Spanned<String>>,
     /// What the step must show.
     #[serde(default)]
     pub expect: RawExpect,
@@ -176,6 +205,46 @@ pub struct BlockRef {
     pub index: Option<usize>,
     pub cell: Option<String>,
     pub tag: Option<String>,
+}
+
+/// A `notebook` step's `cells`: the string form (`all`, `3-12`, `3, 5`) or a
+/// list of [`CellRef`].
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(untagged)]
+pub enum RawCells {
+    Text(String),
+    List(Vec<CellRef>),
+}
+
+/// A cell of a notebook step: its number (1-based over all cells), a string
+/// (a range such as `"3-12"` in `cells`; a cell id where one cell is meant),
+/// or `{ cell = "<cell id>" }` / `{ tag = "<cell tag>" }`, the selectors of
+/// notebook pages.
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
+#[serde(untagged)]
+pub enum CellRef {
+    Number(#[schemars(range(min = 1))] usize),
+    Text(String),
+    Select(CellSelect),
+}
+
+/// `{ cell = "<cell id>" }` or `{ tag = "<cell tag>" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CellSelect {
+    pub cell: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// `fill = [{ cell = "<id>", file = "solution/get_weather.py" }]`: the cell
+/// (number, id, or `tag` on one cell) and the lab file that fills it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFill {
+    pub cell: Option<CellRef>,
+    pub tag: Option<String>,
+    /// Relative to the lab directory.
+    pub file: String,
 }
 
 /// A plain string or a code block of the page.
@@ -231,7 +300,8 @@ pub struct RawExpect {
     #[serde(default)]
     pub files: Vec<RawFileExpect>,
     /// Output must arrive in pieces (streaming).
-    pub incremental: Option<RawIncremental>,
+    #[schemars(with = "Option<RawIncremental>")]
+    pub incremental: Option<Spanned<RawIncremental>>,
     /// Interactions the replay server must serve to the trial.
     #[serde(default)]
     pub served: Vec<RawServed>,
@@ -244,6 +314,10 @@ pub struct RawExpect {
     pub stop_reasons: Vec<Spanned<String>>,
     /// Name of an insta snapshot of stdout under `snapshots/`.
     pub snapshot: Option<String>,
+    /// notebook: checks on one cell's outputs.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawCellExpect>")]
+    pub cells: Vec<Spanned<RawCellExpect>>,
     /// Expectations on exact model text: checked in replay and record, skipped
     /// (with a visible reason) in live mode.
     #[serde(default)]
@@ -314,6 +388,28 @@ pub struct RawFileExpect {
 pub struct RawIncremental {
     /// Default 3.
     pub min_pieces: Option<usize>,
+    /// notebook: the cell whose stream messages are judged (number or cell
+    /// id); default the cell with the most stdout stream messages.
+    pub cell: Option<CellRef>,
+}
+
+/// `cells = [{ cell = 7, contains = ["…"] }]`: checks on the text of one
+/// cell's outputs (stream text, results and displays as text, errors).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCellExpect {
+    /// The cell: its number (1-based over all cells) or its cell id.
+    pub cell: Option<CellRef>,
+    /// Or the one cell carrying this tag.
+    pub tag: Option<String>,
+    #[serde(default)]
+    pub contains: Vec<String>,
+    #[serde(default)]
+    pub not_contains: Vec<String>,
+    /// Regexes (Rust `regex` syntax).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub matches: Vec<Spanned<String>>,
 }
 
 /// An interaction the replay server must serve.

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
-use super::model::{BlockRef, ChecklistRef, TextOrBlock};
+use super::model::{BlockRef, CellRef, CellSelect, ChecklistRef, RawCells, TextOrBlock};
 
 impl<'de> Deserialize<'de> for TextOrBlock {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -47,6 +47,61 @@ impl<'de> Deserialize<'de> for ChecklistRef {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ChecklistRef, E> {
                 Ok(ChecklistRef::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for CellRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CellRef;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a cell number, a string, or `{ cell = \"<id>\" }` / `{ tag = \"<tag>\" }`",
+                )
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<CellRef, E> {
+                usize::try_from(v)
+                    .map(CellRef::Number)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<CellRef, E> {
+                usize::try_from(v)
+                    .map(CellRef::Number)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<CellRef, E> {
+                Ok(CellRef::Text(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<CellRef, A::Error> {
+                CellSelect::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(CellRef::Select)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawCells {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawCells;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`all`, a range `3-12`, `3, 5, 7-9`, or a list of cell numbers, ranges and `{ cell = … }` / `{ tag = … }`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawCells, E> {
+                Ok(RawCells::Text(v.to_string()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<RawCells, A::Error> {
+                let mut out = Vec::new();
+                while let Some(c) = seq.next_element::<CellRef>()? {
+                    out.push(c);
+                }
+                Ok(RawCells::List(out))
             }
         }
         d.deserialize_any(V)

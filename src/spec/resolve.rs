@@ -225,7 +225,7 @@ impl Ctx<'_> {
         Ok(text.trim_end_matches('\n').to_string())
     }
 
-    fn lookup_error(&self, span: Range<usize>, e: LookupError) -> SpecError {
+    pub(super) fn lookup_error(&self, span: Range<usize>, e: LookupError) -> SpecError {
         let page = self.page.path.display();
         match e {
             LookupError::UnknownSection { section, nearest } => {

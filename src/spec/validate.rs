@@ -15,7 +15,7 @@ use super::model::RawStep;
 use super::resolve::{Ctx, did_you_mean};
 use crate::ids::{ClientId, StepId};
 
-const KINDS: [&str; 4] = ["shell", "python", "sdk", "playground"];
+const KINDS: [&str; 5] = ["shell", "python", "sdk", "playground", "notebook"];
 const CALLS: [&str; 4] = ["invoke", "invoke-stream", "converse", "converse-stream"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,7 @@ enum Kind {
     Python,
     Sdk,
     Playground,
+    Notebook,
 }
 
 impl Kind {
@@ -48,6 +49,7 @@ impl Kind {
                 "guardrail",
             ],
             Kind::Playground => &["model", "prompt", "system", "pairs"],
+            Kind::Notebook => &["notebook", "cells", "skip", "fill", "cell_timeout"],
         }
     }
 
@@ -57,6 +59,7 @@ impl Kind {
             Kind::Shell => (&[ClientId::AwsCliV1, ClientId::AwsCliV2], None),
             Kind::Python => (&[ClientId::Boto3], Some(ClientId::Boto3)),
             Kind::Sdk | Kind::Playground => (&[ClientId::RustSdk], Some(ClientId::RustSdk)),
+            Kind::Notebook => (&[ClientId::Kernel], Some(ClientId::Kernel)),
         }
     }
 }
@@ -81,6 +84,11 @@ fn kind_keys(s: &RawStep) -> Vec<(&'static str, Option<Range<usize>>)> {
         ("top_p", sp(&s.top_p)),
         ("guardrail", sp(&s.guardrail)),
         ("pairs", sp(&s.pairs)),
+        ("notebook", sp(&s.notebook)),
+        ("cells", sp(&s.cells)),
+        ("skip", sp(&s.skip)),
+        ("fill", sp(&s.fill)),
+        ("cell_timeout", sp(&s.cell_timeout)),
     ]
 }
 
@@ -106,6 +114,7 @@ pub(crate) fn step(
         "python" => Kind::Python,
         "sdk" => Kind::Sdk,
         "playground" => Kind::Playground,
+        "notebook" => Kind::Notebook,
         other => {
             let problem = Problem::UnknownKind {
                 kind: other.to_string(),
@@ -151,6 +160,7 @@ pub(crate) fn step(
             format!("a `{}` step needs `{key}`, e.g. `{example}`", kind.name()),
         )
     };
+    let mut notebook = None;
     let step_kind = match kind {
         Kind::Shell => {
             let program = s
@@ -220,15 +230,27 @@ pub(crate) fn step(
                 pairs,
             }
         }
+        Kind::Notebook => {
+            let (step, nb) = super::notebook::step(ctx, s, timeout)?;
+            notebook = Some(nb);
+            StepKind::Notebook(step)
+        }
     };
-    let runs_process = matches!(kind, Kind::Shell | Kind::Python);
+    let runs_process = matches!(kind, Kind::Shell | Kind::Python | Kind::Notebook);
     Ok(Step {
         id: StepId(id.clone()),
         kind: step_kind,
         clients,
         proves,
         timeout,
-        expect: expectations(ctx, &s.expect, runs_process, kind.name(), services)?,
+        expect: expectations(
+            ctx,
+            &s.expect,
+            runs_process,
+            kind.name(),
+            services,
+            notebook.as_ref(),
+        )?,
         line: ctx.src.line_of(header.start),
     })
 }
@@ -277,6 +299,7 @@ fn clients(
                 ClientId::AwsCliV1 | ClientId::AwsCliV2 => "`shell` steps",
                 ClientId::Boto3 => "`python` steps",
                 ClientId::RustSdk => "`sdk` and `playground` steps",
+                ClientId::Kernel => "`notebook` steps",
             };
             let hint = format!(
                 "`{client}` runs {runs}; a `{}` step takes {}",

@@ -3,10 +3,12 @@
 //! Each kind turns a resolved [`StepKind`] into a [`StepOutput`]: `shell` and
 //! `python` run bash in a fresh workspace with the provisioned client first on
 //! PATH ([`env`], [`process`]); `sdk` calls aws-sdk-bedrockruntime in process
-//! ([`sdk`]); `playground` emulates a console step through Converse. Judging the
+//! ([`sdk`]); `playground` emulates a console step through Converse;
+//! `notebook` runs a notebook's cells in one Jupyter kernel ([`notebook`]). Judging the
 //! output is [`crate::expect`]'s job, not this module's.
 
 pub mod env;
+pub mod notebook;
 pub mod process;
 pub mod sdk;
 
@@ -40,6 +42,12 @@ pub enum StepError {
         "step source `{path}` is missing from the workspace (hint: the student must create it as the lab says)"
     )]
     MissingWorkspaceFile { path: PathBuf },
+    #[error(
+        "a `notebook` step runs only in a sandbox, and none is in force (hint: unset `LABCHECK_SANDBOX=none`; the kernel runs arbitrary notebook code)"
+    )]
+    NoSandbox,
+    #[error("{0}")]
+    Notebook(String),
     #[error("step kind `{kind}` cannot run under client `{client}`")]
     WrongClient {
         kind: &'static str,
@@ -66,6 +74,8 @@ pub struct StepOutput {
     pub events: Vec<String>,
     /// The sandbox a process step ran in; `None` for in-process steps.
     pub sandbox: Option<crate::sandbox::Guard>,
+    /// A notebook step's cells as they ran.
+    pub notebook: Option<notebook::NotebookRun>,
 }
 
 impl From<process::ProcessOutput> for StepOutput {
@@ -137,6 +147,16 @@ pub fn run(inv: &Invocation<'_>) -> Result<StepOutput, StepError> {
                 guardrail: None,
             };
             sdk::converse_once(&request, inv.endpoint, inv.region, inv.timeout)
+        }
+        StepKind::Notebook(step) => {
+            let env = child_env(inv)?;
+            let bin = env.client_bin.clone().unwrap_or_default();
+            let extra = if step.python.is_empty() {
+                None
+            } else {
+                Some(inv.clients.lab_packages(&step.python, inv.progress)?)
+            };
+            notebook::run(step, &env, &bin, extra.as_deref(), inv.timeout)
         }
     }
 }

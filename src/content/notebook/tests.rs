@@ -63,3 +63,16 @@ fn duplicate_ids_point_at_the_second_cell() {
         })
     );
 }
+
+#[test]
+fn devices_and_directories_are_not_read_and_cells_are_found_by_number() {
+    // A FIFO or device could block or never end: only regular files are read.
+    let e = Notebook::read(Path::new("/dev/zero")).expect_err("device");
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+    let e = Notebook::read(Path::new("/")).expect_err("directory");
+    assert_eq!(e.kind(), "notebook-is-directory");
+    let text = nb(r#"{"cell_type": "code", "metadata": {}, "source": "1", "outputs": []}"#);
+    let n = Notebook::parse("lab.ipynb", text.as_bytes()).expect("parses");
+    assert_eq!(n.cell(1).map(|c| c.source.as_str()), Some("1"));
+    assert!(n.cell(0).is_none() && n.cell(2).is_none());
+}
