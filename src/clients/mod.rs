@@ -27,8 +27,8 @@
 mod awscli_v2;
 mod cmd;
 mod error;
-mod moto;
 mod kernel;
+mod moto;
 mod pins;
 pub mod slot;
 mod venv;
