@@ -92,6 +92,41 @@ fn new_on_the_bundled_pages_matches_the_committed_labs() {
     }
 }
 
+/// `labcheck new` on a notebook page (no `lab.md`): one `notebook` step per
+/// section with code cells, each running the notebook from its first cell
+/// (state carries), every checklist item bound; with the lab's own cassettes
+/// every generated trial passes in a real kernel.
+#[test]
+fn new_on_a_notebook_page_writes_notebook_steps_that_run() {
+    let lab = "6.1-bedrock-notebook";
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("labs").join(lab);
+    common::copy_dir(&repo().join("labs").join(lab), &dir);
+    std::fs::remove_file(dir.join("lab.toml")).expect("rm lab.toml");
+    let out = labcheck().arg("new").arg(&dir).output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let loaded = labcheck::spec::load_lab(&dir).expect("the generated lab.toml loads");
+    for item in &loaded.checklist {
+        assert!(
+            loaded.steps.iter().any(|s| s.proves.contains(&item.index)),
+            "item {} unbound",
+            item.index
+        );
+    }
+    let names = trial_names(&dir);
+    assert!(
+        !names.is_empty() && names.iter().all(|n| n.ends_with("::kernel")),
+        "{names:?}"
+    );
+    let toml = std::fs::read_to_string(dir.join("lab.toml")).expect("written");
+    snap!("new-lab-toml-notebook", toml);
+    assert_eq!(run_failures(&dir), Vec::<String>::new());
+}
+
 #[test]
 fn new_never_overwrites_without_force() {
     let (tmp, dir) = page_only(LABS[1]);

@@ -47,6 +47,7 @@ fn haystack(draft: &Draft, step: &Step) -> BTreeSet<String> {
         }
         Kind::Sdk { .. } => text.push_str(" sdk rust"),
         Kind::Playground => text.push_str(" playground console"),
+        Kind::Notebook { .. } => text.push_str(" notebook cell kernel"),
     }
     if let Some(op) = step.operation {
         text.push_str(&format!(" {}", op.as_str()));

@@ -38,6 +38,8 @@ pub struct Draft {
     pub blocks: Vec<DraftBlock>,
     /// Checklist items in page order (numbered from 1 as in `proves`).
     pub checklist: Vec<DraftItem>,
+    /// Whether the page is a notebook: its code cells become `notebook` steps.
+    pub notebook: bool,
 }
 
 /// A heading.
@@ -63,6 +65,20 @@ pub struct DraftBlock {
     pub index: usize,
     /// The prose between the previous block (or heading) and this block.
     pub prose: String,
+    /// In a notebook: the 1-based number of the code cell this block is,
+    /// when the kernel runs it (not a `%%bash`/`%%writefile` cell magic, not
+    /// a fenced block of a markdown cell).
+    pub kernel_cell: Option<usize>,
+}
+
+/// Whether a code cell's magic makes it something other than kernel code:
+/// a shell script (`%%bash`, `%%sh`, `%%script`) or a file (`%%writefile`),
+/// which the page model gives as bash or file blocks.
+fn runs_outside_kernel(source: &str) -> bool {
+    let first = source.trim_start().lines().next().unwrap_or("");
+    ["%%bash", "%%sh", "%%script", "%%writefile"]
+        .iter()
+        .any(|m| first.split_whitespace().next() == Some(m))
 }
 
 /// A checklist item.
@@ -104,7 +120,16 @@ impl Draft {
                 .get(prose_from.saturating_sub(1)..b.line.saturating_sub(1))
                 .map(|ls| ls.join("\n"))
                 .unwrap_or_default();
+            let kernel_cell = b.cell.filter(|&c| {
+                page.notebook.as_ref().is_some_and(|nb| {
+                    nb.notebook.cells.get(c).is_some_and(|cell| {
+                        cell.cell_type == crate::content::CellType::Code
+                            && !runs_outside_kernel(&cell.source)
+                    })
+                })
+            });
             blocks.push(DraftBlock {
+                kernel_cell: kernel_cell.map(|c| c + 1),
                 lang: b.lang.clone(),
                 text: b.text.clone(),
                 line: b.line,
@@ -125,6 +150,7 @@ impl Draft {
             })
             .collect();
         Draft {
+            notebook: page.notebook.is_some(),
             title: page.title().map(str::to_string),
             page_name: page_name.to_string(),
             sections,
@@ -193,20 +219,58 @@ pub enum NewError {
     },
 }
 
-/// Reads `dir/lab.md`, writes `dir/lab.toml` (refused when it exists unless
+/// The lab's page and its draft: `dir/lab.md`, else the notebook in `dir`
+/// (`lab.ipynb`, or the only `.ipynb` there), read through its layout text.
+fn read_page(dir: &Path) -> Result<(LabPage, Draft), NewError> {
+    let markdown = dir.join(spec::DEFAULT_PAGE);
+    if !markdown.exists()
+        && let Some(notebook) = notebook_in(dir)
+    {
+        let page = LabPage::read(&notebook)?;
+        let layout = page
+            .notebook
+            .as_ref()
+            .map(|nb| nb.text.clone())
+            .unwrap_or_default();
+        let name = notebook
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let draft = Draft::from_page(&page, &layout, &name);
+        return Ok((page, draft));
+    }
+    let source = std::fs::read_to_string(&markdown).map_err(|source| ReadError::Io {
+        path: markdown.clone(),
+        source,
+    })?;
+    let page = LabPage::parse(&markdown, &source).map_err(ReadError::Content)?;
+    let draft = Draft::from_page(&page, &source, spec::DEFAULT_PAGE);
+    Ok((page, draft))
+}
+
+/// `dir/lab.ipynb`, else the only `.ipynb` file in `dir`.
+fn notebook_in(dir: &Path) -> Option<PathBuf> {
+    let named = dir.join("lab.ipynb");
+    if named.is_file() {
+        return Some(named);
+    }
+    let mut found = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && LabPage::is_notebook_path(p));
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
+}
+
+/// Reads `dir/lab.md` (or its notebook), writes `dir/lab.toml` (refused when it exists unless
 /// `force`), after checking it loads against the page.
 pub fn scaffold(dir: &Path, force: bool) -> Result<Written, NewError> {
     let path = dir.join(spec::LAB_FILE);
     if path.exists() && !force {
         return Err(NewError::Exists { path });
     }
-    let page_path = dir.join(spec::DEFAULT_PAGE);
-    let source = std::fs::read_to_string(&page_path).map_err(|source| ReadError::Io {
-        path: page_path.clone(),
-        source,
-    })?;
-    let page = LabPage::parse(&page_path, &source).map_err(ReadError::Content)?;
-    let draft = Draft::from_page(&page, &source, spec::DEFAULT_PAGE);
+    let (page, draft) = read_page(dir)?;
     let text = lab_toml(&draft)?;
     let lab =
         spec::parse_lab(dir, text.as_bytes(), &page).map_err(|e| NewError::Invalid(Box::new(e)))?;

@@ -35,6 +35,11 @@ pub(crate) enum Kind {
         prompt: Option<String>,
     },
     Playground,
+    /// A notebook's code cells from the first through `last`, in one
+    /// kernel (state carries from cell to cell, as for a student).
+    Notebook {
+        last: usize,
+    },
 }
 
 /// One proposed `[[step]]`.
@@ -67,6 +72,21 @@ pub(crate) struct Proposal {
     pub region: Option<String>,
 }
 
+/// A step id from a heading: lower-case words joined by `-`, at most five.
+fn slug(heading: &str) -> String {
+    let words: Vec<String> = heading
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(5)
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if words.is_empty() {
+        "cells".into()
+    } else {
+        words.join("-")
+    }
+}
+
 /// Whether a block's section is about the console (heading or prose).
 fn console_section(draft: &Draft, b: &DraftBlock) -> bool {
     let heading = b
@@ -81,7 +101,8 @@ fn console_section(draft: &Draft, b: &DraftBlock) -> bool {
 fn page_model(draft: &Draft) -> Option<String> {
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for (i, b) in draft.blocks.iter().enumerate() {
-        if let Some(m) = guess::model_of(&b.text) {
+        // A variable name (`modelId=CLAUDE`) is not an id: ids have a dot.
+        if let Some(m) = guess::model_of(&b.text).filter(|m| m.contains('.')) {
             counts.entry(m).or_insert((0, i)).0 += 1;
         }
     }
@@ -126,6 +147,49 @@ pub(crate) fn propose(draft: &Draft) -> Proposal {
             proves_why: Vec::new(),
         });
     };
+    // A notebook's kernel cells: one `notebook` step per section that has
+    // any, running the notebook from its first cell through the section's
+    // last one; the call it checks is the last one its cells make.
+    if draft.notebook {
+        let mut by_section: BTreeMap<Option<usize>, Vec<usize>> = BTreeMap::new();
+        for (i, b) in draft.blocks.iter().enumerate() {
+            if b.kernel_cell.is_some() {
+                by_section.entry(b.section).or_default().push(i);
+                consumed.insert(i);
+            }
+        }
+        for blocks in by_section.values() {
+            let Some(&last) = blocks.last() else { continue };
+            let (mut op, mut model) = (None, None);
+            for &i in blocks {
+                if let Guess::Python {
+                    operation: Some(o),
+                    model: m,
+                    ..
+                } = &guesses[i]
+                {
+                    op = Some(*o);
+                    // A variable name (`modelId=CLAUDE`) is not an id.
+                    model = m.clone().filter(|m| m.contains('.')).or(model);
+                }
+            }
+            let cell = draft.blocks[last].kernel_cell.unwrap_or(1);
+            let id = draft.blocks[last]
+                .section
+                .and_then(|h| draft.sections.get(h))
+                .map_or("notebook".to_string(), |h| {
+                    format!("notebook-{}", slug(&h.name))
+                });
+            step(
+                &mut proposal,
+                id,
+                Kind::Notebook { last: cell },
+                last,
+                op,
+                model,
+            );
+        }
+    }
     for (i, g) in guesses.iter().enumerate() {
         if consumed.contains(&i) {
             continue;

@@ -141,6 +141,7 @@ fn render_step(draft: &Draft, step: &Step, out: &mut String) {
         Kind::Python { .. } => "python",
         Kind::Sdk { .. } => "sdk",
         Kind::Playground => "playground",
+        Kind::Notebook { .. } => "notebook",
     };
     let _ = writeln!(out, "kind = \"{kind}\"");
     if step.proves.is_empty() {
@@ -235,6 +236,10 @@ fn render_step(draft: &Draft, step: &Step, out: &mut String) {
                 }
             }
         }
+        Kind::Notebook { last } => {
+            out.push_str("# guess: the notebook's cells from the first through this section's last code cell, in one kernel (skip cells that need a console or a real account with `skip = [...]`)\n");
+            let _ = writeln!(out, "cells = \"1-{last}\"");
+        }
         Kind::Playground => {
             out.push_str("# guess: a prompt in a console section: emulated through Converse\n");
             model_line(out);
@@ -248,7 +253,15 @@ fn render_step(draft: &Draft, step: &Step, out: &mut String) {
     if matches!(step.kind, Kind::Python { .. }) {
         out.push_str("stdout = { not_contains = [\"Traceback\"] }\n");
     }
-    if let Some(op) = step.operation {
+    if let (Kind::Notebook { .. }, Some(op)) = (&step.kind, step.operation) {
+        // The cells before this section call Bedrock too, in loops a page
+        // does not count: the author writes the count.
+        let _ = writeln!(
+            out,
+            "# guess: the cells call {op}; write how many calls cells 1 to this one make:\n# served = [{{ operation = \"{op}\", count = 1 }}]",
+            op = op.as_str()
+        );
+    } else if let Some(op) = step.operation {
         out.push_str("# guess: the call the code makes\n");
         match &step.model {
             Some(m) => {
