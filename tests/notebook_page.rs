@@ -144,6 +144,7 @@ fn lint_locates_every_finding_by_cell_with_the_cell_line_as_snippet() {
             (4, 3, "aws-cli-v2-blob"),
             (5, 2, "python-not-found"),
             (6, 1, "script-never-run"),
+            (6, 4, "model-unknown"),
             (8, 1, "notebook-output-arn"),
             (9, 1, "notebook-output-secret"),
             (10, 1, "notebook-output-error"),
