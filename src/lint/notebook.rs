@@ -328,8 +328,12 @@ fn output_name(o: &Output) -> String {
 }
 
 /// At most [`QUOTE_CHARS`] characters of `s`, trimmed, `…` when cut.
+/// A saved output line as a note shows it: already scrubbed; the scrubber's
+/// key placeholder is named rather than shown (an AKIA-shaped literal in a
+/// message reads like a leak), then cut at [`QUOTE_CHARS`].
 fn quote(s: &str) -> String {
-    let t = s.trim();
+    let named = s.replace(crate::cassette::scrub::ACCESS_KEY, "[SCRUBBED_ACCESS_KEY]");
+    let t = named.trim();
     match t.char_indices().nth(QUOTE_CHARS) {
         Some((i, _)) => format!("{}…", &t[..i]),
         None => t.to_string(),
