@@ -76,6 +76,7 @@ pub(crate) fn render(draft: &Draft, proposal: &Proposal) -> String {
          # skeletons for the calls these steps make (docs/authoring.md).\n\n[lab]\n",
     );
     match &draft.title {
+        Some(_) if draft.notebook => out.push_str("# title: the notebook's first `#` heading\n"),
         Some(_) => out.push_str("# title: the page's front-matter `title`\n"),
         None => {
             let first = draft
