@@ -244,9 +244,16 @@ async fn forward(
                 }
             }
         });
-    let mut out = Response::new(Body::from_stream(stream));
+    relayed(status, &parts.headers, Body::from_stream(stream))
+}
+
+/// The client's response for an upstream answer relayed as it streams:
+/// upstream's status and headers, minus the hop-by-hop and length headers
+/// (the body is re-framed by our server).
+pub(super) fn relayed(status: StatusCode, headers: &axum::http::HeaderMap, body: Body) -> Response {
+    let mut out = Response::new(body);
     *out.status_mut() = status;
-    for (k, v) in &parts.headers {
+    for (k, v) in headers {
         if !matches!(
             k.as_str(),
             "content-length" | "transfer-encoding" | "connection" | "keep-alive"

@@ -257,17 +257,7 @@ async fn forward(
             }
         }
     });
-    let mut out = Response::new(Body::from_stream(stream));
-    *out.status_mut() = status;
-    for (k, v) in &parts.headers {
-        if !matches!(
-            k.as_str(),
-            "content-length" | "transfer-encoding" | "connection" | "keep-alive"
-        ) {
-            out.headers_mut().append(k.clone(), v.clone());
-        }
-    }
-    out
+    super::handler::relayed(status, &parts.headers, Body::from_stream(stream))
 }
 
 /// Server-sent events in `chunks`, each with the delay since the previous
