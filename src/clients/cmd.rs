@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
@@ -10,6 +11,48 @@ use super::Progress;
 use super::error::{ClientsError, hint_for};
 
 const TAIL_LINES: usize = 25;
+
+/// Creates a venv of `base_python` at `venv` and returns the venv's python.
+pub(crate) fn create_venv(
+    what: &str,
+    base_python: &Path,
+    venv: &Path,
+    progress: &dyn Progress,
+) -> Result<PathBuf, ClientsError> {
+    run(
+        what,
+        Command::new(base_python).arg("-m").arg("venv").arg(venv),
+        progress,
+    )?;
+    Ok(venv.join("bin").join("python3"))
+}
+
+/// `python -m pip --disable-pip-version-check --no-input`, cleared of the
+/// author's settings that would leak other packages into the install
+/// (`PYTHONPATH`, `PYTHONHOME`) or send it elsewhere (`PIP_USER`,
+/// `PIP_TARGET`, `PIP_PREFIX`, `PIP_REQUIRE_VIRTUALENV`): every slot is built
+/// the same on every machine. `subcommand` goes first (`install`, `check`).
+pub(crate) fn pip(python: &Path, subcommand: &str) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.args([
+        "-m",
+        "pip",
+        subcommand,
+        "--disable-pip-version-check",
+        "--no-input",
+    ]);
+    for var in [
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PIP_REQUIRE_VIRTUALENV",
+        "PIP_USER",
+        "PIP_TARGET",
+        "PIP_PREFIX",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
 
 /// Runs `cmd`, forwarding its stdout and stderr lines (indented) to `progress`.
 /// Returns its stdout on success; a [`ClientsError::Command`] naming `what` otherwise.

@@ -84,33 +84,17 @@ fn build(
     progress: &dyn Progress,
 ) -> Result<(), ClientsError> {
     let venv = tmp.join("venv");
-    cmd::run(
+    let venv_python = cmd::create_venv(
         "creating the kernel venv",
-        Command::new(&python.executable)
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv),
+        &python.executable,
+        &venv,
         progress,
     )?;
-    let venv_python = venv.join("bin").join("python3");
     cmd::run(
         "installing the kernel's packages",
-        Command::new(&venv_python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-                "--no-deps",
-            ])
-            .args(pins.requirements())
-            .env_remove("PYTHONPATH")
-            .env_remove("PYTHONHOME")
-            .env_remove("PIP_REQUIRE_VIRTUALENV")
-            .env_remove("PIP_USER")
-            .env_remove("PIP_TARGET")
-            .env_remove("PIP_PREFIX"),
+        cmd::pip(&venv_python, "install")
+            .arg("--no-deps")
+            .args(pins.requirements()),
         progress,
     )?;
     let site = site_packages(&venv)?;
@@ -177,24 +161,12 @@ pub(crate) fn ensure_lab_packages(
         let site = tmp.join("site-packages");
         cmd::run(
             "installing the lab's python packages",
-            Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--disable-pip-version-check",
-                    "--no-input",
-                    "--target",
-                ])
+            cmd::pip(&python, "install")
+                .arg("--target")
                 .arg(&site)
                 .arg("-c")
                 .arg(&constraints_file)
-                .args(&sorted)
-                .env_remove("PYTHONPATH")
-                .env_remove("PIP_REQUIRE_VIRTUALENV")
-                .env_remove("PIP_USER")
-                .env_remove("PIP_TARGET")
-                .env_remove("PIP_PREFIX"),
+                .args(&sorted),
             progress,
         )?;
         let check = "import sys\nfrom importlib.metadata import version\nsys.path.insert(0, sys.argv[1])\nfor req in sys.argv[2:]:\n    name, want = req.split('==')\n    print(req, version(name) == want)";

@@ -78,47 +78,24 @@ fn build(
     pins: &MotoPins,
     progress: &dyn Progress,
 ) -> Result<(), ClientsError> {
-    let venv = tmp.join("venv");
-    cmd::run(
+    let py = cmd::create_venv(
         "creating moto's venv",
-        Command::new(&python.executable)
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv),
+        &python.executable,
+        &tmp.join("venv"),
         progress,
     )?;
-    let py = venv.join("bin").join("python3");
-    let pip = |what: &str, args: &[&str], extra: &[String]| {
-        cmd::run(
-            what,
-            Command::new(&py)
-                .args(["-m", "pip"])
-                .args(args)
-                .args(extra)
-                .env_remove("PYTHONPATH")
-                .env_remove("PYTHONHOME")
-                .env_remove("PIP_REQUIRE_VIRTUALENV")
-                .env_remove("PIP_USER")
-                .env_remove("PIP_TARGET")
-                .env_remove("PIP_PREFIX"),
-            progress,
-        )
-    };
     // `--no-deps`: exactly the pinned tree, nothing resolved on this machine.
-    pip(
+    cmd::run(
         "installing moto's packages",
-        &[
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--no-deps",
-        ],
-        &pins.requirements(),
+        cmd::pip(&py, "install")
+            .arg("--no-deps")
+            .args(pins.requirements()),
+        progress,
     )?;
-    pip(
+    cmd::run(
         "checking moto's dependency tree",
-        &["check", "--disable-pip-version-check"],
-        &[],
+        &mut cmd::pip(&py, "check"),
+        progress,
     )?;
     let launcher = tmp.join("launcher.py");
     fs::write(&launcher, LAUNCHER).map_err(|e| ClientsError::io("write", &launcher, e))?;

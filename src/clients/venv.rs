@@ -133,33 +133,15 @@ fn build(
     pins: &VenvPins,
     progress: &dyn Progress,
 ) -> Result<(), ClientsError> {
-    let venv = tmp.join("venv");
-    cmd::run(
+    let venv_python = cmd::create_venv(
         "creating the venv",
-        Command::new(&python.executable)
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv),
+        &python.executable,
+        &tmp.join("venv"),
         progress,
     )?;
-    let venv_python = venv.join("bin").join("python3");
     cmd::run(
         "installing the venv's packages",
-        Command::new(&venv_python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-            ])
-            .args(pins.requirements())
-            .env_remove("PYTHONPATH")
-            .env_remove("PYTHONHOME")
-            .env_remove("PIP_REQUIRE_VIRTUALENV")
-            .env_remove("PIP_USER")
-            .env_remove("PIP_TARGET")
-            .env_remove("PIP_PREFIX"),
+        cmd::pip(&venv_python, "install").args(pins.requirements()),
         progress,
     )?;
     // Wrappers hold the venv's final path. `venv/bin/aws` is run by the venv's python
