@@ -98,6 +98,7 @@ fn bare(speed: f64) -> BenchResult<()> {
                         .find(|(c, _)| c == client)
                         .map(|(_, b)| b.clone()),
                     guard: None,
+                    services: None,
                     // The bare client, as before the sandbox: comparable figures.
                     sandbox: labcheck::sandbox::Guard::None,
                     read_only: Vec::new(),

@@ -73,6 +73,7 @@ fn run_once(
         progress: &StderrProgress,
         clients: &clients,
         guard: None,
+        services: None,
         sandbox: labcheck::sandbox::Policy::Auto,
     };
     let started = Instant::now();

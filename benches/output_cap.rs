@@ -38,6 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         region: "us-east-1".into(),
         client_bin: None,
         guard: None,
+        services: None,
         sandbox,
         read_only: Vec::new(),
     };

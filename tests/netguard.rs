@@ -87,6 +87,7 @@ fn in_the_namespace_only_the_relayed_endpoint_is_reachable() {
         region: "us-east-1".into(),
         client_bin: None,
         guard: Some(child),
+        services: None,
 
         // Unsandboxed: this test is about the network guard alone.
         sandbox: labcheck::sandbox::Guard::None,

@@ -454,6 +454,7 @@ fn a_notebook_step_refuses_to_run_without_a_sandbox() {
         progress: &labcheck::clients::StderrProgress,
         clients: &clients,
         guard: None,
+        services: None,
         sandbox: labcheck::sandbox::Policy::Off,
     };
     let err = labcheck::steps::run(&inv).expect_err("no sandbox");

@@ -58,6 +58,7 @@ fn run_python(server: &ReplayServer, script: &str) -> (ProcessOutput, tempfile::
         region: "us-west-2".into(),
         client_bin: Some(python.bin_dir),
         guard: None,
+        services: None,
         sandbox: labcheck::sandbox::Guard::None,
         read_only: Vec::new(),
     };

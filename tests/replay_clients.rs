@@ -54,6 +54,7 @@ fn run_python(
         region: "us-east-1".into(),
         client_bin: Some(boto3.bin_dir),
         guard: None,
+        services: None,
 
         // Unsandboxed: this test is about the network guard alone.
         sandbox: labcheck::sandbox::Guard::None,

@@ -20,6 +20,7 @@ fn env(ws: &Path, sandbox: Guard) -> ChildEnv {
         region: "us-east-1".into(),
         client_bin: None,
         guard: None,
+        services: None,
         sandbox,
         read_only: Vec::new(),
     };

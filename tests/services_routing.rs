@@ -45,6 +45,7 @@ fn run_python(endpoint: &str, files: &[(&str, &str)], command: &str) -> ProcessO
         region: "us-east-1".into(),
         client_bin: Some(boto3.bin_dir),
         guard: None,
+        services: None,
         // Unsandboxed: these tests are about routing.
         sandbox: labcheck::sandbox::Guard::None,
         read_only: Vec::new(),

@@ -199,6 +199,7 @@ fn the_guard_lets_a_step_reach_the_emulator_and_refuses_other_hosts() {
             region: "us-east-1".into(),
             client_bin: Some(python.bin_dir.clone()),
             guard: Some(child),
+            services: None,
             sandbox: labcheck::sandbox::Guard::None,
             read_only: Vec::new(),
         };

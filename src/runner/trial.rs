@@ -212,6 +212,7 @@ pub fn run_step_on(
         progress: &StderrProgress,
         clients: &config.clients,
         guard: guard.as_ref().map(|g| g.child()),
+        services: None,
         sandbox: config.sandbox,
     };
     let output = steps::run(&invocation).map_err(|source| TrialError::Step {

@@ -37,6 +37,10 @@ pub struct ChildEnv {
     pub client_bin: Option<PathBuf>,
     /// The network guard: proxy variables and, where permitted, a namespace.
     pub guard: Option<crate::netguard::ChildGuard>,
+    /// Where the setup services (S3, IAM, STS, …) are, for an unguarded
+    /// child: the re-signing pass-through of record and live modes. A
+    /// guarded child reaches moto through the guard (`guard.services`).
+    pub services: Option<String>,
     /// The sandbox the child runs in ([`crate::sandbox`]).
     pub sandbox: crate::sandbox::Guard,
     /// Trees outside the system directories the sandboxed child must read:
@@ -97,13 +101,17 @@ impl ChildEnv {
         }
         if let Some(guard) = &self.guard {
             vars.extend(guard.vars().into_iter().map(|(k, v)| (k.into(), v.into())));
-            if let Some(services) = &guard.services {
-                vars.extend(
-                    service_endpoints(&self.endpoint, services)
-                        .into_iter()
-                        .map(|(k, v)| (k.to_string(), OsString::from(v))),
-                );
-            }
+        }
+        let services = match &self.guard {
+            Some(guard) => guard.services.as_ref(),
+            None => self.services.as_ref(),
+        };
+        if let Some(services) = services {
+            vars.extend(
+                service_endpoints(&self.endpoint, services)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), OsString::from(v))),
+            );
         }
         vars
     }
@@ -152,6 +160,7 @@ mod tests {
             region: "us-east-1".into(),
             client_bin: Some(PathBuf::from("/cache/aws-cli-v2/bin")),
             guard: None,
+            services: None,
             sandbox: crate::sandbox::Guard::None,
             read_only: Vec::new(),
         }

@@ -108,6 +108,9 @@ pub struct Invocation<'a> {
     pub clients: &'a Clients,
     /// The trial's network guard for child processes (none: unguarded).
     pub guard: Option<crate::netguard::ChildGuard>,
+    /// The setup services' endpoint of an unguarded trial (record and live
+    /// modes: the re-signing pass-through); see [`ChildEnv::services`].
+    pub services: Option<String>,
     /// Which sandbox process steps run in (`LABCHECK_SANDBOX`).
     pub sandbox: crate::sandbox::Policy,
 }
@@ -179,6 +182,7 @@ fn child_env(inv: &Invocation<'_>) -> Result<ChildEnv, StepError> {
         region: inv.region.to_string(),
         client_bin: Some(provisioned.bin_dir),
         guard: inv.guard.clone(),
+        services: inv.services.clone(),
         sandbox: crate::sandbox::Guard::choose(inv.sandbox),
         read_only: client_trees(inv.clients),
     };

@@ -516,6 +516,7 @@ mod tests {
             region: "us-east-1".into(),
             client_bin: None,
             guard: None,
+            services: None,
             sandbox: Guard::None,
             read_only: Vec::new(),
         }
