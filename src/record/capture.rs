@@ -14,12 +14,24 @@ use super::budget::{Tokens, usage_in};
 use crate::cassette::{RecordedResponse, StreamEvent};
 use crate::ids::Operation;
 
+/// The largest event-stream message the wire format allows (16 MiB, the
+/// limit of AWS's event-stream decoders): a length prefix above it is a
+/// corrupt stream, not a reason to buffer gigabytes.
+pub const MAX_FRAME: usize = 16 * 1024 * 1024;
+
+/// The most of an answer kept for its cassette (bodies and undecoded stream
+/// bytes together): an image model's base64 answer is a few MiB; more is not
+/// a lab's answer, and keeping it would grow the proxy without bound.
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+
 /// Why a captured event stream cannot be recorded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CaptureError {
-    #[error("event-stream frame of length {0}")]
+    #[error("event-stream frame of length {0} (a frame is 16 bytes to {MAX_FRAME} bytes)")]
     FrameLength(usize),
+    #[error("the answer is larger than {MAX_BODY} bytes")]
+    TooLarge,
     #[error("cannot decode an event-stream frame: {0}")]
     Frame(#[from] aws_smithy_eventstream::error::Error),
     #[error("event-stream frame without `:event-type`")]
@@ -67,6 +79,21 @@ impl Capture {
 
     /// Feed bytes that arrived at `now`.
     pub(crate) fn push(&mut self, chunk: &[u8], now: Instant) {
+        if self.broken.is_some() {
+            // Already unrecordable: the rest is only forwarded, not kept.
+            return;
+        }
+        let kept = if self.streaming {
+            self.buf.len()
+        } else {
+            self.body.len()
+        };
+        if kept.saturating_add(chunk.len()) > MAX_BODY {
+            self.broken = Some(CaptureError::TooLarge);
+            self.buf.clear();
+            self.body.clear();
+            return;
+        }
         if !self.streaming {
             self.body.extend_from_slice(chunk);
             return;
@@ -74,7 +101,7 @@ impl Capture {
         self.buf.extend_from_slice(chunk);
         while self.buf.len() >= 4 {
             let total = (&self.buf[..4]).get_u32() as usize;
-            if total < 16 {
+            if !(16..=MAX_FRAME).contains(&total) {
                 self.broken = Some(CaptureError::FrameLength(total));
                 self.buf.clear();
                 return;
@@ -88,7 +115,12 @@ impl Capture {
                 .and_then(|m| event(self.op, &m))
             {
                 Ok(mut ev) => {
-                    ev.delay_ms = now.saturating_duration_since(self.last).as_millis() as u64;
+                    // A pause longer than a cassette may hold is kept at the
+                    // longest one (the cassette would not load otherwise).
+                    let waited = now.saturating_duration_since(self.last).as_millis();
+                    ev.delay_ms = u64::try_from(waited)
+                        .unwrap_or(u64::MAX)
+                        .min(crate::cassette::MAX_DELAY_MS);
                     self.last = now;
                     self.events.push(ev);
                 }
@@ -301,5 +333,66 @@ mod tests {
             stream[1].payload,
             json!({"type": "content_block_delta", "delta": {"text": "Hi"}})
         );
+    }
+
+    fn streaming(op: Operation, t0: Instant) -> Capture {
+        let headers = vec![(
+            "content-type".into(),
+            "application/vnd.amazon.eventstream".into(),
+        )];
+        Capture::new(op, 200, headers, t0)
+    }
+
+    #[test]
+    fn a_pause_longer_than_a_cassette_holds_is_kept_at_the_longest() {
+        let op = Operation::InvokeModelWithResponseStream;
+        let ev = StreamEvent {
+            delay_ms: 0,
+            event: Some("chunk".into()),
+            exception: None,
+            payload: json!({"type": "message_stop"}),
+        };
+        let frame = encode_event(op, &ev, 0).expect("frame");
+        let t0 = Instant::now();
+        let mut c = streaming(op, t0);
+        c.push(&frame, t0 + Duration::from_secs(11 * 60));
+        assert!(c.broken.is_none(), "{:?}", c.broken);
+        let stream = c.response().stream.expect("stream");
+        assert_eq!(stream[0].delay_ms, crate::cassette::MAX_DELAY_MS);
+    }
+
+    #[test]
+    fn an_absurd_frame_length_breaks_the_capture_without_buffering_it() {
+        let op = Operation::InvokeModelWithResponseStream;
+        let t0 = Instant::now();
+        let mut c = streaming(op, t0);
+        let prefix = u32::try_from(MAX_FRAME + 1).expect("fits").to_be_bytes();
+        c.push(&prefix, t0);
+        c.push(&[0u8; 4096], t0);
+        assert!(
+            matches!(c.broken, Some(CaptureError::FrameLength(n)) if n == MAX_FRAME + 1),
+            "{:?}",
+            c.broken
+        );
+        assert!(c.buf.is_empty(), "nothing kept after the bad prefix");
+    }
+
+    #[test]
+    fn a_body_above_the_limit_is_not_kept() {
+        let t0 = Instant::now();
+        let headers = vec![("content-type".into(), "application/json".into())];
+        let mut c = Capture::new(Operation::InvokeModel, 200, headers, t0);
+        let mib = vec![b'a'; 1024 * 1024];
+        for _ in 0..(MAX_BODY / mib.len()) {
+            c.push(&mib, t0);
+        }
+        assert!(c.broken.is_none(), "exactly the limit is kept");
+        c.push(b"a", t0);
+        assert!(
+            matches!(c.broken, Some(CaptureError::TooLarge)),
+            "{:?}",
+            c.broken
+        );
+        assert!(c.body.is_empty());
     }
 }
