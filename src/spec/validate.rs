@@ -493,11 +493,7 @@ fn sdk_call(
 /// An `apply-guardrail` call: `guardrail` and `prompt` required, `source`
 /// `INPUT` (default) or `OUTPUT`. Errors point at the `call` key, which is
 /// what makes these keys required.
-fn apply_guardrail(
-    ctx: &Ctx<'_>,
-    s: &RawStep,
-    call: Range<usize>,
-) -> Result<SdkCall, SpecError> {
+fn apply_guardrail(ctx: &Ctx<'_>, s: &RawStep, call: Range<usize>) -> Result<SdkCall, SpecError> {
     let required = |key: &str, example: &str| {
         let problem = Problem::MissingKey {
             key: key.to_string(),

@@ -622,6 +622,66 @@ mod tests {
     }
 
     #[test]
+    fn guardrail_findings_print_one_line_each() {
+        use aws_sdk_bedrockruntime::types::{
+            GuardrailContextualGroundingFilter, GuardrailContextualGroundingFilterType,
+            GuardrailContextualGroundingPolicyAction, GuardrailContextualGroundingPolicyAssessment,
+            GuardrailPiiEntityFilter, GuardrailPiiEntityType,
+            GuardrailSensitiveInformationPolicyAction,
+            GuardrailSensitiveInformationPolicyAssessment, GuardrailTopic,
+            GuardrailTopicPolicyAction, GuardrailTopicPolicyAssessment, GuardrailTopicType,
+        };
+        let topic = GuardrailTopic::builder()
+            .name("Investment advice")
+            .r#type(GuardrailTopicType::Deny)
+            .action(GuardrailTopicPolicyAction::Blocked)
+            .build()
+            .expect("topic");
+        let pii = GuardrailPiiEntityFilter::builder()
+            .r#match("student@example.com")
+            .r#type(GuardrailPiiEntityType::Email)
+            .action(GuardrailSensitiveInformationPolicyAction::Anonymized)
+            .build()
+            .expect("pii");
+        let grounding = GuardrailContextualGroundingFilter::builder()
+            .r#type(GuardrailContextualGroundingFilterType::Grounding)
+            .threshold(0.7)
+            .score(0.25)
+            .action(GuardrailContextualGroundingPolicyAction::Blocked)
+            .build()
+            .expect("grounding");
+        let assessment = GuardrailAssessment::builder()
+            .topic_policy(
+                GuardrailTopicPolicyAssessment::builder()
+                    .topics(topic)
+                    .build()
+                    .expect("topics"),
+            )
+            .sensitive_information_policy(
+                GuardrailSensitiveInformationPolicyAssessment::builder()
+                    .pii_entities(pii)
+                    .set_regexes(Some(Vec::new()))
+                    .build()
+                    .expect("sensitive information"),
+            )
+            .contextual_grounding_policy(
+                GuardrailContextualGroundingPolicyAssessment::builder()
+                    .filters(grounding)
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            assessment_lines(&assessment),
+            [
+                "topic: Investment advice DENY -> BLOCKED",
+                "pii: EMAIL student@example.com -> ANONYMIZED",
+                "grounding: GROUNDING score 0.25 threshold 0.7 -> BLOCKED",
+            ]
+        );
+        assert!(assessment_lines(&GuardrailAssessment::builder().build()).is_empty());
+    }
+
+    #[test]
     fn claude_stream_chunks() {
         let delta = json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"ab"}});
         assert_eq!(ModelText::from_chunk(&delta).text, "ab");
