@@ -417,6 +417,8 @@ fn sdk_call(
             return Err(ctx.err(call.span(), problem, did_you_mean(other, &CALLS)));
         }
     };
+    // Checked before foreign keys, as it always was; apply-guardrail takes
+    // no model (a `model` there is refused just below) and never reads it.
     let model = match (shape, s.model.as_ref()) {
         (CallShape::ApplyGuardrail, _) => String::new(),
         (_, Some(m)) => m.get_ref().clone(),
