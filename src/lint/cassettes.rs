@@ -59,18 +59,22 @@ fn step_calls(lab: &Lab) -> StepCalls {
                 .collect();
             let implied = match &s.kind {
                 StepKind::Sdk { call } => Some(match call {
-                    SdkCall::Invoke { model, .. } => ("InvokeModel", model),
-                    SdkCall::InvokeStream { model, .. } => ("InvokeModelWithResponseStream", model),
-                    SdkCall::Converse(r) => ("Converse", &r.model),
-                    SdkCall::ConverseStream(r) => ("ConverseStream", &r.model),
+                    SdkCall::Invoke { model, .. } => ("InvokeModel", Some(model)),
+                    SdkCall::InvokeStream { model, .. } => {
+                        ("InvokeModelWithResponseStream", Some(model))
+                    }
+                    SdkCall::Converse(r) => ("Converse", Some(&r.model)),
+                    SdkCall::ConverseStream(r) => ("ConverseStream", Some(&r.model)),
+                    // No model: any ApplyGuardrail interaction can answer it.
+                    SdkCall::ApplyGuardrail(_) => ("ApplyGuardrail", None),
                 }),
-                StepKind::Playground { model, .. } => Some(("Converse", model)),
+                StepKind::Playground { model, .. } => Some(("Converse", Some(model))),
                 _ => None,
             };
             if let Some((op, model)) = implied {
                 let call = Call {
                     operation: op.to_string(),
-                    model: Some(model.clone()),
+                    model: model.cloned(),
                 };
                 if !calls.contains(&call) {
                     calls.push(call);

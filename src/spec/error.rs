@@ -160,7 +160,7 @@ pub enum Problem {
     )]
     ExpectNotForKind { key: String, kind: &'static str },
     #[error(
-        "unknown sdk call `{call}`, expected one of `invoke`, `invoke-stream`, `converse`, `converse-stream`"
+        "unknown sdk call `{call}`, expected one of `invoke`, `invoke-stream`, `converse`, `converse-stream`, `apply-guardrail`"
     )]
     UnknownCall { call: String },
     #[error("`{key}` must set exactly one of {}, found {found}", ticks(allowed))]

@@ -233,6 +233,35 @@ pub enum SdkCall {
     Converse(ConverseRequest),
     /// `converse_stream` with one user message.
     ConverseStream(ConverseRequest),
+    /// `apply_guardrail` on one text; no model is called.
+    ApplyGuardrail(ApplyGuardrailRequest),
+}
+
+/// An `apply-guardrail` call: one text checked against one guardrail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplyGuardrailRequest {
+    pub guardrail: crate::spec::model::GuardrailRef,
+    /// Whether the text is a user's input or a model's output.
+    pub source: GuardrailSource,
+    /// Sent as the one `content` block `{ text: { text } }`.
+    pub text: String,
+}
+
+/// ApplyGuardrail's `source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardrailSource {
+    Input,
+    Output,
+}
+
+impl GuardrailSource {
+    /// The value as the API and `lab.toml` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuardrailSource::Input => "INPUT",
+            GuardrailSource::Output => "OUTPUT",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -86,6 +86,15 @@ pub enum SdkCallName {
     InvokeStream,
     Converse,
     ConverseStream,
+    ApplyGuardrail,
+}
+
+/// ApplyGuardrail's `source` (schema only; validated in stage 2).
+#[derive(JsonSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum GuardrailSourceName {
+    INPUT,
+    OUTPUT,
 }
 
 /// `[[step]]`: one step. Which keys apply depends on `kind`.
@@ -119,16 +128,18 @@ pub struct RawStep {
     /// python: the command that runs the files.
     #[schemars(with = "Option<SourceRef>")]
     pub run: Option<Spanned<SourceRef>>,
-    /// sdk: `invoke`, `invoke-stream`, `converse` or `converse-stream`.
+    /// sdk: `invoke`, `invoke-stream`, `converse`, `converse-stream` or
+    /// `apply-guardrail`.
     #[schemars(with = "Option<SdkCallName>")]
     pub call: Option<Spanned<String>>,
-    /// sdk, playground: the model id.
+    /// sdk (not apply-guardrail), playground: the model id.
     #[schemars(with = "Option<String>")]
     pub model: Option<Spanned<String>>,
     /// sdk invoke / invoke-stream: the request body, JSON text.
     #[schemars(with = "Option<String>")]
     pub body: Option<Spanned<String>>,
-    /// sdk converse*, playground: the user prompt (text or a code block).
+    /// sdk converse*, playground: the user prompt (text or a code block);
+    /// sdk apply-guardrail: the text the guardrail checks.
     #[schemars(with = "Option<TextOrBlock>")]
     pub prompt: Option<Spanned<TextOrBlock>>,
     /// sdk converse*, playground: the system prompt.
@@ -143,9 +154,14 @@ pub struct RawStep {
     /// sdk converse*: inference `topP`.
     #[schemars(with = "Option<f32>")]
     pub top_p: Option<Spanned<f32>>,
-    /// sdk converse*: a guardrail applied to the call (`guardrailConfig`, trace enabled).
+    /// sdk converse*: a guardrail applied to the call (`guardrailConfig`,
+    /// trace enabled); sdk apply-guardrail: the guardrail checked (required).
     #[schemars(with = "Option<GuardrailRef>")]
     pub guardrail: Option<Spanned<GuardrailRef>>,
+    /// sdk apply-guardrail: `INPUT` (default: the text is a user's input) or
+    /// `OUTPUT` (a model's answer).
+    #[schemars(with = "Option<GuardrailSourceName>")]
+    pub source: Option<Spanned<String>>,
     /// playground: `[temperature, max_tokens]` pairs; default the four of the seed lab.
     #[schemars(with = "Option<Vec<(f32, i32)>>")]
     pub pairs: Option<Spanned<Vec<(f32, i32)>>>,
@@ -263,7 +279,8 @@ pub enum ChecklistRef {
     Text(String),
 }
 
-/// `guardrail = { identifier = "…", version = "1" }` of an sdk converse step.
+/// `guardrail = { identifier = "…", version = "1" }` of an sdk converse or
+/// apply-guardrail step.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GuardrailRef {

@@ -10,13 +10,22 @@ use toml::Spanned;
 
 use super::error::{Problem, SpecError};
 use super::expectations::expectations;
-use super::lab::{ConverseRequest, FileSpec, ParamPair, SdkCall, Step, StepKind};
+use super::lab::{
+    ApplyGuardrailRequest, ConverseRequest, FileSpec, GuardrailSource, ParamPair, SdkCall, Step,
+    StepKind,
+};
 use super::model::RawStep;
 use super::resolve::{Ctx, did_you_mean};
 use crate::ids::{ClientId, StepId};
 
 const KINDS: [&str; 5] = ["shell", "python", "sdk", "playground", "notebook"];
-const CALLS: [&str; 4] = ["invoke", "invoke-stream", "converse", "converse-stream"];
+const CALLS: [&str; 5] = [
+    "invoke",
+    "invoke-stream",
+    "converse",
+    "converse-stream",
+    "apply-guardrail",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -47,6 +56,7 @@ impl Kind {
                 "temperature",
                 "top_p",
                 "guardrail",
+                "source",
             ],
             Kind::Playground => &["model", "prompt", "system", "pairs"],
             Kind::Notebook => &["notebook", "cells", "skip", "fill", "cell_timeout"],
@@ -83,6 +93,7 @@ fn kind_keys(s: &RawStep) -> Vec<(&'static str, Option<Range<usize>>)> {
         ("temperature", sp(&s.temperature)),
         ("top_p", sp(&s.top_p)),
         ("guardrail", sp(&s.guardrail)),
+        ("source", sp(&s.source)),
         ("pairs", sp(&s.pairs)),
         ("notebook", sp(&s.notebook)),
         ("cells", sp(&s.cells)),
@@ -323,6 +334,64 @@ fn clients(
     Ok(out)
 }
 
+/// The three shapes of sdk call, each with its own keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CallShape {
+    /// `invoke`, `invoke-stream`: a raw body.
+    Invoke,
+    /// `converse`, `converse-stream`: a prompt and inference settings.
+    Converse,
+    /// `apply-guardrail`: a text and a guardrail, no model.
+    ApplyGuardrail,
+}
+
+impl CallShape {
+    /// The kind named in `key-not-for-kind` errors.
+    fn name(self) -> &'static str {
+        match self {
+            CallShape::Invoke => "sdk invoke",
+            CallShape::Converse => "sdk converse",
+            CallShape::ApplyGuardrail => "sdk apply-guardrail",
+        }
+    }
+
+    /// The sdk keys this shape takes besides `call` (and `model`, which
+    /// every shape but apply-guardrail requires).
+    fn own(self) -> &'static [&'static str] {
+        match self {
+            CallShape::Invoke => &["body"],
+            CallShape::Converse => &[
+                "prompt",
+                "system",
+                "max_tokens",
+                "temperature",
+                "top_p",
+                "guardrail",
+            ],
+            CallShape::ApplyGuardrail => &["guardrail", "prompt", "source"],
+        }
+    }
+
+    /// What to write instead of a `key` this shape refuses.
+    fn hint(self, key: &str) -> &'static str {
+        match (self, key) {
+            (CallShape::Invoke, "source") | (CallShape::Converse, "source") => {
+                "`source` is for `apply-guardrail` calls; remove it"
+            }
+            (CallShape::Invoke, _) => "put the whole request in `body`",
+            (CallShape::Converse, _) => "`body` is for `invoke` calls; use `prompt`",
+            (CallShape::ApplyGuardrail, "model") => {
+                "ApplyGuardrail calls no model: remove `model` (to check a model's answer, \
+                 put it in `prompt` with `source = \"OUTPUT\"`)"
+            }
+            (CallShape::ApplyGuardrail, _) => {
+                "an `apply-guardrail` call takes only `guardrail`, `prompt` (the text checked) \
+                 and `source`; remove it"
+            }
+        }
+    }
+}
+
 fn sdk_call(
     ctx: &Ctx<'_>,
     s: &RawStep,
@@ -332,68 +401,48 @@ fn sdk_call(
         .call
         .as_ref()
         .ok_or_else(|| missing("call", "call = \"invoke\""))?;
-    let model = s
-        .model
-        .as_ref()
-        .ok_or_else(|| missing("model", "model = \"us.anthropic.…\""))?
-        .get_ref()
-        .clone();
-    let is_invoke = match call.get_ref().as_str() {
-        "invoke" | "invoke-stream" => true,
-        "converse" | "converse-stream" => false,
+    let shape = match call.get_ref().as_str() {
+        "invoke" | "invoke-stream" => CallShape::Invoke,
+        "converse" | "converse-stream" => CallShape::Converse,
+        "apply-guardrail" => CallShape::ApplyGuardrail,
         other => {
+            // A missing `model` is reported first, as before apply-guardrail
+            // (which takes none) existed.
+            if s.model.is_none() {
+                return Err(missing("model", "model = \"us.anthropic.…\""));
+            }
             let problem = Problem::UnknownCall {
                 call: other.to_string(),
             };
             return Err(ctx.err(call.span(), problem, did_you_mean(other, &CALLS)));
         }
     };
-    let (own, other): (&[&str], &[&str]) = if is_invoke {
-        (
-            &["body"],
-            &[
-                "prompt",
-                "system",
-                "max_tokens",
-                "temperature",
-                "top_p",
-                "guardrail",
-            ],
-        )
-    } else {
-        (
-            &[
-                "prompt",
-                "system",
-                "max_tokens",
-                "temperature",
-                "top_p",
-                "guardrail",
-            ],
-            &["body"],
-        )
+    // Checked before foreign keys, as it always was; apply-guardrail takes
+    // no model (a `model` there is refused just below) and never reads it.
+    let model = match (shape, s.model.as_ref()) {
+        (CallShape::ApplyGuardrail, _) => String::new(),
+        (_, Some(m)) => m.get_ref().clone(),
+        (_, None) => return Err(missing("model", "model = \"us.anthropic.…\"")),
     };
-    if let Some((key, span)) = kind_keys(s)
-        .into_iter()
-        .find_map(|(k, sp)| sp.filter(|_| other.contains(&k)).map(|sp| (k, sp)))
-    {
+    let sdk_keys = Kind::Sdk.keys();
+    if let Some((key, span)) = kind_keys(s).into_iter().find_map(|(k, sp)| {
+        let foreign = sdk_keys.contains(&k)
+            && k != "call"
+            && !shape.own().contains(&k)
+            && !(k == "model" && shape != CallShape::ApplyGuardrail);
+        sp.filter(|_| foreign).map(|sp| (k, sp))
+    }) {
         let problem = Problem::KeyNotForKind {
             key: key.to_string(),
-            kind: if is_invoke {
-                "sdk invoke"
-            } else {
-                "sdk converse"
-            },
-            allowed: own.iter().map(|k| k.to_string()).collect(),
+            kind: shape.name(),
+            allowed: shape.own().iter().map(|k| k.to_string()).collect(),
         };
-        let hint = if is_invoke {
-            "put the whole request in `body`"
-        } else {
-            "`body` is for `invoke` calls; use `prompt`"
-        };
-        return Err(ctx.err(span, problem, hint));
+        return Err(ctx.err(span, problem, shape.hint(key)));
     }
-    if is_invoke {
+    if shape == CallShape::ApplyGuardrail {
+        return apply_guardrail(ctx, s, call.span());
+    }
+    if shape == CallShape::Invoke {
         let body = s
             .body
             .as_ref()
@@ -441,6 +490,54 @@ fn sdk_call(
     } else {
         SdkCall::ConverseStream(request)
     })
+}
+
+/// An `apply-guardrail` call: `guardrail` and `prompt` required, `source`
+/// `INPUT` (default) or `OUTPUT`. Errors point at the `call` key, which is
+/// what makes these keys required.
+fn apply_guardrail(ctx: &Ctx<'_>, s: &RawStep, call: Range<usize>) -> Result<SdkCall, SpecError> {
+    let required = |key: &str, example: &str| {
+        let problem = Problem::MissingKey {
+            key: key.to_string(),
+            table: format!("step `{}`", s.id.get_ref()),
+        };
+        ctx.err(
+            call.clone(),
+            problem,
+            format!("an `apply-guardrail` call needs `{key}`, e.g. `{example}`"),
+        )
+    };
+    let guardrail = s.guardrail.as_ref().ok_or_else(|| {
+        required(
+            "guardrail",
+            "guardrail = { identifier = \"gr7labdemo01\", version = \"1\" }",
+        )
+    })?;
+    let prompt = s
+        .prompt
+        .as_ref()
+        .ok_or_else(|| required("prompt", "prompt = \"the text to check\""))?;
+    let source = match s.source.as_ref() {
+        None => GuardrailSource::Input,
+        Some(v) => match v.get_ref().as_str() {
+            "INPUT" => GuardrailSource::Input,
+            "OUTPUT" => GuardrailSource::Output,
+            other => {
+                let problem = Problem::BadValue {
+                    key: "source".to_string(),
+                    message: format!("`{other}` is neither `INPUT` nor `OUTPUT`"),
+                };
+                let hint = "write `source = \"INPUT\"` for a user's input (the default) or \
+                            `source = \"OUTPUT\"` for a model's answer";
+                return Err(ctx.err(v.span(), problem, hint));
+            }
+        },
+    };
+    Ok(SdkCall::ApplyGuardrail(ApplyGuardrailRequest {
+        guardrail: guardrail.get_ref().clone(),
+        source,
+        text: ctx.text_or_block(prompt)?,
+    }))
 }
 
 /// Bedrock's ranges: temperature and top_p in 0..=1, max_tokens >= 1.

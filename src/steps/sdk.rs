@@ -11,7 +11,8 @@ use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, ContentBlockDelta, ConversationRole, ConverseOutput as ConverseOutputKind,
-    ConverseStreamOutput, GuardrailConfiguration, GuardrailStreamConfiguration, GuardrailTrace,
+    ConverseStreamOutput, GuardrailAssessment, GuardrailConfiguration, GuardrailContentBlock,
+    GuardrailContentSource, GuardrailStreamConfiguration, GuardrailTextBlock, GuardrailTrace,
     InferenceConfiguration, Message, ResponseStream, SystemContentBlock,
 };
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -19,7 +20,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use super::env::{DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY};
 use super::process::Piece;
 use super::{StepError, StepOutput};
-use crate::spec::lab::{ConverseRequest, SdkCall};
+use crate::spec::lab::{ApplyGuardrailRequest, ConverseRequest, GuardrailSource, SdkCall};
 
 /// A Bedrock Runtime client pointed at `endpoint`, with one attempt per call.
 pub fn client(endpoint: &str, region: &str) -> Client {
@@ -277,7 +278,122 @@ async fn perform(
             }
             Ok(out)
         }
+        SdkCall::ApplyGuardrail(r) => apply_guardrail(client, r).await,
     }
+}
+
+/// ApplyGuardrail on one text block. Its stdout is what lab 7.2's boto3
+/// script prints, so one `stdout` expectation fits both clients:
+/// `action: …`, one `output: …` per output text, then one line per policy
+/// finding (see [`assessment_lines`]).
+async fn apply_guardrail(
+    client: &Client,
+    r: &ApplyGuardrailRequest,
+) -> Result<StepOutput, SdkCallError> {
+    let text = GuardrailTextBlock::builder()
+        .text(&r.text)
+        .build()
+        .map_err(|source| SdkCallError::Request { source })?;
+    let source = match r.source {
+        GuardrailSource::Input => GuardrailContentSource::Input,
+        GuardrailSource::Output => GuardrailContentSource::Output,
+    };
+    let resp = client
+        .apply_guardrail()
+        .guardrail_identifier(&r.guardrail.identifier)
+        .guardrail_version(&r.guardrail.version)
+        .source(source)
+        .content(GuardrailContentBlock::Text(text))
+        .send()
+        .await
+        .map_err(SdkCallError::call)?;
+    let mut stdout = format!("action: {}\n", resp.action().as_str());
+    for output in resp.outputs() {
+        if let Some(t) = output.text() {
+            stdout.push_str(&format!("output: {t}\n"));
+        }
+    }
+    for line in resp.assessments().iter().flat_map(assessment_lines) {
+        stdout.push_str(&line);
+        stdout.push('\n');
+    }
+    Ok(StepOutput {
+        exit_code: Some(0),
+        stdout,
+        ..StepOutput::default()
+    })
+}
+
+/// One line per finding of an assessment, `<policy>: <what> -> <action>`:
+/// `topic: Investment advice DENY -> BLOCKED`, `content: VIOLENCE HIGH ->
+/// BLOCKED`, `word: <match> -> BLOCKED` (`word: <match> PROFANITY -> …` for
+/// a managed list), `pii: EMAIL <match> -> ANONYMIZED`, `regex: <name>
+/// <match> -> BLOCKED`, `grounding: GROUNDING score 0.2 threshold 0.7 ->
+/// BLOCKED`.
+/// Automated-reasoning findings are not printed.
+fn assessment_lines(a: &GuardrailAssessment) -> Vec<String> {
+    let mut lines = Vec::new();
+    for t in a.topic_policy().map(|p| p.topics()).unwrap_or_default() {
+        lines.push(format!(
+            "topic: {} {} -> {}",
+            t.name(),
+            t.r#type().as_str(),
+            t.action().as_str()
+        ));
+    }
+    for f in a.content_policy().map(|p| p.filters()).unwrap_or_default() {
+        lines.push(format!(
+            "content: {} {} -> {}",
+            f.r#type().as_str(),
+            f.confidence().as_str(),
+            f.action().as_str()
+        ));
+    }
+    if let Some(w) = a.word_policy() {
+        for c in w.custom_words() {
+            lines.push(format!("word: {} -> {}", c.r#match(), c.action().as_str()));
+        }
+        for m in w.managed_word_lists() {
+            lines.push(format!(
+                "word: {} {} -> {}",
+                m.r#match(),
+                m.r#type().as_str(),
+                m.action().as_str()
+            ));
+        }
+    }
+    if let Some(s) = a.sensitive_information_policy() {
+        for p in s.pii_entities() {
+            lines.push(format!(
+                "pii: {} {} -> {}",
+                p.r#type().as_str(),
+                p.r#match(),
+                p.action().as_str()
+            ));
+        }
+        for r in s.regexes() {
+            lines.push(format!(
+                "regex: {} {} -> {}",
+                r.name().unwrap_or("-"),
+                r.r#match().unwrap_or("-"),
+                r.action().as_str()
+            ));
+        }
+    }
+    for g in a
+        .contextual_grounding_policy()
+        .map(|p| p.filters())
+        .unwrap_or_default()
+    {
+        lines.push(format!(
+            "grounding: {} score {} threshold {} -> {}",
+            g.r#type().as_str(),
+            g.score(),
+            g.threshold(),
+            g.action().as_str()
+        ));
+    }
+    lines
 }
 
 fn user_message(prompt: &str) -> Result<Message, SdkCallError> {
@@ -503,6 +619,66 @@ mod tests {
         let nova = json!({"output":{"message":{"role":"assistant","content":[{"text":"Xin chào"}]}},"stopReason":"end_turn","usage":{"inputTokens":1,"outputTokens":3,"totalTokens":4}});
         assert_eq!(ModelText::from_body(&nova).output_tokens, Some(3));
         assert_eq!(ModelText::from_body(&nova).text, "Xin chào");
+    }
+
+    #[test]
+    fn guardrail_findings_print_one_line_each() {
+        use aws_sdk_bedrockruntime::types::{
+            GuardrailContextualGroundingFilter, GuardrailContextualGroundingFilterType,
+            GuardrailContextualGroundingPolicyAction, GuardrailContextualGroundingPolicyAssessment,
+            GuardrailPiiEntityFilter, GuardrailPiiEntityType,
+            GuardrailSensitiveInformationPolicyAction,
+            GuardrailSensitiveInformationPolicyAssessment, GuardrailTopic,
+            GuardrailTopicPolicyAction, GuardrailTopicPolicyAssessment, GuardrailTopicType,
+        };
+        let topic = GuardrailTopic::builder()
+            .name("Investment advice")
+            .r#type(GuardrailTopicType::Deny)
+            .action(GuardrailTopicPolicyAction::Blocked)
+            .build()
+            .expect("topic");
+        let pii = GuardrailPiiEntityFilter::builder()
+            .r#match("student@example.com")
+            .r#type(GuardrailPiiEntityType::Email)
+            .action(GuardrailSensitiveInformationPolicyAction::Anonymized)
+            .build()
+            .expect("pii");
+        let grounding = GuardrailContextualGroundingFilter::builder()
+            .r#type(GuardrailContextualGroundingFilterType::Grounding)
+            .threshold(0.7)
+            .score(0.25)
+            .action(GuardrailContextualGroundingPolicyAction::Blocked)
+            .build()
+            .expect("grounding");
+        let assessment = GuardrailAssessment::builder()
+            .topic_policy(
+                GuardrailTopicPolicyAssessment::builder()
+                    .topics(topic)
+                    .build()
+                    .expect("topics"),
+            )
+            .sensitive_information_policy(
+                GuardrailSensitiveInformationPolicyAssessment::builder()
+                    .pii_entities(pii)
+                    .set_regexes(Some(Vec::new()))
+                    .build()
+                    .expect("sensitive information"),
+            )
+            .contextual_grounding_policy(
+                GuardrailContextualGroundingPolicyAssessment::builder()
+                    .filters(grounding)
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            assessment_lines(&assessment),
+            [
+                "topic: Investment advice DENY -> BLOCKED",
+                "pii: EMAIL student@example.com -> ANONYMIZED",
+                "grounding: GROUNDING score 0.25 threshold 0.7 -> BLOCKED",
+            ]
+        );
+        assert!(assessment_lines(&GuardrailAssessment::builder().build()).is_empty());
     }
 
     #[test]
