@@ -13,7 +13,8 @@
 //! recording with committed cassettes; `verify` (feature `test-support`) is a
 //! SigV4-verifying local upstream for tests. [`passthrough`] is the setup
 //! services' re-signing pass-through (S3, IAM, STS, …) with the run's name
-//! prefix and a ledger of what was created.
+//! prefix and a ledger of what was created; `verify_setup` (feature
+//! `test-support`) verifies its signatures for any service in tests.
 
 pub mod budget;
 mod capture;
@@ -28,6 +29,8 @@ pub mod store;
 mod upstream;
 #[cfg(feature = "test-support")]
 pub mod verify;
+#[cfg(feature = "test-support")]
+pub mod verify_setup;
 
 use std::fmt;
 use std::sync::Arc;

@@ -144,7 +144,10 @@ mod tests {
         );
         // No trailer section at all (STREAMING-AWS4-HMAC-SHA256-PAYLOAD).
         let plain = format!("3;chunk-signature={sig}\r\nxyz\r\n0;chunk-signature={sig}\r\n\r\n");
-        assert_eq!(dechunk(plain.as_bytes(), 100).expect("valid").payload, b"xyz");
+        assert_eq!(
+            dechunk(plain.as_bytes(), 100).expect("valid").payload,
+            b"xyz"
+        );
     }
 
     #[test]
@@ -153,11 +156,17 @@ mod tests {
             Err(ChunkError::Malformed { what, .. }) => what,
             other => panic!("{other:?}"),
         };
-        assert_eq!(what(b"zz\r\nab\r\n0\r\n\r\n"), "a chunk size is not hexadecimal");
+        assert_eq!(
+            what(b"zz\r\nab\r\n0\r\n\r\n"),
+            "a chunk size is not hexadecimal"
+        );
         assert_eq!(what(b"5\r\nab\r\n"), "a chunk is shorter than its size");
         assert_eq!(what(b"2\r\nabX\n0\r\n\r\n"), "a chunk does not end in CRLF");
         assert_eq!(what(b"2\r\nab\r\n0"), "a line does not end in CRLF");
-        assert_eq!(what(b"2\r\nab\r\n0\r\n\r\nextra"), "bytes after the last chunk");
+        assert_eq!(
+            what(b"2\r\nab\r\n0\r\n\r\nextra"),
+            "bytes after the last chunk"
+        );
         assert_eq!(what(b"0\r\nno-colon\r\n\r\n"), "a trailer has no `:`");
         assert_eq!(
             dechunk(b"9\r\n123456789\r\n0\r\n\r\n", 8),

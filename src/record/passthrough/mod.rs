@@ -95,10 +95,7 @@ impl SetupProxy {
             });
             Ok::<_, RecordError>((crate::http::app(handle, Arc::clone(&shared)), shared))
         })?;
-        Ok(SetupProxy {
-            shared,
-            server,
-        })
+        Ok(SetupProxy { shared, server })
     }
 
     /// `http://127.0.0.1:PORT`, the step processes' `AWS_ENDPOINT_URL`.
@@ -388,10 +385,7 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
         scope.region.clone()
     };
     let (real_base, signing_region) = route::endpoint(service, &region);
-    let base = st
-        .upstream
-        .as_ref()
-        .map_or(real_base, |u| u.base.clone());
+    let base = st.upstream.as_ref().map_or(real_base, |u| u.base.clone());
     let url = if real_query.is_empty() {
         format!("{base}{real_path}")
     } else {
@@ -466,7 +460,7 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
         && small
         && !(object_data && req.method == "GET");
     if !rewrite {
-        return super::handler::relayed(status, &parts.headers, Body::new(incoming));
+        return relay(status, &parts.headers, Body::new(incoming));
     }
     match Limited::new(incoming, REWRITE_LIMIT).collect().await {
         Ok(all) => {
@@ -485,6 +479,23 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
             &format!("labcheck setup pass-through: upstream answer broke off: {e}"),
         ),
     }
+}
+
+/// An upstream answer relayed unchanged as it streams: status and headers
+/// minus hop-by-hop ones. `Content-Length` is kept (the body is the same
+/// bytes): a `HEAD` answer's length is what `download_file` sizes by.
+pub(in crate::record) fn relay(status: StatusCode, headers: &HeaderMap, body: Body) -> Response {
+    let mut out = Response::new(body);
+    *out.status_mut() = status;
+    for (k, v) in headers {
+        if !matches!(
+            k.as_str(),
+            "transfer-encoding" | "connection" | "keep-alive" | "te" | "trailer" | "upgrade"
+        ) {
+            out.headers_mut().append(k.clone(), v.clone());
+        }
+    }
+    out
 }
 
 /// `method url` with `headers` and `body`, SigV4-signed for `service` in
@@ -510,7 +521,8 @@ fn signed(
         .iter()
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
         .collect();
-    let signable = SignableRequest::new(method, url, pairs.into_iter(), SignableBody::Bytes(&body))?;
+    let signable =
+        SignableRequest::new(method, url, pairs.into_iter(), SignableBody::Bytes(&body))?;
     let mut settings = SigningSettings::default();
     if service == "s3" {
         settings.percent_encoding_mode = PercentEncodingMode::Single;

@@ -146,7 +146,11 @@ mod tests {
     fn map() -> NameMap {
         NameMap::new(
             "lc-3f9a2b-",
-            ["kb-lab-documents", "KbLabBedrockRole", "kb-lab-documents-archive"],
+            [
+                "kb-lab-documents",
+                "KbLabBedrockRole",
+                "kb-lab-documents-archive",
+            ],
         )
     }
 

@@ -62,15 +62,24 @@ pub fn endpoint(service: &str, region: &str) -> (String, String) {
         // Path-style (`/bucket/key`), as clients address a loopback endpoint.
         "s3" => (format!("https://s3.{region}.amazonaws.com"), region.into()),
         // `aoss` control plane; other signing names whose host differs.
-        "aoss" => (format!("https://aoss.{region}.amazonaws.com"), region.into()),
+        "aoss" => (
+            format!("https://aoss.{region}.amazonaws.com"),
+            region.into(),
+        ),
         "execute-api" => (
             format!("https://apigateway.{region}.amazonaws.com"),
             region.into(),
         ),
-        "states" => (format!("https://states.{region}.amazonaws.com"), region.into()),
+        "states" => (
+            format!("https://states.{region}.amazonaws.com"),
+            region.into(),
+        ),
         // sts, dynamodb, lambda, logs, es, secretsmanager, ssm, kms,
         // cloudformation, ec2, sns, sqs, …: `<name>.<region>.amazonaws.com`.
-        other => (format!("https://{other}.{region}.amazonaws.com"), region.into()),
+        other => (
+            format!("https://{other}.{region}.amazonaws.com"),
+            region.into(),
+        ),
     }
 }
 
@@ -273,8 +282,14 @@ mod tests {
             endpoint("iam", "eu-west-1"),
             ("https://iam.amazonaws.com".into(), "us-east-1".into())
         );
-        assert_eq!(endpoint("s3", "eu-west-1").0, "https://s3.eu-west-1.amazonaws.com");
-        assert_eq!(endpoint("sts", "us-west-2").0, "https://sts.us-west-2.amazonaws.com");
+        assert_eq!(
+            endpoint("s3", "eu-west-1").0,
+            "https://s3.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            endpoint("sts", "us-west-2").0,
+            "https://sts.us-west-2.amazonaws.com"
+        );
         assert_eq!(
             endpoint("dynamodb", "us-west-2").0,
             "https://dynamodb.us-west-2.amazonaws.com"
@@ -318,11 +333,25 @@ mod tests {
             )
         );
         assert_eq!(
-            one(call("s3", "PUT", "/lc-1-kb-lab-documents/docs/a%20b.md", "x-id=PutObject", b"")).0,
+            one(call(
+                "s3",
+                "PUT",
+                "/lc-1-kb-lab-documents/docs/a%20b.md",
+                "x-id=PutObject",
+                b""
+            ))
+            .0,
             "s3 object kb-lab-documents/docs/a b.md"
         );
         assert_eq!(
-            one(call("s3", "DELETE", "/lc-1-kb-lab-documents/docs/a.md", "", b"")).3,
+            one(call(
+                "s3",
+                "DELETE",
+                "/lc-1-kb-lab-documents/docs/a.md",
+                "",
+                b""
+            ))
+            .3,
             true
         );
         assert!(ledger(&call("s3", "PUT", "/b", "policy", b"{}"), &m).is_empty());
@@ -342,13 +371,24 @@ mod tests {
             one(call("iam", "POST", "/", "", put)).0,
             "iam role policy KbLabBedrockRole Read"
         );
-        assert!(ledger(&call("sts", "POST", "/", "", b"Action=GetCallerIdentity"), &m).is_empty());
+        assert!(
+            ledger(
+                &call("sts", "POST", "/", "", b"Action=GetCallerIdentity"),
+                &m
+            )
+            .is_empty()
+        );
         let mut ddb = call("dynamodb", "POST", "/", "", br#"{"TableName":"chat"}"#);
         ddb.target = Some("DynamoDB_20120810.DeleteTable");
         assert_eq!(one(ddb).0, "dynamodb table chat");
-        let del = b"<Delete><Object><Key>a.md</Key></Object><Object><Key>b.md</Key></Object></Delete>";
+        let del =
+            b"<Delete><Object><Key>a.md</Key></Object><Object><Key>b.md</Key></Object></Delete>";
         assert_eq!(
-            ledger(&call("s3", "POST", "/lc-1-kb-lab-documents", "delete", del), &m).len(),
+            ledger(
+                &call("s3", "POST", "/lc-1-kb-lab-documents", "delete", del),
+                &m
+            )
+            .len(),
             2
         );
     }
