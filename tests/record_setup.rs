@@ -197,6 +197,16 @@ print("body", repr(s3.get_object(Bucket="kb-lab-documents", Key="docs/a.md")["Bo
 iam = boto3.client("iam")
 role = iam.create_role(RoleName="KbLabBedrockRole", AssumeRolePolicyDocument=TRUST)["Role"]
 print("role", role["RoleName"], role["Arn"])
+s3.put_object(Bucket="kb-lab-documents", Key="docs/tmp.md", Body=b"x")
+s3.delete_object(Bucket="kb-lab-documents", Key="docs/tmp.md")
+import urllib.request
+url = s3.generate_presigned_url("get_object", Params={"Bucket": "kb-lab-documents", "Key": "docs/a.md"})
+print("presigned", repr(urllib.request.urlopen(url).read().decode()))
+from botocore.config import Config
+v4 = boto3.client("s3", config=Config(signature_version="s3v4"))
+url = v4.generate_presigned_url("get_object", Params={"Bucket": "kb-lab-documents", "Key": "docs/a.md"})
+assert "X-Amz-Credential=" in url, url
+print("presigned-v4", repr(urllib.request.urlopen(url).read().decode()))
 "#;
 
 #[test]
@@ -219,10 +229,26 @@ fn boto3_upload_and_create_role_are_re_signed_and_prefixed() {
         )),
         "{stdout}"
     );
+    // A presigned URL's dummy signature (SigV2, botocore's default for S3)
+    // is replaced by a header signature.
+    assert!(
+        stdout.contains(&format!("presigned {TEXT:?}").replace('"', "'")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("presigned-v4 {TEXT:?}").replace('"', "'")),
+        "{stdout}"
+    );
     assert!(!stdout.contains(PREFIX), "{stdout}");
     assert_landed(&rig, "docs/a.md");
-    assert_verified(&rig, 6);
+    assert_verified(&rig, 10);
     assert_ledger(&rig, "docs/a.md");
+    let tmp = format!("s3 object {BUCKET}/docs/tmp.md");
+    let ledger = rig.proxy.ledger();
+    let deleted: Vec<_> = ledger.iter().filter(|t| t.resource == tmp).collect();
+    assert_eq!(deleted.len(), 2, "{ledger:#?}");
+    assert!(deleted[0].created && !deleted[0].deleted);
+    assert!(deleted[1].deleted && !deleted[1].created);
 }
 
 fn cli_upload_and_create_role(which: ClientId) {

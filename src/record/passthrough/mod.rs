@@ -205,10 +205,11 @@ const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUME
 /// The query as sent, minus a presigned URL's signature, with declared names
 /// in values prefixed (pairs left byte-for-byte unless a name changed).
 fn real_query(query: &str, names: &NameMap) -> String {
+    let sigv2 = query.split('&').any(|p| p.starts_with("AWSAccessKeyId="));
     query
         .split('&')
         .filter(|p| !p.is_empty())
-        .filter(|p| !route::presign_param(p.split('=').next().unwrap_or_default()))
+        .filter(|p| !route::presign_param(p.split('=').next().unwrap_or_default(), sigv2))
         .map(|p| match p.split_once('=') {
             Some((k, v)) => {
                 let decoded = percent_encoding::percent_decode_str(&v.replace('+', "%20"))
@@ -560,6 +561,13 @@ mod tests {
                 &m
             ),
             "x-id=GetObject"
+        );
+        assert_eq!(
+            real_query(
+                "AWSAccessKeyId=AKIDEXAMPLE&Signature=x%3D&Expires=1&versionId=v",
+                &m
+            ),
+            "versionId=v"
         );
     }
 
