@@ -190,10 +190,13 @@ const BOTO3: &str = r#"
 import json, boto3
 s3 = boto3.client("s3")
 s3.create_bucket(Bucket="kb-lab-documents")
-s3.put_object(Bucket="kb-lab-documents", Key="docs/a.md", Body=TEXT.encode())
+s3.put_object(Bucket="kb-lab-documents", Key="docs/a.md", Body=TEXT.encode(), ContentType="text/markdown")
 print("buckets", [b["Name"] for b in s3.list_buckets()["Buckets"]])
 print("keys", [o["Key"] for o in s3.list_objects_v2(Bucket="kb-lab-documents")["Contents"]])
 print("body", repr(s3.get_object(Bucket="kb-lab-documents", Key="docs/a.md")["Body"].read().decode()))
+print("size", s3.head_object(Bucket="kb-lab-documents", Key="docs/a.md")["ContentLength"])
+s3.download_file("kb-lab-documents", "docs/a.md", "copy.md")
+print("downloaded", repr(open("copy.md").read()))
 iam = boto3.client("iam")
 role = iam.create_role(RoleName="KbLabBedrockRole", AssumeRolePolicyDocument=TRUST)["Role"]
 print("role", role["RoleName"], role["Arn"])
@@ -392,6 +395,17 @@ fn a_wrong_author_secret_gets_the_upstreams_403_back_to_the_client() {
     assert!(rig.proxy.ledger().is_empty());
 }
 
+/// A raw request without any signature: the answer's status line and body.
+fn unsigned(proxy: SocketAddr) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut tcp = std::net::TcpStream::connect(proxy).expect("connect");
+    tcp.write_all(b"GET /kb-lab-documents HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).expect("read");
+    out
+}
+
 #[test]
 fn bedrock_and_unsigned_requests_are_refused_with_a_reason() {
     let rig = rig(author());
@@ -411,6 +425,12 @@ fn bedrock_and_unsigned_requests_are_refused_with_a_reason() {
             .contains("signing name `bedrock` belongs to the Bedrock proxy"),
         "{}",
         answer.body
+    );
+    let answer = unsigned(proxy);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(
+        answer.contains("<Code>MissingAuthenticationToken</Code>"),
+        "{answer}"
     );
     assert!(rig.upstream.verified().is_empty() && rig.upstream.rejected().is_empty());
 }

@@ -456,10 +456,13 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
         .is_none_or(|n| n <= REWRITE_LIMIT);
+    // Object data is never rewritten, and a HEAD answer keeps its headers
+    // exactly (its Content-Length is the object's size).
     let rewrite = !names.is_empty()
         && textual(&parts.headers)
         && small
-        && !(object_data && req.method == "GET");
+        && !object_data
+        && req.method != "HEAD";
     if !rewrite {
         return relay(status, &parts.headers, Body::new(incoming));
     }
