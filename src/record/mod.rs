@@ -11,7 +11,10 @@
 //! cassette dir ([`store`]). In [`ProxyRole::Live`] it writes nothing and
 //! meters tokens against a [`budget::Budget`]. [`drift`] compares a fresh
 //! recording with committed cassettes; `verify` (feature `test-support`) is a
-//! SigV4-verifying local upstream for tests.
+//! SigV4-verifying local upstream for tests. [`passthrough`] is the setup
+//! services' re-signing pass-through (S3, IAM, STS, …) with the run's name
+//! prefix and a ledger of what was created; `verify_setup` (feature
+//! `test-support`) verifies its signatures for any service in tests.
 
 pub mod budget;
 mod capture;
@@ -19,12 +22,15 @@ pub mod drift;
 mod handler;
 mod openai;
 mod openai_store;
+pub mod passthrough;
 mod proxy;
 pub mod sequence;
 pub mod store;
 mod upstream;
 #[cfg(feature = "test-support")]
 pub mod verify;
+#[cfg(feature = "test-support")]
+pub mod verify_setup;
 
 use std::fmt;
 use std::sync::Arc;
@@ -33,6 +39,7 @@ pub use aws_credential_types::Credentials;
 pub use budget::Budget;
 pub use budget::BudgetExhausted;
 pub use capture::{CaptureError, decode_event_stream};
+pub use passthrough::{NameMap, SetupProxy, SetupProxySettings, Touched};
 pub use proxy::{ProxyTarget, RecordingProxy, fallback_scrubber};
 pub use upstream::{
     SignError, Target, Upstream, UpstreamUrlProblem, signed_request, signed_request_for,

@@ -121,7 +121,7 @@ impl VerifyingUpstream {
 }
 
 /// `20261126T000000Z` as a time.
-fn amz_date(v: &str) -> Option<SystemTime> {
+pub(super) fn amz_date(v: &str) -> Option<SystemTime> {
     let b = v.as_bytes();
     if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
         return None;

@@ -1,0 +1,603 @@
+//! The setup pass-through of record and live modes: the non-Bedrock AWS
+//! services a lab's setup calls (S3, IAM, STS, DynamoDB, Lambda, …) reach
+//! real AWS through it, at `AWS_ENDPOINT_URL` (docs/setup-services.md,
+//! "Record and live").
+//!
+//! A student's client signs with dummy credentials; the pass-through reads
+//! the signing name and region from that signature's credential scope
+//! ([`route::scope`]), discards the signature and re-signs the request with
+//! the author's credentials for the service's real endpoint
+//! ([`route::endpoint`]). S3 `aws-chunked` uploads are re-sent as plain bytes
+//! ([`chunked`]) signed with their payload hash. Declared resource names get
+//! the run's prefix on the way up and lose it on the way back ([`NameMap`]).
+//! Every successful create or delete is noted in a ledger ([`Touched`]) for
+//! the cleanup and the leftovers report. Nothing is recorded: replay always
+//! uses moto.
+
+mod chunked;
+mod names;
+mod route;
+
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode, sign,
+};
+use aws_sigv4::sign::v4;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+use http_body_util::{BodyExt, Full, Limited};
+
+pub use chunked::{ChunkError, Dechunked, dechunk};
+pub use names::NameMap;
+pub use route::{Scope, Touched};
+
+use super::RecordError;
+use super::upstream::{self, HttpClient, Upstream};
+use crate::http::{BedrockRequest, MAX_BODY_BYTES, Server, ThreadSpec};
+
+/// A textual answer larger than this is streamed back unchanged (names not
+/// restored): lists and policies are far smaller.
+const REWRITE_LIMIT: usize = 8 * 1024 * 1024;
+
+/// What a setup pass-through needs.
+#[derive(Debug, Clone)]
+pub struct SetupProxySettings {
+    /// The author's credentials (resolved by the caller as record mode does).
+    pub credentials: Credentials,
+    /// Region of a request whose scope names none.
+    pub region: String,
+    /// One base URL every service goes to, path as sent (tests); `None` =
+    /// each service's real AWS endpoint.
+    pub upstream: Option<String>,
+    /// The run's prefix for declared resource names.
+    pub names: NameMap,
+}
+
+struct Shared {
+    settings: SetupProxySettings,
+    /// The validated override, if any.
+    upstream: Option<Upstream>,
+    client: HttpClient,
+    ledger: Mutex<Vec<Touched>>,
+}
+
+/// A running setup pass-through on `127.0.0.1:0`; dropping it stops it.
+pub struct SetupProxy {
+    shared: Arc<Shared>,
+    server: Server,
+}
+
+impl SetupProxy {
+    /// Starts the pass-through on its own runtime thread; returns once bound.
+    pub fn start_blocking(settings: SetupProxySettings) -> Result<SetupProxy, RecordError> {
+        let upstream = settings
+            .upstream
+            .as_deref()
+            .map(|u| Upstream::new(Some(u), &settings.region))
+            .transpose()?;
+        let spec = ThreadSpec {
+            name: "labcheck-setup-proxy",
+            port: 0,
+            workers: 2,
+        };
+        let (server, shared) = Server::spawn_thread(spec, move || async move {
+            let shared = Arc::new(Shared {
+                settings,
+                upstream,
+                client: upstream::client()?,
+                ledger: Mutex::new(Vec::new()),
+            });
+            Ok::<_, RecordError>((crate::http::app(handle, Arc::clone(&shared)), shared))
+        })?;
+        Ok(SetupProxy { shared, server })
+    }
+
+    /// `http://127.0.0.1:PORT`, the step processes' `AWS_ENDPOINT_URL`.
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// Resources created or deleted by successful calls so far, in order.
+    pub fn ledger(&self) -> Vec<Touched> {
+        self.shared
+            .ledger
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// An error answer in the service's protocol family, so the client prints
+/// `An error occurred (Code) …: message`.
+fn refuse(status: StatusCode, service: &str, json: bool, code: &str, message: &str) -> Response {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let (ctype, body) = if json {
+        (
+            "application/x-amz-json-1.1",
+            serde_json::json!({"__type": code, "message": message}).to_string(),
+        )
+    } else if service == "s3" {
+        (
+            "application/xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{}</Message></Error>",
+                esc(message)
+            ),
+        )
+    } else {
+        (
+            "text/xml",
+            format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{}</Message></Error></ErrorResponse>",
+                esc(message)
+            ),
+        )
+    };
+    let mut out = Response::new(Body::from(body));
+    *out.status_mut() = status;
+    out.headers_mut()
+        .insert("content-type", HeaderValue::from_static(ctype));
+    if json && let Ok(v) = HeaderValue::from_str(code) {
+        out.headers_mut().insert("x-amzn-errortype", v);
+    }
+    out
+}
+
+/// Request headers never forwarded: hop-by-hop, the client's signature and
+/// the SDK's bookkeeping, recomputed here or meaningless upstream.
+fn dropped(name: &str) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "expect"
+            | "host"
+            | "content-length"
+            | "accept-encoding"
+            | "authorization"
+            | "x-amz-date"
+            | "x-amz-security-token"
+            | "x-amz-content-sha256"
+            | "x-amz-decoded-content-length"
+            | "x-amz-trailer"
+            | "amz-sdk-invocation-id"
+            | "amz-sdk-request"
+    )
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers.contains_key("x-amz-target")
+        || headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.contains("json"))
+}
+
+fn textual(headers: &HeaderMap) -> bool {
+    headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.contains("xml") || c.contains("json") || c.starts_with("text/"))
+}
+
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// The query as sent, minus a presigned URL's signature, with declared names
+/// in values prefixed (pairs left byte-for-byte unless a name changed).
+fn real_query(query: &str, names: &NameMap) -> String {
+    let sigv2 = query.split('&').any(|p| p.starts_with("AWSAccessKeyId="));
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| !route::presign_param(p.split('=').next().unwrap_or_default(), sigv2))
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => {
+                let decoded = percent_encoding::percent_decode_str(&v.replace('+', "%20"))
+                    .decode_utf8_lossy()
+                    .into_owned();
+                let real = names.to_real(&decoded);
+                if real == decoded {
+                    p.to_string()
+                } else {
+                    format!(
+                        "{k}={}",
+                        percent_encoding::utf8_percent_encode(&real, UNRESERVED)
+                    )
+                }
+            }
+            None => p.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// An S3 request whose body is object data (PutObject, UploadPart): never
+/// rewritten, and whose answer (GetObject) is never rewritten either.
+fn s3_object_data(path: &str, query: &str) -> bool {
+    let has_key = path
+        .trim_start_matches('/')
+        .split_once('/')
+        .is_some_and(|(_, k)| !k.is_empty());
+    let sub = form_urlencoded::parse(query.as_bytes())
+        .any(|(k, _)| !matches!(&*k, "x-id" | "uploadId" | "partNumber" | "versionId"));
+    has_key && !sub
+}
+
+/// The request body with declared names prefixed; `None` when unchanged.
+fn real_body(headers: &HeaderMap, body: &[u8], names: &NameMap) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(body).ok()?;
+    let form = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let out = if form {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+        let mut changed = false;
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &pairs {
+            let real = names.to_real(v);
+            changed |= &real != v;
+            ser.append_pair(k, &real);
+        }
+        if !changed {
+            return None;
+        }
+        ser.finish()
+    } else {
+        names.to_real(text)
+    };
+    (out != text).then(|| out.into_bytes())
+}
+
+async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response {
+    let path = req.uri.path().to_string();
+    let query = req.uri.query().unwrap_or_default().to_string();
+    let json = is_json(&req.headers);
+    let Some(scope) = route::scope(req.header("authorization"), &query) else {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "",
+            json,
+            "MissingAuthenticationToken",
+            "labcheck setup pass-through: the request has no SigV4 credential scope to tell its service (sign it, with any credentials)",
+        );
+    };
+    let service = scope.service.as_str();
+    if route::is_bedrock(service) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            service,
+            json,
+            "NotASetupService",
+            &format!(
+                "labcheck setup pass-through: signing name `{service}` belongs to the Bedrock proxy (set AWS_ENDPOINT_URL_BEDROCK_RUNTIME and the other Bedrock endpoint variables)"
+            ),
+        );
+    }
+    let names = &st.settings.names;
+    let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
+    let sha = req.header("x-amz-content-sha256").unwrap_or_default();
+    let encodings: Vec<&str> = req
+        .header("content-encoding")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let aws_chunked = sha.starts_with("STREAMING-") || encodings.contains(&"aws-chunked");
+    let mut body = req.body.to_vec();
+    if aws_chunked {
+        match dechunk(&body, MAX_BODY_BYTES) {
+            Ok(d) => {
+                body = d.payload;
+                for (k, v) in d.trailers {
+                    if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
+                        headers.push((k, v));
+                    }
+                }
+            }
+            Err(e) => {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    service,
+                    json,
+                    "InvalidRequest",
+                    &format!("labcheck setup pass-through: {e}"),
+                );
+            }
+        }
+    }
+    let real_path = names.to_real(&path);
+    let real_query = real_query(&query, names);
+    let object_data = service == "s3" && s3_object_data(&path, &query);
+    let rewritten = if names.is_empty() || object_data {
+        None
+    } else {
+        real_body(&req.headers, &body, names)
+    };
+    let rewritten_some = rewritten.is_some();
+    if let Some(b) = rewritten {
+        body = b;
+    }
+    let mut had_checksum = false;
+    for (k, v) in &req.headers {
+        let name = k.as_str();
+        if dropped(name) {
+            continue;
+        }
+        if name == "content-encoding" {
+            let rest: Vec<&str> = encodings
+                .iter()
+                .copied()
+                .filter(|e| *e != "aws-chunked")
+                .collect();
+            if !rest.is_empty()
+                && let Ok(v) = HeaderValue::from_str(&rest.join(","))
+            {
+                headers.push((k.clone(), v));
+            }
+            continue;
+        }
+        // A rewritten body's old checksums would not match it.
+        if rewritten_some
+            && (name == "content-md5"
+                || name.starts_with("x-amz-checksum-")
+                || name == "x-amz-sdk-checksum-algorithm")
+        {
+            had_checksum = true;
+            continue;
+        }
+        headers.push((k.clone(), v.clone()));
+    }
+    if had_checksum {
+        let crc = crc32fast::hash(&body).to_be_bytes();
+        let value = aws_smithy_types::base64::encode(crc);
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.push((HeaderName::from_static("x-amz-checksum-crc32"), v));
+            headers.push((
+                HeaderName::from_static("x-amz-sdk-checksum-algorithm"),
+                HeaderValue::from_static("CRC32"),
+            ));
+        }
+    }
+    let region = if scope.region.is_empty() {
+        st.settings.region.clone()
+    } else {
+        scope.region.clone()
+    };
+    let (real_base, signing_region) = route::endpoint(service, &region);
+    let base = st.upstream.as_ref().map_or(real_base, |u| u.base.clone());
+    let url = if real_query.is_empty() {
+        format!("{base}{real_path}")
+    } else {
+        format!("{base}{real_path}?{real_query}")
+    };
+    let signed = signed(
+        req.method.as_str(),
+        &url,
+        &headers,
+        body.clone(),
+        service,
+        &signing_region,
+        &st.settings.credentials,
+    );
+    let signed = match signed {
+        Ok(r) => r,
+        Err(e) => {
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                service,
+                json,
+                "InternalFailure",
+                &format!("labcheck setup pass-through cannot sign the request: {e}"),
+            );
+        }
+    };
+    let resp = match st.client.request(signed).await {
+        Ok(r) => r,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_GATEWAY,
+                service,
+                json,
+                "ServiceUnavailable",
+                &format!("labcheck setup pass-through: upstream `{base}` failed: {e}"),
+            );
+        }
+    };
+    let status = resp.status();
+    if status.is_success() {
+        let call = route::Call {
+            service,
+            method: req.method.as_str(),
+            path: &real_path,
+            query: &real_query,
+            target: req.header("x-amz-target"),
+            body: &body,
+        };
+        let touched = route::ledger(&call, names);
+        if !touched.is_empty() {
+            st.ledger
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(touched);
+        }
+    }
+    let (mut parts, incoming) = resp.into_parts();
+    if !names.is_empty()
+        && let Some(loc) = parts.headers.get("location").and_then(|v| v.to_str().ok())
+        && let Ok(v) = HeaderValue::from_str(&names.to_student(loc))
+    {
+        parts.headers.insert("location", v);
+    }
+    let small = parts
+        .headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_none_or(|n| n <= REWRITE_LIMIT);
+    // Object data is never rewritten, and a HEAD answer keeps its headers
+    // exactly (its Content-Length is the object's size).
+    let rewrite = !names.is_empty()
+        && textual(&parts.headers)
+        && small
+        && !object_data
+        && req.method != "HEAD";
+    if !rewrite {
+        return relay(status, &parts.headers, Body::new(incoming));
+    }
+    match Limited::new(incoming, REWRITE_LIMIT).collect().await {
+        Ok(all) => {
+            let bytes = all.to_bytes();
+            let body = match std::str::from_utf8(&bytes) {
+                Ok(text) => Bytes::from(names.to_student(text)),
+                Err(_) => bytes,
+            };
+            super::handler::relayed(status, &parts.headers, Body::from(body))
+        }
+        Err(e) => refuse(
+            StatusCode::BAD_GATEWAY,
+            service,
+            json,
+            "ServiceUnavailable",
+            &format!("labcheck setup pass-through: upstream answer broke off: {e}"),
+        ),
+    }
+}
+
+/// An upstream answer relayed unchanged as it streams: status and headers
+/// minus hop-by-hop ones. `Content-Length` is kept (the body is the same
+/// bytes): a `HEAD` answer's length is what `download_file` sizes by.
+pub(in crate::record) fn relay(status: StatusCode, headers: &HeaderMap, body: Body) -> Response {
+    let mut out = Response::new(body);
+    *out.status_mut() = status;
+    for (k, v) in headers {
+        if !matches!(
+            k.as_str(),
+            "transfer-encoding" | "connection" | "keep-alive" | "te" | "trailer" | "upgrade"
+        ) {
+            out.headers_mut().append(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
+/// `method url` with `headers` and `body`, SigV4-signed for `service` in
+/// `region`; S3 gets its payload hash header and its own URI rules (no
+/// double encoding, no path normalisation).
+fn signed(
+    method: &str,
+    url: &str,
+    headers: &[(HeaderName, HeaderValue)],
+    body: Vec<u8>,
+    service: &str,
+    region: &str,
+    creds: &Credentials,
+) -> Result<http::Request<Full<Bytes>>, upstream::SignError> {
+    let mut req = http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    let body = Bytes::from(body);
+    let mut req = req.body(Full::new(body.clone()))?;
+    let pairs: Vec<(&str, &str)> = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
+        .collect();
+    let signable =
+        SignableRequest::new(method, url, pairs.into_iter(), SignableBody::Bytes(&body))?;
+    let mut settings = SigningSettings::default();
+    if service == "s3" {
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    }
+    let identity = creds.clone().into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(SystemTime::now())
+        .settings(settings)
+        .build()?
+        .into();
+    let (instructions, _signature) = sign(signable, &params)?.into_parts();
+    instructions.apply_to_request_http1x(&mut req);
+    Ok(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_names_are_prefixed_and_presigned_signatures_dropped() {
+        let m = NameMap::new("lc-1-", ["kb-lab-documents"]);
+        assert_eq!(
+            real_query("list-type=2&prefix=kb-lab-documents%2Fa&delete", &m),
+            "list-type=2&prefix=lc-1-kb-lab-documents%2Fa&delete"
+        );
+        assert_eq!(
+            real_query(
+                "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a%2Fb&x-id=GetObject&X-Amz-Signature=00",
+                &m
+            ),
+            "x-id=GetObject"
+        );
+        assert_eq!(
+            real_query(
+                "AWSAccessKeyId=AKIDEXAMPLE&Signature=x%3D&Expires=1&versionId=v",
+                &m
+            ),
+            "versionId=v"
+        );
+    }
+
+    #[test]
+    fn bodies_are_prefixed_by_protocol_and_object_data_is_not() {
+        let m = NameMap::new("lc-1-", ["KbLabBedrockRole", "kb-lab-documents"]);
+        let mut form = HeaderMap::new();
+        form.insert(
+            "content-type",
+            HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
+        );
+        let body = b"Action=PutRolePolicy&RoleName=KbLabBedrockRole&PolicyDocument=%7B%22Resource%22%3A%22arn%3Aaws%3As3%3A%3A%3Akb-lab-documents%2F%2A%22%7D";
+        let out = String::from_utf8(real_body(&form, body, &m).expect("changed")).expect("utf8");
+        assert!(out.contains("RoleName=lc-1-KbLabBedrockRole"), "{out}");
+        assert!(
+            out.contains("arn%3Aaws%3As3%3A%3A%3Alc-1-kb-lab-documents%2F*"),
+            "{out}"
+        );
+        assert_eq!(real_body(&form, b"Action=GetCallerIdentity", &m), None);
+        let json = HeaderMap::new();
+        assert_eq!(
+            real_body(&json, br#"{"TableName":"kb-lab-documents"}"#, &m).as_deref(),
+            Some(br#"{"TableName":"lc-1-kb-lab-documents"}"#.as_slice())
+        );
+        assert!(s3_object_data("/b/docs/a.md", "x-id=PutObject"));
+        assert!(s3_object_data("/b/docs/a.md", "partNumber=1&uploadId=u"));
+        assert!(!s3_object_data("/b/docs/a.md", "tagging"));
+        assert!(!s3_object_data("/b", ""));
+    }
+}

@@ -1,0 +1,420 @@
+//! Where a setup request goes: its signing name and region from the client's
+//! own credential scope (header or presigned query), the real endpoint of
+//! that signing name, and what a successful call did (the ledger's entry).
+
+use super::names::NameMap;
+
+/// Signing name and region of a request, as the client's SDK chose them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub service: String,
+    pub region: String,
+}
+
+/// `AKID/DATE/REGION/SERVICE/aws4_request` → its region and service.
+fn parse_credential(credential: &str) -> Option<Scope> {
+    let parts: Vec<&str> = credential.split('/').collect();
+    match parts[..] {
+        [_, _, region, service, "aws4_request"] if !service.is_empty() => Some(Scope {
+            service: service.to_string(),
+            region: region.to_string(),
+        }),
+        _ => None,
+    }
+}
+
+/// The scope of the `Authorization` header, else of a presigned URL's
+/// `X-Amz-Credential` query parameter. S3's legacy SigV2 (`AWS AKID:sig`
+/// header, or `AWSAccessKeyId=…&Signature=…` in a URL: what botocore
+/// presigns S3 URLs with by default) names no region: it is left empty.
+pub fn scope(authorization: Option<&str>, query: &str) -> Option<Scope> {
+    let s3_v2 = || Scope {
+        service: "s3".into(),
+        region: String::new(),
+    };
+    match crate::http::Auth::parse(authorization) {
+        crate::http::Auth::SigV4(sig) => return parse_credential(sig.credential),
+        crate::http::Auth::Other(h) if h.starts_with("AWS ") => return Some(s3_v2()),
+        _ => {}
+    }
+    let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    if let Some((_, v)) = params.iter().find(|(k, _)| k == "X-Amz-Credential") {
+        return parse_credential(v);
+    }
+    params
+        .iter()
+        .any(|(k, _)| k == "AWSAccessKeyId")
+        .then(s3_v2)
+}
+
+/// Query parameters of a presigned URL: the client's signature, dropped
+/// before re-signing in the `Authorization` header (`sigv2`: the URL is a
+/// SigV2 one, whose `Signature` and `Expires` are dropped too).
+pub fn presign_param(name: &str, sigv2: bool) -> bool {
+    (sigv2 && matches!(name, "AWSAccessKeyId" | "Signature" | "Expires"))
+        || matches!(
+            name,
+            "X-Amz-Algorithm"
+                | "X-Amz-Credential"
+                | "X-Amz-Date"
+                | "X-Amz-Expires"
+                | "X-Amz-SignedHeaders"
+                | "X-Amz-Signature"
+                | "X-Amz-Security-Token"
+        )
+}
+
+/// Signing names that belong to the Bedrock proxy, never to this one.
+pub fn is_bedrock(service: &str) -> bool {
+    service == "bedrock" || service.starts_with("bedrock-")
+}
+
+/// The real endpoint of a signing name in `region`, and the region its
+/// requests are signed for (IAM is global, signed for `us-east-1`).
+pub fn endpoint(service: &str, region: &str) -> (String, String) {
+    match service {
+        "iam" => ("https://iam.amazonaws.com".into(), "us-east-1".into()),
+        // Path-style (`/bucket/key`), as clients address a loopback endpoint.
+        "s3" => (format!("https://s3.{region}.amazonaws.com"), region.into()),
+        // `aoss` control plane; other signing names whose host differs.
+        "aoss" => (
+            format!("https://aoss.{region}.amazonaws.com"),
+            region.into(),
+        ),
+        "execute-api" => (
+            format!("https://apigateway.{region}.amazonaws.com"),
+            region.into(),
+        ),
+        "states" => (
+            format!("https://states.{region}.amazonaws.com"),
+            region.into(),
+        ),
+        // sts, dynamodb, lambda, logs, es, secretsmanager, ssm, kms,
+        // cloudformation, ec2, sns, sqs, …: `<name>.<region>.amazonaws.com`.
+        other => (
+            format!("https://{other}.{region}.amazonaws.com"),
+            region.into(),
+        ),
+    }
+}
+
+/// A resource a successful call created or deleted (the ledger's entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Touched {
+    /// The signing name, e.g. `s3`, `iam`.
+    pub service: String,
+    /// As the student sees it: `s3 bucket kb-lab-documents`,
+    /// `s3 object kb-lab-documents/docs/a.md`, `iam role KbLabBedrockRole`.
+    pub resource: String,
+    /// The same with the names as sent to AWS (prefixed).
+    pub real: String,
+    pub created: bool,
+    pub deleted: bool,
+}
+
+/// What a request is, as far as the ledger cares.
+pub struct Call<'a> {
+    pub service: &'a str,
+    pub method: &'a str,
+    /// The real (prefixed) path, percent-encoded, no query.
+    pub path: &'a str,
+    pub query: &'a str,
+    /// `X-Amz-Target`, for JSON protocol services.
+    pub target: Option<&'a str>,
+    /// The real (prefixed) request body.
+    pub body: &'a [u8],
+}
+
+/// `CreateRole` → (`Create`, `role`); `PutRolePolicy` → (`Put`, `role policy`).
+fn verb_noun(op: &str) -> Option<(&'static str, String)> {
+    const VERBS: [&str; 5] = ["Create", "Put", "Attach", "Delete", "Detach"];
+    let verb = VERBS.into_iter().find(|v| op.starts_with(v))?;
+    let mut noun = String::new();
+    for c in op[verb.len()..].chars() {
+        if c.is_ascii_uppercase() && !noun.is_empty() {
+            noun.push(' ');
+        }
+        noun.push(c.to_ascii_lowercase());
+    }
+    (!noun.is_empty()).then_some((verb, noun))
+}
+
+fn touched(call: &Call<'_>, names: &NameMap, verb: &str, real: String) -> Touched {
+    Touched {
+        service: call.service.to_string(),
+        resource: names.to_student(&real),
+        real,
+        created: matches!(verb, "Create" | "Put" | "Attach"),
+        deleted: matches!(verb, "Delete" | "Detach"),
+    }
+}
+
+fn decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The resources a successful `call` created or deleted.
+pub fn ledger(call: &Call<'_>, names: &NameMap) -> Vec<Touched> {
+    let svc = call.service;
+    if svc == "s3" {
+        return s3_ledger(call, names);
+    }
+    let body = String::from_utf8_lossy(call.body);
+    // Query protocol (IAM, STS, SNS, …): `Action=CreateRole&RoleName=…`.
+    let form: Vec<(String, String)> = if call.method == "POST" && call.target.is_none() {
+        form_urlencoded::parse(call.body).into_owned().collect()
+    } else {
+        form_urlencoded::parse(call.query.as_bytes())
+            .into_owned()
+            .collect()
+    };
+    if let Some((_, action)) = form.iter().find(|(k, _)| k == "Action") {
+        let Some((verb, noun)) = verb_noun(action) else {
+            return Vec::new();
+        };
+        let ids: Vec<&str> = form
+            .iter()
+            .filter(|(k, _)| k.ends_with("Name") || k.ends_with("Arn"))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        let real = format!("{svc} {noun} {}", ids.join(" "));
+        return vec![touched(call, names, verb, real)];
+    }
+    // JSON protocol: `X-Amz-Target: DynamoDB_20120810.CreateTable`.
+    if let Some(target) = call.target {
+        let op = target.rsplit('.').next().unwrap_or(target);
+        let Some((verb, noun)) = verb_noun(op) else {
+            return Vec::new();
+        };
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let ids: Vec<String> = json
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| k.ends_with("Name") || k.ends_with("Arn") || k.as_str() == "name")
+            .filter_map(|(_, v)| v.as_str().map(str::to_string))
+            .collect();
+        let real = format!("{svc} {noun} {}", ids.join(" "));
+        return vec![touched(call, names, verb, real.trim_end().to_string())];
+    }
+    // Lambda's REST API: `POST …/functions` creates, `DELETE …/functions/NAME` deletes.
+    if svc == "lambda" {
+        let segs: Vec<&str> = call.path.trim_matches('/').split('/').collect();
+        return match (call.method, &segs[..]) {
+            ("POST", [_, "functions"]) => {
+                let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                let name = json["FunctionName"].as_str().unwrap_or_default();
+                vec![touched(
+                    call,
+                    names,
+                    "Create",
+                    format!("lambda function {name}"),
+                )]
+            }
+            ("DELETE", [_, "functions", name]) => vec![touched(
+                call,
+                names,
+                "Delete",
+                format!("lambda function {}", decode(name)),
+            )],
+            _ => Vec::new(),
+        };
+    }
+    Vec::new()
+}
+
+/// S3 query parameters that do not make a request a sub-resource one.
+fn plain_param(name: &str) -> bool {
+    matches!(name, "x-id" | "uploadId" | "versionId")
+}
+
+fn s3_ledger(call: &Call<'_>, names: &NameMap) -> Vec<Touched> {
+    let path = call.path.trim_start_matches('/');
+    let (bucket, key) = match path.split_once('/') {
+        Some((b, k)) if !k.is_empty() => (decode(b), Some(decode(k))),
+        _ => (decode(path.trim_end_matches('/')), None),
+    };
+    if bucket.is_empty() {
+        return Vec::new();
+    }
+    let params: Vec<(String, String)> = form_urlencoded::parse(call.query.as_bytes())
+        .into_owned()
+        .collect();
+    let sub = params.iter().any(|(k, _)| !plain_param(k));
+    let has = |name: &str| params.iter().any(|(k, _)| k == name);
+    let entry = |verb, what: String| touched(call, names, verb, what);
+    match (call.method, key) {
+        ("PUT", None) if !sub => vec![entry("Create", format!("s3 bucket {bucket}"))],
+        ("DELETE", None) if !sub => vec![entry("Delete", format!("s3 bucket {bucket}"))],
+        // PutObject, CopyObject; a part upload is not an object yet.
+        ("PUT", Some(key)) if !sub && !has("uploadId") => {
+            vec![entry("Create", format!("s3 object {bucket}/{key}"))]
+        }
+        // CompleteMultipartUpload.
+        ("POST", Some(key)) if has("uploadId") => {
+            vec![entry("Create", format!("s3 object {bucket}/{key}"))]
+        }
+        ("DELETE", Some(key)) if !sub => {
+            vec![entry("Delete", format!("s3 object {bucket}/{key}"))]
+        }
+        // DeleteObjects: `<Delete><Object><Key>…</Key></Object>…`.
+        ("POST", None) if has("delete") => String::from_utf8_lossy(call.body)
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|s| s.split_once("</Key>").map(|(k, _)| k.to_string()))
+            .map(|k| entry("Delete", format!("s3 object {bucket}/{k}")))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scope_comes_from_the_header_or_a_presigned_query() {
+        let h = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261127/eu-west-1/s3/aws4_request, SignedHeaders=host, Signature=00";
+        let s3 = Scope {
+            service: "s3".into(),
+            region: "eu-west-1".into(),
+        };
+        assert_eq!(scope(Some(h), ""), Some(s3.clone()));
+        let q = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261127%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Signature=00";
+        assert_eq!(scope(None, q), Some(s3));
+        assert_eq!(scope(None, "a=b"), None);
+        let v2 = Scope {
+            service: "s3".into(),
+            region: String::new(),
+        };
+        assert_eq!(
+            scope(None, "AWSAccessKeyId=AKIDEXAMPLE&Signature=x%3D&Expires=1"),
+            Some(v2.clone())
+        );
+        assert_eq!(scope(Some("AWS AKIDEXAMPLE:c2ln"), ""), Some(v2));
+        assert_eq!(scope(Some("Bearer x"), ""), None);
+    }
+
+    #[test]
+    fn endpoints_by_signing_name() {
+        assert_eq!(
+            endpoint("iam", "eu-west-1"),
+            ("https://iam.amazonaws.com".into(), "us-east-1".into())
+        );
+        assert_eq!(
+            endpoint("s3", "eu-west-1").0,
+            "https://s3.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            endpoint("sts", "us-west-2").0,
+            "https://sts.us-west-2.amazonaws.com"
+        );
+        assert_eq!(
+            endpoint("dynamodb", "us-west-2").0,
+            "https://dynamodb.us-west-2.amazonaws.com"
+        );
+        assert!(is_bedrock("bedrock") && !is_bedrock("s3"));
+    }
+
+    fn call<'a>(
+        service: &'a str,
+        method: &'a str,
+        path: &'a str,
+        query: &'a str,
+        body: &'a [u8],
+    ) -> Call<'a> {
+        Call {
+            service,
+            method,
+            path,
+            query,
+            target: None,
+            body,
+        }
+    }
+
+    #[test]
+    fn the_ledger_names_what_was_created_and_deleted() {
+        let m = NameMap::new("lc-1-", ["kb-lab-documents", "KbLabBedrockRole"]);
+        let one = |c: Call<'_>| {
+            let mut t = ledger(&c, &m);
+            assert_eq!(t.len(), 1, "{t:?}");
+            let t = t.remove(0);
+            (t.resource, t.real, t.created, t.deleted)
+        };
+        assert_eq!(
+            one(call("s3", "PUT", "/lc-1-kb-lab-documents", "", b"")),
+            (
+                "s3 bucket kb-lab-documents".into(),
+                "s3 bucket lc-1-kb-lab-documents".into(),
+                true,
+                false
+            )
+        );
+        assert_eq!(
+            one(call(
+                "s3",
+                "PUT",
+                "/lc-1-kb-lab-documents/docs/a%20b.md",
+                "x-id=PutObject",
+                b""
+            ))
+            .0,
+            "s3 object kb-lab-documents/docs/a b.md"
+        );
+        assert!(
+            one(call(
+                "s3",
+                "DELETE",
+                "/lc-1-kb-lab-documents/docs/a.md",
+                "",
+                b""
+            ))
+            .3
+        );
+        assert!(ledger(&call("s3", "PUT", "/b", "policy", b"{}"), &m).is_empty());
+        assert!(ledger(&call("s3", "GET", "/b/k", "", b""), &m).is_empty());
+        let form = b"Action=CreateRole&Version=2010-05-08&RoleName=lc-1-KbLabBedrockRole&AssumeRolePolicyDocument=%7B%7D";
+        assert_eq!(
+            one(call("iam", "POST", "/", "", form)),
+            (
+                "iam role KbLabBedrockRole".into(),
+                "iam role lc-1-KbLabBedrockRole".into(),
+                true,
+                false
+            )
+        );
+        let put = b"Action=PutRolePolicy&RoleName=lc-1-KbLabBedrockRole&PolicyName=Read&PolicyDocument=%7B%7D";
+        assert_eq!(
+            one(call("iam", "POST", "/", "", put)).0,
+            "iam role policy KbLabBedrockRole Read"
+        );
+        assert!(
+            ledger(
+                &call("sts", "POST", "/", "", b"Action=GetCallerIdentity"),
+                &m
+            )
+            .is_empty()
+        );
+        let mut ddb = call("dynamodb", "POST", "/", "", br#"{"TableName":"chat"}"#);
+        ddb.target = Some("DynamoDB_20120810.DeleteTable");
+        assert_eq!(one(ddb).0, "dynamodb table chat");
+        let del =
+            b"<Delete><Object><Key>a.md</Key></Object><Object><Key>b.md</Key></Object></Delete>";
+        assert_eq!(
+            ledger(
+                &call("s3", "POST", "/lc-1-kb-lab-documents", "delete", del),
+                &m
+            )
+            .len(),
+            2
+        );
+    }
+}

@@ -1,0 +1,436 @@
+//! Record and live modes' setup pass-through (docs/setup-services.md,
+//! "Record and live"): real clients (boto3, AWS CLI v2 and v1) signing with
+//! dummy credentials at `AWS_ENDPOINT_URL` = the pass-through, which re-signs
+//! for the author against a local upstream that VERIFIES SigV4 for any
+//! service and answers from a moto server: every request verifies, the
+//! upload lands under the run-prefixed bucket with its bytes, the client
+//! prints the names the page used, and the ledger lists what was created.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use labcheck::clients::StderrProgress;
+use labcheck::ids::ClientId;
+use labcheck::record::verify_setup::SetupUpstream;
+use labcheck::record::{Credentials, NameMap, SetupProxy, SetupProxySettings, Touched};
+use labcheck::setup::http::{Call, Response, send};
+use labcheck::setup::{ACCOUNT_ID, MotoServer};
+use labcheck::steps::env::{DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY};
+
+const PREFIX: &str = "lc-3f9a2b-";
+const BUCKET: &str = "kb-lab-documents";
+const ROLE: &str = "KbLabBedrockRole";
+const TEXT: &str = "# Returns\nCustomers may return an item within 30 days.\n";
+const TRUST: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+
+fn author() -> Credentials {
+    Credentials::new(
+        "AKIATESTSETUPAUTHOR0",
+        "testSecretKeyForTheSetupUpstream00000000",
+        None,
+        None,
+        "test",
+    )
+}
+
+/// A trial's moto, the verifying upstream in front of it, the pass-through.
+struct Rig {
+    moto: MotoServer,
+    upstream: SetupUpstream,
+    proxy: SetupProxy,
+}
+
+fn rig(signing: Credentials) -> Rig {
+    let install = common::clients()
+        .ensure_moto(&StderrProgress)
+        .expect("moto provisioned");
+    let moto = MotoServer::start(&install).expect("moto");
+    let upstream = SetupUpstream::start_blocking(author(), moto.endpoint()).expect("upstream");
+    let proxy = SetupProxy::start_blocking(SetupProxySettings {
+        credentials: signing,
+        region: "us-east-1".into(),
+        upstream: Some(upstream.url()),
+        names: NameMap::new(PREFIX, [BUCKET, ROLE]),
+    })
+    .expect("pass-through");
+    Rig {
+        moto,
+        upstream,
+        proxy,
+    }
+}
+
+fn addr(url: &str) -> SocketAddr {
+    url.trim_start_matches("http://").parse().expect("addr")
+}
+
+/// Runs a provisioned client's command with dummy credentials and the
+/// pass-through as `AWS_ENDPOINT_URL`, nothing else from this environment.
+fn client(client: ClientId, args: &[&str], proxy: &SetupProxy, dir: &Path) -> Output {
+    let bin = common::clients()
+        .ensure(client, &StderrProgress)
+        .expect("client provisioned")
+        .bin_dir;
+    let program = if client == ClientId::Boto3 {
+        "python3"
+    } else {
+        "aws"
+    };
+    Command::new(bin.join(program))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", dir)
+        .env("AWS_ENDPOINT_URL", proxy.url())
+        .env("AWS_ACCESS_KEY_ID", DUMMY_ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET_ACCESS_KEY)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", dir.join("no-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-credentials"))
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_PAGER", "")
+        .output()
+        .expect("client runs")
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn moto_call(moto: &MotoServer, service: &str, method: &str, path: &str, body: &[u8]) -> Response {
+    let form = [(
+        "Content-Type",
+        "application/x-www-form-urlencoded; charset=utf-8",
+    )];
+    let call = Call {
+        service,
+        method,
+        path,
+        headers: if body.is_empty() { &[] } else { &form },
+        body,
+    };
+    send(moto.addr(), "us-east-1", &call).expect("moto answers")
+}
+
+/// What landed in moto: the object under the PREFIXED bucket with its
+/// bytes, no unprefixed bucket, and the prefixed role.
+fn assert_landed(rig: &Rig, key: &str) {
+    let object = moto_call(
+        &rig.moto,
+        "s3",
+        "GET",
+        &format!("/{PREFIX}{BUCKET}/{key}"),
+        b"",
+    );
+    assert_eq!(object.status, 200, "{}", object.body);
+    assert_eq!(object.body, TEXT);
+    let plain = moto_call(&rig.moto, "s3", "GET", &format!("/{BUCKET}"), b"");
+    assert_eq!(
+        plain.status, 404,
+        "an unprefixed bucket exists: {}",
+        plain.body
+    );
+    let body = format!("Action=GetRole&Version=2010-05-08&RoleName={PREFIX}{ROLE}");
+    let role = moto_call(&rig.moto, "iam", "POST", "/", body.as_bytes());
+    assert_eq!(role.status, 200, "{}", role.body);
+}
+
+fn assert_verified(rig: &Rig, at_least: usize) {
+    assert_eq!(rig.upstream.rejected(), Vec::<(u16, String)>::new());
+    let verified = rig.upstream.verified();
+    assert!(verified.len() >= at_least, "{verified:#?}");
+    assert!(
+        verified.iter().any(|v| v.starts_with("s3 PUT ")),
+        "{verified:#?}"
+    );
+    assert!(
+        verified.iter().any(|v| v.starts_with("iam POST ")),
+        "{verified:#?}"
+    );
+}
+
+fn resources(ledger: &[Touched]) -> Vec<(String, String, bool)> {
+    ledger
+        .iter()
+        .map(|t| (t.resource.clone(), t.real.clone(), t.created))
+        .collect()
+}
+
+fn assert_ledger(rig: &Rig, key: &str) {
+    let got = resources(&rig.proxy.ledger());
+    for (resource, real) in [
+        (
+            format!("s3 bucket {BUCKET}"),
+            format!("s3 bucket {PREFIX}{BUCKET}"),
+        ),
+        (
+            format!("s3 object {BUCKET}/{key}"),
+            format!("s3 object {PREFIX}{BUCKET}/{key}"),
+        ),
+        (
+            format!("iam role {ROLE}"),
+            format!("iam role {PREFIX}{ROLE}"),
+        ),
+    ] {
+        assert!(
+            got.contains(&(resource.clone(), real, true)),
+            "{resource} missing from {got:#?}"
+        );
+    }
+}
+
+const BOTO3: &str = r#"
+import json, boto3
+s3 = boto3.client("s3")
+s3.create_bucket(Bucket="kb-lab-documents")
+s3.put_object(Bucket="kb-lab-documents", Key="docs/a.md", Body=TEXT.encode(), ContentType="text/markdown")
+print("buckets", [b["Name"] for b in s3.list_buckets()["Buckets"]])
+print("keys", [o["Key"] for o in s3.list_objects_v2(Bucket="kb-lab-documents")["Contents"]])
+print("body", repr(s3.get_object(Bucket="kb-lab-documents", Key="docs/a.md")["Body"].read().decode()))
+print("size", s3.head_object(Bucket="kb-lab-documents", Key="docs/a.md")["ContentLength"])
+s3.download_file("kb-lab-documents", "docs/a.md", "copy.md")
+print("downloaded", repr(open("copy.md").read()))
+iam = boto3.client("iam")
+role = iam.create_role(RoleName="KbLabBedrockRole", AssumeRolePolicyDocument=TRUST)["Role"]
+print("role", role["RoleName"], role["Arn"])
+s3.put_object(Bucket="kb-lab-documents", Key="docs/tmp.md", Body=b"x")
+s3.delete_object(Bucket="kb-lab-documents", Key="docs/tmp.md")
+import urllib.request
+url = s3.generate_presigned_url("get_object", Params={"Bucket": "kb-lab-documents", "Key": "docs/a.md"})
+print("presigned", repr(urllib.request.urlopen(url).read().decode()))
+from botocore.config import Config
+v4 = boto3.client("s3", config=Config(signature_version="s3v4"))
+url = v4.generate_presigned_url("get_object", Params={"Bucket": "kb-lab-documents", "Key": "docs/a.md"})
+assert "X-Amz-Credential=" in url, url
+print("presigned-v4", repr(urllib.request.urlopen(url).read().decode()))
+"#;
+
+#[test]
+fn boto3_upload_and_create_role_are_re_signed_and_prefixed() {
+    let rig = rig(author());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = format!("TEXT = {TEXT:?}\nTRUST = {TRUST:?}\n{BOTO3}");
+    let out = client(ClientId::Boto3, &["-c", &script], &rig.proxy, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("buckets ['kb-lab-documents']"), "{stdout}");
+    assert!(stdout.contains("keys ['docs/a.md']"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("body {TEXT:?}").replace('"', "'")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "role {ROLE} arn:aws:iam::{ACCOUNT_ID}:role/{ROLE}"
+        )),
+        "{stdout}"
+    );
+    // A presigned URL's dummy signature (SigV2, botocore's default for S3)
+    // is replaced by a header signature.
+    assert!(
+        stdout.contains(&format!("presigned {TEXT:?}").replace('"', "'")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("presigned-v4 {TEXT:?}").replace('"', "'")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(PREFIX), "{stdout}");
+    assert_landed(&rig, "docs/a.md");
+    assert_verified(&rig, 10);
+    assert_ledger(&rig, "docs/a.md");
+    let tmp = format!("s3 object {BUCKET}/docs/tmp.md");
+    let ledger = rig.proxy.ledger();
+    let deleted: Vec<_> = ledger.iter().filter(|t| t.resource == tmp).collect();
+    assert_eq!(deleted.len(), 2, "{ledger:#?}");
+    assert!(deleted[0].created && !deleted[0].deleted);
+    assert!(deleted[1].deleted && !deleted[1].created);
+}
+
+fn cli_upload_and_create_role(which: ClientId) {
+    let rig = rig(author());
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("a.md"), TEXT).expect("write");
+    std::fs::write(dir.path().join("trust.json"), TRUST).expect("write");
+    let run = |args: &[&str]| {
+        let out = client(which, args, &rig.proxy, dir.path());
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "aws {args:?}: {stdout}\n{stderr}");
+        stdout
+    };
+    let mb = run(&["s3", "mb", "s3://kb-lab-documents"]);
+    assert_eq!(mb.trim(), "make_bucket: kb-lab-documents");
+    let cp = run(&["s3", "cp", "a.md", "s3://kb-lab-documents/docs/b.md"]);
+    assert!(
+        cp.contains("upload: ./a.md to s3://kb-lab-documents/docs/b.md"),
+        "{cp}"
+    );
+    let ls = run(&["s3", "ls", "s3://kb-lab-documents/docs/"]);
+    assert!(ls.contains(" b.md"), "{ls}");
+    let role = run(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        ROLE,
+        "--assume-role-policy-document",
+        "file://trust.json",
+        "--query",
+        "Role.Arn",
+        "--output",
+        "text",
+    ]);
+    assert_eq!(
+        role.trim(),
+        format!("arn:aws:iam::{ACCOUNT_ID}:role/{ROLE}")
+    );
+    for out in [&mb, &cp, &ls, &role] {
+        assert!(!out.contains(PREFIX), "{out}");
+    }
+    assert_landed(&rig, "docs/b.md");
+    assert_verified(&rig, 4);
+    assert_ledger(&rig, "docs/b.md");
+}
+
+#[test]
+fn aws_cli_v2_upload_and_create_role_are_re_signed_and_prefixed() {
+    cli_upload_and_create_role(ClientId::AwsCliV2);
+}
+
+#[test]
+fn aws_cli_v1_upload_and_create_role_are_re_signed_and_prefixed() {
+    cli_upload_and_create_role(ClientId::AwsCliV1);
+}
+
+/// botocore's `aws-chunked` upload with a trailing checksum (what it sends
+/// over HTTPS), sent to the pass-through as captured: re-sent as plain bytes
+/// with the checksum as a header, verified, and stored as sent.
+#[test]
+fn an_aws_chunked_upload_with_a_trailer_checksum_lands_as_plain_bytes() {
+    let rig = rig(author());
+    let proxy = addr(&rig.proxy.url());
+    let mb = Call {
+        service: "s3",
+        method: "PUT",
+        path: "/kb-lab-documents",
+        headers: &[],
+        body: b"",
+    };
+    assert_eq!(send(proxy, "us-east-1", &mb).expect("answer").status, 200);
+    let chunked = std::fs::read(
+        common::repo().join("tests/fixtures/record-setup/botocore-1.43.11-put-object.aws-chunked"),
+    )
+    .expect("fixture");
+    let put = Call {
+        service: "s3",
+        method: "PUT",
+        path: "/kb-lab-documents/docs/a.md",
+        headers: &[
+            ("Content-Encoding", "aws-chunked"),
+            ("X-Amz-Trailer", "x-amz-checksum-crc32"),
+            ("X-Amz-Decoded-Content-Length", "55"),
+            ("x-amz-sdk-checksum-algorithm", "CRC32"),
+            ("X-Amz-Content-SHA256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+        ],
+        body: &chunked,
+    };
+    let answer = send(proxy, "us-east-1", &put).expect("answer");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(rig.upstream.rejected(), Vec::<(u16, String)>::new());
+    let object = moto_call(
+        &rig.moto,
+        "s3",
+        "GET",
+        &format!("/{PREFIX}{BUCKET}/docs/a.md"),
+        b"",
+    );
+    assert_eq!(object.body, TEXT);
+    // A broken chunk is refused by the pass-through, never forwarded.
+    let broken = Call {
+        body: b"zz\r\nab\r\n0\r\n\r\n",
+        ..put
+    };
+    let refused = send(proxy, "us-east-1", &broken).expect("answer");
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused
+            .body
+            .contains("malformed aws-chunked body at byte 0"),
+        "{}",
+        refused.body
+    );
+}
+
+#[test]
+fn a_wrong_author_secret_gets_the_upstreams_403_back_to_the_client() {
+    let wrong = Credentials::new(
+        author().access_key_id(),
+        "notTheSecretTheUpstreamKnows000000000000",
+        None,
+        None,
+        "test",
+    );
+    let rig = rig(wrong);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = "import boto3\nboto3.client('iam').create_role(RoleName='KbLabBedrockRole', AssumeRolePolicyDocument='{}')";
+    let out = client(ClientId::Boto3, &["-c", script], &rig.proxy, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(
+            "An error occurred (SignatureDoesNotMatch) when calling the CreateRole operation"
+        ),
+        "{stderr}"
+    );
+    let rejected = rig.upstream.rejected();
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(rejected[0].0, 403);
+    assert!(rig.upstream.verified().is_empty());
+    assert!(rig.proxy.ledger().is_empty());
+}
+
+/// A raw request without any signature: the answer's status line and body.
+fn unsigned(proxy: SocketAddr) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut tcp = std::net::TcpStream::connect(proxy).expect("connect");
+    tcp.write_all(b"GET /kb-lab-documents HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).expect("read");
+    out
+}
+
+#[test]
+fn bedrock_and_unsigned_requests_are_refused_with_a_reason() {
+    let rig = rig(author());
+    let proxy = addr(&rig.proxy.url());
+    let bedrock = Call {
+        service: "bedrock",
+        method: "POST",
+        path: "/model/m/converse",
+        headers: &[("Content-Type", "application/json")],
+        body: b"{}",
+    };
+    let answer = send(proxy, "us-east-1", &bedrock).expect("answer");
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer
+            .body
+            .contains("signing name `bedrock` belongs to the Bedrock proxy"),
+        "{}",
+        answer.body
+    );
+    let answer = unsigned(proxy);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(
+        answer.contains("<Code>MissingAuthenticationToken</Code>"),
+        "{answer}"
+    );
+    assert!(rig.upstream.verified().is_empty() && rig.upstream.rejected().is_empty());
+}
