@@ -162,6 +162,83 @@ mod tests {
         }
     }
 
+    fn sample() -> Vec<Leftover> {
+        vec![
+            Leftover {
+                lab: "5.1-knowledge-base-setup".into(),
+                trial: "5.1-knowledge-base-setup::cli-role::aws-cli-v2".into(),
+                resource: "IAM role `KbLabBedrockRole`".into(),
+                reason: "the cleanup could not delete it: DeleteRole: 409 DeleteConflict: Cannot delete entity, must remove roles from instance profile first.".into(),
+            },
+            Leftover {
+                lab: "5.1-knowledge-base-setup".into(),
+                trial: "5.1-knowledge-base-setup::python-upload::boto3".into(),
+                resource: "S3 bucket `lc-3fa9c1-kb-lab-scratch|tmp`".into(),
+                reason: "created by the run and still there after the cleanup: declare it in `[lab] resources` so the cleanup deletes it".into(),
+            },
+        ]
+    }
+
+    fn verdict() -> crate::report::LabVerdict {
+        let item = crate::spec::lab::ChecklistItem {
+            index: 1,
+            text: "The bucket holds the documents".into(),
+            line: 3,
+            cell: None,
+        };
+        crate::report::LabVerdict::new("5.1-knowledge-base-setup", &[item], &[])
+    }
+
+    fn snap(name: &str, text: &str) {
+        insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(name, text);
+        });
+    }
+
+    /// Every report format with leftovers, and without: no section at all.
+    #[test]
+    fn every_format_shows_leftovers_and_none_shows_nothing() {
+        use crate::report::{json, junit, markdown};
+        let left = sample();
+        let v = [verdict()];
+        snap(
+            "leftovers-markdown",
+            &markdown::run_summary("r1", &v, &[], &left),
+        );
+        snap("leftovers-json", &json::render("r1", &v, &[], &left));
+        let suite = junit::Suite {
+            name: v[0].lab.clone(),
+            cases: vec![],
+            system_out: None,
+            system_err: junit_system_err(&left, &v[0].lab),
+        };
+        snap(
+            "leftovers-junit",
+            &junit::render("labcheck run r1", &[suite]),
+        );
+        let root = tempfile::tempdir().expect("tempdir");
+        let run = ResultsDir::new(root.path(), "r1");
+        run.write_leftovers("5.1-knowledge-base-setup", &left)
+            .expect("write");
+        let end = crate::report::console::EndOfRun::new(std::iter::empty(), &[], &run.dir);
+        snap(
+            "leftovers-console",
+            &end.text
+                .replace(&run.dir.display().to_string(), "<results>"),
+        );
+
+        let markdown = markdown::run_summary("r1", &v, &[], &[]);
+        snap("leftovers-markdown-none", &markdown);
+        assert!(!markdown.contains("Left behind"));
+        assert!(!json::render("r1", &v, &[], &[]).contains("left_behind"));
+        assert_eq!(junit_system_err(&[], "5.1-knowledge-base-setup"), None);
+        assert_eq!(junit_system_err(&left, "other-lab"), None);
+        let empty = ResultsDir::new(root.path(), "r2");
+        let end = crate::report::console::EndOfRun::new(std::iter::empty(), &[], &empty.dir);
+        assert!(!end.text.contains("left behind"), "{}", end.text);
+        assert_eq!(render_text(&[]), "");
+    }
+
     #[test]
     fn leftovers_round_trip_next_to_outcomes_and_none_is_no_file() {
         let root = tempfile::tempdir().expect("tempdir");

@@ -56,22 +56,6 @@ pub const REPLAYED: &[&str] = &[
 /// delete `[lab] resources` of.
 pub const STATEFUL: &[&str] = &["s3", "iam", "dynamodb"];
 
-/// Services whose calls create resources that outlive a run: a lab that
-/// declares one of them and no `[lab] resources` is warned by lint
-/// (`setup-undeclared-resources`).
-pub const CREATING: &[&str] = &[
-    "dynamodb",
-    "iam",
-    "lambda",
-    "opensearchserverless",
-    "s3",
-    "s3vectors",
-    "secretsmanager",
-    "sns",
-    "sqs",
-    "ssm",
-];
-
 /// `[lab] services`, each name checked at its position.
 pub(crate) fn services(ctx: &Ctx<'_>, raw: &[Spanned<String>]) -> Result<Vec<String>, SpecError> {
     let mut out: Vec<String> = Vec::new();
