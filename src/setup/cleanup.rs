@@ -53,6 +53,18 @@ impl RunPrefix {
         RunPrefix(format!("lc-{:06x}", z & 0xFF_FFFF))
     }
 
+    /// The prefix of a run id: every process of one run (nextest runs one
+    /// per trial, CI shards run on several machines) names its resources
+    /// alike, so a cleanup in any of them finds them.
+    pub fn from_run_id(run_id: &str) -> RunPrefix {
+        // FNV-1a: stable across processes, platforms and Rust versions
+        // (unlike `DefaultHasher`).
+        let hash = run_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        RunPrefix::from_seed(hash)
+    }
+
     /// `lc-3fa9c1`.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -140,7 +152,10 @@ pub fn cleanup(endpoint: &str, region: &str, resources: &[Resource]) -> CleanupR
 /// The leftovers of a run for the report: every resource the cleanup could
 /// not delete, then every resource the pass-through saw created and not
 /// deleted (`still_there`, its ledger after the cleanup) that is not already
-/// among them; scrubbed with the run's scrubber, like outcomes.
+/// among them — a ledger entry spelled like [`Resource`]'s `Display`
+/// (`S3 bucket `kb-lab-documents``) is listed once; scrubbed with the run's
+/// scrubber, like outcomes. The runner stores them with
+/// [`crate::report::ResultsDir::write_leftovers`].
 pub fn leftovers(
     lab: &str,
     trial: &str,
@@ -536,6 +551,16 @@ mod tests {
         assert_eq!(p.strip(&name), Some("kb-lab-documents"));
         assert_eq!(p.strip("kb-lab-documents"), None);
         assert!(RunPrefix::new().as_str().starts_with("lc-"));
+        assert_eq!(
+            RunPrefix::from_run_id("run-1"),
+            RunPrefix::from_run_id("run-1")
+        );
+        assert_ne!(
+            RunPrefix::from_run_id("run-1"),
+            RunPrefix::from_run_id("run-2")
+        );
+        // Pinned: a run id maps to the same prefix in every build.
+        assert_eq!(RunPrefix::from_run_id("run-1").as_str(), "lc-8a60bb");
     }
 
     #[test]
