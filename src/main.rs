@@ -377,7 +377,9 @@ fn report(
         Some(id) => id,
         None => newest_run(results_root)?,
     };
-    let outcomes = ResultsDir::new(results_root, &run_id).read_all()?;
+    let results = ResultsDir::new(results_root, &run_id);
+    let outcomes = results.read_all()?;
+    let left_behind = results.read_leftovers()?;
     if outcomes.is_empty() {
         bail!(
             "run `{run_id}` has no outcome files under {}",
@@ -413,14 +415,15 @@ fn report(
             if !sandboxes.is_empty() {
                 text.push_str(&format!("sandbox: {}\n", sandboxes.join(", ")));
             }
+            text.push_str(&labcheck::report::leftovers::render_text(&left_behind));
             text.push_str(&format!(
                 "run {run_id}: {} trial(s), {failed} failed\n",
                 outcomes.len()
             ));
             text
         }
-        Format::Json => json::render(&run_id, &verdicts, &outcomes) + "\n",
-        Format::Markdown => markdown::run_summary(&run_id, &verdicts, &outcomes),
+        Format::Json => json::render(&run_id, &verdicts, &outcomes, &left_behind) + "\n",
+        Format::Markdown => markdown::run_summary(&run_id, &verdicts, &outcomes, &left_behind),
         Format::Junit => {
             let suites: Vec<junit::Suite> = verdicts
                 .iter()
@@ -428,6 +431,7 @@ fn report(
                     name: v.lab.clone(),
                     cases: junit::cases_of(&outcomes, &v.lab),
                     system_out: Some(v.render()),
+                    system_err: labcheck::report::leftovers::junit_system_err(&left_behind, &v.lab),
                 })
                 .collect();
             junit::render(&format!("labcheck run {run_id}"), &suites)

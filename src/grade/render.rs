@@ -73,6 +73,7 @@ pub fn junit(r: &GradeReport) -> String {
         name: r.lab.clone(),
         cases,
         system_out: Some(format!("score {}/{}\n", r.score, r.max)),
+        system_err: None,
     };
     junit::render("labcheck grade", &[suite])
 }

@@ -24,6 +24,8 @@
 //!   older than what the page's own calls need ([`client_versions`]);
 //! - `service-undeclared`: a setup service the page's code calls (boto3
 //!   client, `aws <service>`) that `[lab] services` does not declare;
+//!   `setup-undeclared-resources`: `s3`, `iam` or `dynamodb` declared but no
+//!   `[lab] resources` for the record/live cleanup;
 //! - `cassette-*`, `step-without-cassette`: unused cassettes, steps with no
 //!   cassette, secrets, cassettes older than the lab's `max_age`;
 //! - `notebook-*`: saved outputs with secrets, ARNs, account ids or errors,
@@ -126,6 +128,9 @@ pub fn lint_paths(paths: &[PathBuf], options: &LintOptions) -> Result<Vec<Diagno
             // Only a loaded lab says which services it declares.
             if let Some(lab) = labs.last().filter(|l| l.page == page) {
                 out.extend(undeclared_services(&page, &lab.services));
+                let toml =
+                    std::fs::read_to_string(lab.dir.join(spec::LAB_FILE)).unwrap_or_default();
+                out.extend(services::undeclared_resources(lab, &toml));
             }
         }
     }

@@ -3,6 +3,11 @@
 //! commands (`aws iam …`, `aws s3api …`) — that the lab's `[lab] services`
 //! does not list. Undeclared, such a call gets no emulator in replay and is
 //! refused by the network guard.
+//!
+//! `setup-undeclared-resources`: a lab that declares a service whose
+//! resources labcheck can delete (`s3`, `iam`, `dynamodb`) but no
+//! `[lab] resources`: a record or live run has nothing to clean up and
+//! leaves what the steps created in the author's account.
 
 use std::sync::OnceLock;
 
@@ -10,7 +15,8 @@ use regex::Regex;
 
 use crate::content::LabPage;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::spec::services::{EMULATED, REPLAYED};
+use crate::spec::lab::Lab;
+use crate::spec::services::{EMULATED, REPLAYED, STATEFUL};
 
 fn client_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -114,6 +120,48 @@ pub fn check(page: &LabPage, text: &str, declared: &[String]) -> Vec<Diagnostic>
     out
 }
 
+/// `setup-undeclared-resources` for a loaded lab whose `lab.toml` is `text`,
+/// at its `services` line.
+pub fn undeclared_resources(lab: &Lab, text: &str) -> Option<Diagnostic> {
+    let cleanable: Vec<&str> = lab
+        .services
+        .iter()
+        .map(String::as_str)
+        .filter(|s| STATEFUL.contains(s))
+        .collect();
+    if cleanable.is_empty() || !lab.resources.is_empty() {
+        return None;
+    }
+    let line = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("services"))
+        .map_or(1, |i| i + 1);
+    let listed = cleanable
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let example = match cleanable[0] {
+        "s3" => "{ service = \"s3\", bucket = \"…\" }",
+        "iam" => "{ service = \"iam\", role = \"…\" }",
+        _ => "{ service = \"dynamodb\", table = \"…\" }",
+    };
+    Some(
+        Diagnostic::new(
+            Severity::Warning,
+            "setup-undeclared-resources",
+            format!(
+                "the lab uses {listed} but declares no `resources`: a record or live run cannot clean up what its steps create"
+            ),
+            &lab.dir.join(crate::spec::LAB_FILE),
+        )
+        .at(text, line, Some("services"))
+        .help(format!(
+            "name what the steps create under `[lab]`, e.g. `resources = [{example}]` (see docs/setup-services.md)"
+        )),
+    )
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -121,6 +169,41 @@ mod tests {
     use std::path::Path;
 
     const PAGE: &str = "# Lab\n\n```bash\naws --region us-east-1 s3 mb s3://b && aws iam create-role --role-name r\naws s3api list-buckets\nACCOUNT=$(aws sts get-caller-identity --query Account)\naws bedrock-runtime converse --model-id m\n```\n\n```python\nimport boto3\nddb = boto3.resource(\"dynamodb\")\nkb = boto3.client(service_name='bedrock-agent')\nlam = boto3.client(\"lambda\")\n```\n";
+
+    fn lab_with(header: &str) -> (tempfile::TempDir, Lab, String) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::write(
+            dir.join("lab.md"),
+            "---\ntitle: t\n---\n## S\n\n```bash\naws s3 mb s3://b\n```\n\n- [ ] item\n",
+        )
+        .unwrap();
+        let toml = format!(
+            "[lab]\n{header}\n\n[[step]]\nid = \"a\"\nkind = \"shell\"\nproves = [1]\nclients = [\"aws-cli-v2\"]\nprogram = {{ section = \"S\" }}\n"
+        );
+        std::fs::write(dir.join("lab.toml"), &toml).unwrap();
+        let lab = crate::spec::load_lab(dir).unwrap();
+        (tmp, lab, toml)
+    }
+
+    #[test]
+    fn a_lab_creating_in_cleanable_services_must_declare_its_resources() {
+        let (_d, lab, toml) = lab_with("title = \"t\"\nservices = [\"sts\", \"s3\"]");
+        let d = undeclared_resources(&lab, &toml).expect("a warning");
+        assert_eq!((d.code.as_str(), d.line), ("setup-undeclared-resources", 3));
+        assert!(d.message.contains("uses `s3`"), "{}", d.message);
+        let help = d.help.as_deref().unwrap_or_default();
+        assert!(
+            help.contains("resources = [{ service = \"s3\", bucket = \"…\" }]"),
+            "{help}"
+        );
+        let (_d, lab, toml) =
+            lab_with("services = [\"s3\"]\nresources = [{ service = \"s3\", bucket = \"b\" }]");
+        assert!(undeclared_resources(&lab, &toml).is_none());
+        // Nothing it could clean up: no warning it could not act on.
+        let (_d, lab, toml) = lab_with("services = [\"sts\", \"lambda\"]");
+        assert!(undeclared_resources(&lab, &toml).is_none());
+    }
 
     #[test]
     fn calls_are_found_in_cli_and_boto3_code() {

@@ -6,12 +6,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::checklist::LabVerdict;
+use super::leftovers::render_text;
 use super::markdown::guards;
-use super::outcome::Outcome;
+use super::outcome::{Outcome, ResultsDir};
 use crate::spec::lab::Lab;
 
 /// The end of a run: each lab's ticked checklist, then the network guards in
-/// force and where the outcome files are.
+/// force, what a record or live run left in the account (read from the
+/// run's results directory) and where the outcome files are.
 #[derive(Debug, Clone)]
 pub struct EndOfRun {
     pub text: String,
@@ -40,6 +42,15 @@ impl EndOfRun {
         let sandboxes = super::markdown::sandboxes(outcomes);
         if !sandboxes.is_empty() {
             let _ = writeln!(text, "sandbox: {}", sandboxes.join(", "));
+        }
+        let results = ResultsDir {
+            dir: results_dir.to_path_buf(),
+        };
+        match results.read_leftovers() {
+            Ok(left) => text.push_str(&render_text(&left)),
+            Err(e) => {
+                let _ = writeln!(text, "left behind in AWS: unknown ({e})");
+            }
         }
         let _ = writeln!(text, "results: {}", results_dir.display());
         EndOfRun { text, checklist_ok }

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::checklist::LabVerdict;
+use super::leftovers::Leftover;
 use super::outcome::Outcome;
 
 /// Identifies the JSON layout; bumped on breaking changes.
@@ -16,6 +17,9 @@ pub struct RunReport<'a> {
     pub run_id: &'a str,
     pub labs: Vec<LabEntry<'a>>,
     pub trials: &'a [Outcome],
+    /// Resources a record or live run left in the account; absent when none.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub left_behind: &'a [Leftover],
 }
 
 #[derive(Debug, Serialize)]
@@ -28,7 +32,12 @@ pub struct LabEntry<'a> {
 }
 
 /// Pretty JSON of the run.
-pub fn render(run_id: &str, verdicts: &[LabVerdict], outcomes: &[Outcome]) -> String {
+pub fn render(
+    run_id: &str,
+    verdicts: &[LabVerdict],
+    outcomes: &[Outcome],
+    left_behind: &[Leftover],
+) -> String {
     let report = RunReport {
         schema: REPORT_SCHEMA,
         run_id,
@@ -42,6 +51,7 @@ pub fn render(run_id: &str, verdicts: &[LabVerdict], outcomes: &[Outcome]) -> St
             })
             .collect(),
         trials: outcomes,
+        left_behind,
     };
     serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }

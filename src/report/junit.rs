@@ -30,6 +30,9 @@ pub struct Suite {
     pub cases: Vec<Case>,
     /// Printed in the suite's `<system-out>` (e.g. the ticked checklist).
     pub system_out: Option<String>,
+    /// Printed in the suite's `<system-err>`: what a record or live run left
+    /// in the account ([`super::leftovers::junit_system_err`]).
+    pub system_err: Option<String>,
 }
 
 /// The cases of one lab's outcomes, one per trial.
@@ -93,6 +96,9 @@ pub fn render(name: &str, suites: &[Suite]) -> String {
         if let Some(text) = &suite.system_out {
             ts.set_system_out(text.as_str());
         }
+        if let Some(text) = &suite.system_err {
+            ts.set_system_err(text.as_str());
+        }
         total += time;
         report.add_test_suite(ts);
     }
@@ -131,6 +137,7 @@ mod tests {
                 },
             ],
             system_out: None,
+            system_err: None,
         };
         let xml = render("labcheck", &[suite]);
         assert!(
@@ -181,6 +188,7 @@ mod tests {
                 },
             ],
             system_out: Some("score 1/3\n".into()),
+            system_err: None,
         };
         insta::with_settings!({ snapshot_path => "../../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
             insta::assert_snapshot!("junit-report", render("labcheck run r1", &[suite]));

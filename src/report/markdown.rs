@@ -4,10 +4,17 @@
 use std::fmt::Write as _;
 
 use super::checklist::{ItemState, LabVerdict};
+use super::leftovers::{Leftover, render_markdown};
 use super::outcome::{Outcome, Status};
 
-/// The summary of one run (`labcheck report --format markdown`).
-pub fn run_summary(run_id: &str, verdicts: &[LabVerdict], outcomes: &[Outcome]) -> String {
+/// The summary of one run (`labcheck report --format markdown`); what a
+/// record or live run left in the account last.
+pub fn run_summary(
+    run_id: &str,
+    verdicts: &[LabVerdict],
+    outcomes: &[Outcome],
+    left_behind: &[Leftover],
+) -> String {
     let failed = outcomes
         .iter()
         .filter(|o| o.status == Status::Failed)
@@ -45,6 +52,7 @@ pub fn run_summary(run_id: &str, verdicts: &[LabVerdict], outcomes: &[Outcome]) 
             }
         }
     }
+    out.push_str(&render_markdown(left_behind));
     out
 }
 

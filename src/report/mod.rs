@@ -10,8 +10,10 @@ pub mod checklist;
 pub mod console;
 pub mod json;
 pub mod junit;
+pub mod leftovers;
 pub mod markdown;
 pub mod outcome;
 
 pub use checklist::{ItemVerdict, LabVerdict};
+pub use leftovers::Leftover;
 pub use outcome::{Outcome, ResultsDir, Status};

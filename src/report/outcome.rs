@@ -75,7 +75,7 @@ impl ResultsDir {
         }
     }
 
-    fn file_name(trial: &str) -> String {
+    pub(super) fn file_name(trial: &str) -> String {
         let safe: String = trial
             .chars()
             .map(|c| {

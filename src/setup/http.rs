@@ -1,13 +1,51 @@
-//! The few AWS calls labcheck itself makes to a trial's moto server (reading
-//! state back, creating seed state): plain HTTP/1.1 over a loopback socket,
-//! one request per connection. moto does not check signatures; the
-//! `Authorization` header only carries the credential scope it routes by.
+//! The few AWS calls labcheck itself makes to a setup-service endpoint — a
+//! trial's moto server (reading state back, creating seed state) or the
+//! record/live pass-through (the cleanup): plain HTTP/1.1 over a loopback
+//! socket, one request per connection. Requests are SigV4-signed with the
+//! dummy credentials: moto ignores the signature and routes by the
+//! credential scope; the pass-through reads signing name and region from
+//! that scope and signs again with the author's credentials.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, SystemTime};
 
-use crate::steps::env::DUMMY_ACCESS_KEY_ID;
+use aws_sigv4::http_request::{
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode, sign,
+};
+use aws_sigv4::sign::v4;
+
+use crate::steps::env::{DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY};
+
+/// An endpoint URL that is not `http://host:port` on a reachable address.
+#[derive(Debug, thiserror::Error)]
+#[error("setup endpoint `{url}`: {message}")]
+pub struct EndpointError {
+    pub url: String,
+    pub message: String,
+}
+
+/// The socket address of an `http://host:port` endpoint URL (a trial's
+/// `AWS_ENDPOINT_URL`); a path after it is ignored.
+pub fn endpoint_addr(url: &str) -> Result<SocketAddr, EndpointError> {
+    let err = |message: &str| EndpointError {
+        url: url.to_string(),
+        message: message.to_string(),
+    };
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| err("only plain `http://` endpoints are supported"))?;
+    let authority = rest.split('/').next().unwrap_or(rest);
+    if !authority.contains(':') || authority.ends_with(']') {
+        return Err(err("the URL names no port"));
+    }
+    authority
+        .to_socket_addrs()
+        .map_err(|e| err(&e.to_string()))?
+        .next()
+        .ok_or_else(|| err("the host resolves to no address"))
+}
 
 /// What moto answered.
 #[derive(Debug, Clone)]
@@ -38,15 +76,17 @@ pub struct Call<'a> {
 pub fn send(addr: SocketAddr, region: &str, call: &Call<'_>) -> std::io::Result<Response> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let host = addr.to_string();
     let mut head = format!(
-        "{} {} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential={DUMMY_ACCESS_KEY_ID}/20260101/{region}/{}/aws4_request, SignedHeaders=host, Signature=0\r\n",
+        "{} {} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
         call.method,
         call.path,
         call.body.len(),
-        call.service,
     );
     for (k, v) in call.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    for (k, v) in signature(&host, region, call)? {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
@@ -55,6 +95,59 @@ pub fn send(addr: SocketAddr, region: &str, call: &Call<'_>) -> std::io::Result<
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     parse(&raw)
+}
+
+/// The SigV4 headers (`authorization`, `x-amz-date`, for S3
+/// `x-amz-content-sha256`) of `call` signed with the dummy credentials.
+/// IAM is global: its scope is always `us-east-1`, as AWS requires.
+fn signature(host: &str, region: &str, call: &Call<'_>) -> std::io::Result<Vec<(String, String)>> {
+    let bad = |e: &dyn std::fmt::Display| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("signing: {e}"))
+    };
+    let region = if call.service == "iam" {
+        "us-east-1"
+    } else {
+        region
+    };
+    let mut settings = SigningSettings::default();
+    if call.service == "s3" {
+        // S3's own rules: the payload hash as a header, the path as given.
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    }
+    let identity = aws_credential_types::Credentials::new(
+        DUMMY_ACCESS_KEY_ID,
+        DUMMY_SECRET_ACCESS_KEY,
+        None,
+        None,
+        "labcheck-dummy",
+    )
+    .into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(call.service)
+        .time(SystemTime::now())
+        .settings(settings)
+        .build()
+        .map_err(|e| bad(&e))?
+        .into();
+    let url = format!("http://{host}{}", call.path);
+    let mut headers: Vec<(&str, &str)> = vec![("host", host)];
+    headers.extend(call.headers.iter().copied());
+    let signable = SignableRequest::new(
+        call.method,
+        url.as_str(),
+        headers.into_iter(),
+        SignableBody::Bytes(call.body),
+    )
+    .map_err(|e| bad(&e))?;
+    let (instructions, _) = sign(signable, &params).map_err(|e| bad(&e))?.into_parts();
+    Ok(instructions
+        .headers()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect())
 }
 
 fn parse(raw: &[u8]) -> std::io::Result<Response> {
@@ -136,6 +229,42 @@ mod tests {
             .unwrap();
         assert_eq!((r.status, r.body.as_str()), (200, "abcde"));
         assert!(parse(b"HTTP/1.1 200 OK\r\n").is_err());
+    }
+
+    #[test]
+    fn calls_are_signed_in_the_services_scope() {
+        let call = Call {
+            service: "iam",
+            method: "POST",
+            path: "/",
+            headers: &[("Content-Type", "application/x-www-form-urlencoded")],
+            body: b"Action=ListRoles",
+        };
+        let h = signature("127.0.0.1:9", "eu-west-1", &call).unwrap();
+        let auth = &h.iter().find(|(k, _)| k == "authorization").unwrap().1;
+        assert!(auth.contains("/us-east-1/iam/aws4_request"), "{auth}");
+        assert!(
+            auth.contains("SignedHeaders=content-type;host;x-amz-date"),
+            "{auth}"
+        );
+        let s3 = Call {
+            service: "s3",
+            body: b"",
+            ..call
+        };
+        let h = signature("127.0.0.1:9", "eu-west-1", &s3).unwrap();
+        assert!(h.iter().any(|(k, _)| k == "x-amz-content-sha256"), "{h:?}");
+        assert!(h.iter().any(|(_, v)| v.contains("/eu-west-1/s3/")), "{h:?}");
+    }
+
+    #[test]
+    fn endpoints_are_http_with_a_port() {
+        assert_eq!(
+            endpoint_addr("http://127.0.0.1:4566/").unwrap(),
+            "127.0.0.1:4566".parse().unwrap()
+        );
+        assert!(endpoint_addr("https://127.0.0.1:4566").is_err());
+        assert!(endpoint_addr("http://127.0.0.1").is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! The first trial on a machine starts the fork server; it exits after a
 //! minute without children. Measured alternatives: `docs/setup-services.md`.
 
+pub mod cleanup;
 pub mod http;
 pub mod seed;
 pub mod state;

@@ -34,6 +34,9 @@ pub struct Lab {
     pub services: Vec<String>,
     /// `seed.toml`: state created in the emulated services before each step.
     pub seed: Option<PathBuf>,
+    /// `[lab] resources`: what the steps create in the setup services,
+    /// deleted by the cleanup of record and live runs.
+    pub resources: Vec<Resource>,
 }
 
 /// One `- [ ]` item of the page's verification checklist.
@@ -330,6 +333,52 @@ impl std::fmt::Display for StateExpect {
                 write!(f, "policy `{policy}` of IAM role `{role}`")
             }
             StateExpect::Table { table } => write!(f, "DynamoDB table `{table}`"),
+        }
+    }
+}
+
+/// A resource a lab's steps create in a setup service (`[lab] resources`),
+/// named as the lab writes it (the run prefix is added on the way to AWS).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Resource {
+    /// An S3 bucket (deleted with every object and version in it).
+    Bucket { bucket: String },
+    /// An IAM role (its inline policies, attachments and instance profiles go first).
+    Role { role: String },
+    /// A customer-managed IAM policy (detached and its versions deleted first).
+    Policy { policy: String },
+    /// A DynamoDB table.
+    Table { table: String },
+}
+
+impl Resource {
+    /// The boto3 client name of its service.
+    pub fn service(&self) -> &'static str {
+        match self {
+            Resource::Bucket { .. } => "s3",
+            Resource::Role { .. } | Resource::Policy { .. } => "iam",
+            Resource::Table { .. } => "dynamodb",
+        }
+    }
+
+    /// Its name as the lab writes it.
+    pub fn name(&self) -> &str {
+        match self {
+            Resource::Bucket { bucket: n }
+            | Resource::Role { role: n }
+            | Resource::Policy { policy: n }
+            | Resource::Table { table: n } => n,
+        }
+    }
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resource::Bucket { bucket } => write!(f, "S3 bucket `{bucket}`"),
+            Resource::Role { role } => write!(f, "IAM role `{role}`"),
+            Resource::Policy { policy } => write!(f, "IAM policy `{policy}`"),
+            Resource::Table { table } => write!(f, "DynamoDB table `{table}`"),
         }
     }
 }

@@ -226,6 +226,13 @@ fn check(dir: &Path, src: Source<'_>, raw: &LabFile, page: &LabPage) -> Result<L
             Some(path)
         }
     };
+    let mut resources = Vec::with_capacity(header.resources.len());
+    for raw in &header.resources {
+        let r = services::resource(&ctx, raw, &services)?;
+        if !resources.contains(&r) {
+            resources.push(r);
+        }
+    }
     let python = header
         .python
         .as_ref()
@@ -303,6 +310,7 @@ fn check(dir: &Path, src: Source<'_>, raw: &LabFile, page: &LabPage) -> Result<L
         steps,
         services,
         seed,
+        resources,
     })
 }
 

@@ -59,6 +59,14 @@ pub struct LabHeader {
     /// (`seed.toml`, relative to the lab directory).
     #[schemars(with = "Option<String>")]
     pub seed: Option<Spanned<String>>,
+    /// The resources the lab's steps create in the setup services, in the
+    /// vocabulary of `state`: `{ service = "s3", bucket = "…" }`,
+    /// `{ service = "iam", role = "…" }`, `{ service = "iam", policy = "…" }`
+    /// (a managed policy), `{ service = "dynamodb", table = "…" }`. In record
+    /// and live modes they get the run's prefix and are deleted at the end.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawState>")]
+    pub resources: Vec<Spanned<RawState>>,
     /// Extra python packages for the lab's notebook kernel, each pinned
     /// exactly (`name==version`); provisioned into their own slot.
     #[schemars(with = "Option<Vec<String>>")]
@@ -346,22 +354,24 @@ pub struct RawExpect {
 }
 
 /// `{ service = "s3", bucket = "…", key = "…" }`, `{ service = "iam", role = "…",
-/// policy = "…" }` or `{ service = "dynamodb", table = "…" }`.
+/// policy = "…" }` or `{ service = "dynamodb", table = "…" }`: a `state`
+/// expectation, or (one name each, no `key`) a `[lab] resources` entry.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawState {
     /// `s3`, `iam` or `dynamodb`.
     #[schemars(with = "String")]
     pub service: Spanned<String>,
-    /// s3: the bucket that must exist.
+    /// s3: the bucket that must exist (resources: the bucket created).
     pub bucket: Option<String>,
-    /// s3: an object that must exist in `bucket`.
+    /// s3: an object that must exist in `bucket` (state only).
     pub key: Option<String>,
-    /// iam: the role that must exist.
+    /// iam: the role that must exist (resources: the role created).
     pub role: Option<String>,
-    /// iam: a policy of `role`, inline or attached (by policy name).
+    /// iam: a policy of `role`, inline or attached (by policy name);
+    /// resources: a customer-managed policy the lab creates, on its own.
     pub policy: Option<String>,
-    /// dynamodb: the table that must exist.
+    /// dynamodb: the table that must exist (resources: the table created).
     pub table: Option<String>,
 }
 

@@ -5,7 +5,7 @@
 //! replayed from cassettes.
 
 use super::error::{Problem, SpecError};
-use super::lab::StateExpect;
+use super::lab::{Resource, StateExpect};
 use super::model::RawState;
 use super::resolve::{Ctx, did_you_mean};
 use toml::Spanned;
@@ -52,7 +52,8 @@ pub const REPLAYED: &[&str] = &[
     "bedrock-agent-runtime",
 ];
 
-/// The services a `state` expectation can look at.
+/// The services a `state` expectation can look at, and the cleanup can
+/// delete `[lab] resources` of.
 pub const STATEFUL: &[&str] = &["s3", "iam", "dynamodb"];
 
 /// `[lab] services`, each name checked at its position.
@@ -161,10 +162,110 @@ pub(crate) fn state(
     })
 }
 
+/// One `[lab] resources = [{ service = "…", … }]` entry: the state
+/// vocabulary, one name per resource (`bucket`, `role`, `policy` or `table`).
+pub(crate) fn resource(
+    ctx: &Ctx<'_>,
+    raw: &Spanned<RawState>,
+    declared: &[String],
+) -> Result<Resource, SpecError> {
+    let r = raw.get_ref();
+    let service = r.service.get_ref().as_str();
+    let bad = |message: String, hint: String| {
+        ctx.err(
+            raw.span(),
+            Problem::BadValue {
+                key: "resources".into(),
+                message,
+            },
+            hint,
+        )
+    };
+    if !STATEFUL.contains(&service) {
+        return Err(ctx.err(
+            r.service.span(),
+            Problem::UnknownService {
+                service: service.into(),
+            },
+            format!(
+                "{} (labcheck can clean up resources of {})",
+                did_you_mean(service, STATEFUL),
+                STATEFUL.join(", ")
+            ),
+        ));
+    }
+    if !declared.iter().any(|d| d == service) {
+        return Err(bad(
+            format!("`{service}` is not one of the lab's `services`"),
+            format!("add \"{service}\" to `services` under `[lab]`"),
+        ));
+    }
+    let given: Vec<(&str, &String)> = [
+        ("bucket", &r.bucket),
+        ("key", &r.key),
+        ("role", &r.role),
+        ("policy", &r.policy),
+        ("table", &r.table),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+    .collect();
+    let allowed: &[&str] = match service {
+        "s3" => &["bucket"],
+        "iam" => &["role", "policy"],
+        _ => &["table"],
+    };
+    let example = |k: &str| format!("{{ service = \"{service}\", {k} = \"…\" }}");
+    let alternatives = allowed
+        .iter()
+        .map(|k| example(k))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    if let Some((k, _)) = given.iter().find(|(k, _)| !allowed.contains(k)) {
+        let hint = if *k == "key" {
+            "declare the bucket: deleting it deletes every object in it".to_string()
+        } else {
+            format!("write {alternatives}")
+        };
+        return Err(bad(
+            format!("`{k}` does not apply to a `{service}` resource"),
+            hint,
+        ));
+    }
+    match given.as_slice() {
+        [("bucket", n)] => Ok(Resource::Bucket {
+            bucket: (*n).clone(),
+        }),
+        [("role", n)] => Ok(Resource::Role { role: (*n).clone() }),
+        [("policy", n)] => Ok(Resource::Policy {
+            policy: (*n).clone(),
+        }),
+        [("table", n)] => Ok(Resource::Table {
+            table: (*n).clone(),
+        }),
+        [] => Err(bad(
+            format!(
+                "a `{service}` resource needs {}",
+                allowed
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+            format!("write {alternatives}"),
+        )),
+        _ => Err(bad(
+            "one resource per entry: a role's inline and attached policies are removed with it"
+                .to_string(),
+            format!("write one entry each: {alternatives}"),
+        )),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use crate::spec::lab::StateExpect;
+    use crate::spec::lab::{Resource, StateExpect};
     use crate::spec::{SpecError, load_lab};
 
     const PAGE: &str = "---\ntitle: t\n---\n## S\n\n```bash\naws s3 ls\n```\n\n- [ ] item\n";
@@ -203,6 +304,76 @@ mod tests {
                 StateExpect::Bucket { bucket: "b".into() },
             ]
         );
+    }
+
+    #[test]
+    fn resources_resolve_in_the_state_vocabulary() {
+        let lab = load(
+            "services = [\"s3\", \"iam\", \"dynamodb\"]\nresources = [\n  { service = \"s3\", bucket = \"b\" },\n  { service = \"iam\", role = \"r\" },\n  { service = \"iam\", policy = \"p\" },\n  { service = \"dynamodb\", table = \"t\" },\n  { service = \"s3\", bucket = \"b\" },\n]",
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            lab.resources,
+            [
+                Resource::Bucket { bucket: "b".into() },
+                Resource::Role { role: "r".into() },
+                Resource::Policy { policy: "p".into() },
+                Resource::Table { table: "t".into() },
+            ]
+        );
+        assert_eq!(lab.resources[2].to_string(), "IAM policy `p`");
+    }
+
+    #[test]
+    fn bad_resources_are_refused_where_written_saying_what_to_write() {
+        let err = load(
+            "services = [\"s3\"]\nresources = [{ service = \"iam\", role = \"r\" }]",
+            "",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.kind(), err.line, err.column),
+            ("bad-value", 3, 14),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("add \"iam\" to `services`"),
+            "{err}"
+        );
+        let err = load(
+            "services = [\"s3\"]\nresources = [{ service = \"s3\" }]",
+            "",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("needs `bucket`"), "{err}");
+        let err = load(
+            "services = [\"s3\"]\nresources = [{ service = \"s3\", bucket = \"b\", key = \"k\" }]",
+            "",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("deleting it deletes every object"),
+            "{err}"
+        );
+        let err = load(
+            "services = [\"iam\"]\nresources = [{ service = \"iam\", role = \"r\", policy = \"p\" }]",
+            "",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("one resource per entry"), "{err}");
+        let err = load(
+            "services = [\"sqs\"]\nresources = [{ service = \"sqs\", queue = \"q\" }]",
+            "",
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), "unknown-key", "{err}");
+        let err = load(
+            "services = [\"sqs\"]\nresources = [{ service = \"sqs\" }]",
+            "",
+        )
+        .unwrap_err();
+        assert_eq!((err.kind(), err.line), ("unknown-service", 3), "{err}");
     }
 
     #[test]
