@@ -94,6 +94,17 @@ pub enum CredentialSource {
     Static(Credentials),
 }
 
+/// Resolves `source` on a runtime of its own (the default chain is async):
+/// the setup pass-through gets the same credentials the Bedrock proxy signs
+/// with.
+pub fn resolve_credentials(source: &CredentialSource) -> Result<Credentials, RecordError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(RecordError::Start)?;
+    runtime.block_on(upstream::credentials(source))
+}
+
 /// A Amazon Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`): what the proxy
 /// sends upstream as `Authorization: Bearer …` for the OpenAI-compatible API.
 /// Never shown: `Debug` prints no part of it, and every recording's scrubber
@@ -129,6 +140,10 @@ pub const DEFAULT_MAX_TOKENS: u64 = 20_000;
 pub struct ProxySettings {
     /// `LABCHECK_UPSTREAM`, else `https://bedrock-runtime.<region>.amazonaws.com`.
     pub upstream: Option<String>,
+    /// `LABCHECK_SETUP_UPSTREAM`: one base URL every setup service (S3,
+    /// IAM, …) goes to instead of its real AWS endpoint (tests; see
+    /// [`passthrough`]).
+    pub setup_upstream: Option<String>,
     /// `LABCHECK_RECORD`.
     pub record_mode: RecordMode,
     pub credentials: CredentialSource,
@@ -145,6 +160,7 @@ impl Default for ProxySettings {
     fn default() -> Self {
         Self {
             upstream: None,
+            setup_upstream: None,
             record_mode: RecordMode::Once,
             credentials: CredentialSource::DefaultChain,
             budget: Arc::new(Budget::new(DEFAULT_MAX_TOKENS)),

@@ -4,6 +4,7 @@
 //! files, reports and the failure libtest prints are all made from that
 //! outcome, so they are clean without scrubbing again.
 
+use crate::report::leftovers::Leftover;
 use std::path::Path;
 
 use super::RunConfig;
@@ -34,6 +35,25 @@ pub(super) fn scrub_failures(scrubber: Option<&Scrubber>, failures: Vec<String>)
         Some(s) => failures.iter().map(|f| s.text(f)).collect(),
         None => failures,
     }
+}
+
+/// `leftovers` as the results dir may hold them (resource names carry ARNs
+/// with the account id).
+pub(super) fn scrub_leftovers(
+    scrubber: Option<&Scrubber>,
+    leftovers: Vec<Leftover>,
+) -> Vec<Leftover> {
+    let Some(s) = scrubber else {
+        return leftovers;
+    };
+    leftovers
+        .into_iter()
+        .map(|l| Leftover {
+            resource: s.text(&l.resource),
+            reason: s.text(&l.reason),
+            ..l
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -15,9 +15,13 @@ use crate::expect;
 use crate::mode::Mode;
 use crate::netguard::{Attempt, NetGuard};
 use crate::plan::TrialDef;
+use crate::record::passthrough::{NameMap, SetupProxy, SetupProxySettings};
+use crate::report::leftovers::Leftover;
 use crate::report::outcome::OUTCOME_VERSION;
 use crate::report::{Outcome, ResultsDir, Status, console};
+use crate::setup::cleanup::RunPrefix;
 use crate::setup::{self, MotoServer, seed::Seed};
+use crate::spec::lab::Resource;
 use crate::spec::lab::StepKind;
 use crate::steps::{self, Invocation};
 
@@ -46,26 +50,29 @@ pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
     let started = Instant::now();
     let step = def.step();
     let mut from_endpoint = None;
-    let (failures, network_guard, sandbox) = match step_run(def, config, &mut from_endpoint) {
-        Ok(run) => (
-            run.failures.iter().map(|f| f.to_string()).collect(),
-            run.network_guard,
-            run.output.sandbox.map(|g| g.to_string()),
-        ),
-        Err(e) => {
-            let mut failures = vec![format!("could not run the step: {e}")];
-            if let TrialError::Step { ignored_links, .. } = &e {
-                failures.extend(
-                    ignored_links
-                        .iter()
-                        .map(|link| ignored_link_failure(link).to_string()),
-                );
+    let (failures, network_guard, sandbox, leftovers) =
+        match step_run(def, config, &mut from_endpoint) {
+            Ok(run) => (
+                run.failures.iter().map(|f| f.to_string()).collect(),
+                run.network_guard,
+                run.output.sandbox.map(|g| g.to_string()),
+                run.leftovers,
+            ),
+            Err(e) => {
+                let mut failures = vec![format!("could not run the step: {e}")];
+                if let TrialError::Step { ignored_links, .. } = &e {
+                    failures.extend(
+                        ignored_links
+                            .iter()
+                            .map(|link| ignored_link_failure(link).to_string()),
+                    );
+                }
+                (failures, None, None, Vec::new())
             }
-            (failures, None, None)
-        }
-    };
+        };
     let scrubber = secrets::trial_scrubber(config, &def.lab.lab.dir, from_endpoint);
     let failures = secrets::scrub_failures(scrubber.as_ref(), failures);
+    let leftovers = secrets::scrub_leftovers(scrubber.as_ref(), leftovers);
     let outcome = Outcome {
         version: OUTCOME_VERSION,
         run_id: config.run_id.clone(),
@@ -85,7 +92,11 @@ pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
         network_guard,
         sandbox,
     };
-    if let Err(e) = ResultsDir::new(&config.results_root, &config.run_id).write(&outcome) {
+    let results = ResultsDir::new(&config.results_root, &config.run_id);
+    if let Err(e) = results.write(&outcome) {
+        console::warn(&e.to_string());
+    }
+    if let Err(e) = results.write_leftovers(&def.name, &leftovers) {
         console::warn(&e.to_string());
     }
     outcome
@@ -115,6 +126,8 @@ pub enum TrialError {
     Services(#[from] crate::setup::ServicesError),
     #[error(transparent)]
     Seed(#[from] crate::setup::seed::SeedError),
+    #[error("cannot start the setup services' pass-through: {0}")]
+    SetupProxy(#[from] crate::record::RecordError),
 }
 
 /// One trial's step as run and judged, before it becomes an [`Outcome`].
@@ -128,6 +141,54 @@ pub struct TrialRun {
     pub network_guard: Option<String>,
     /// Links of the seed workspace that were not copied into the trial's.
     pub skipped_links: Vec<SkippedLink>,
+    /// Record and live modes: what the trial created in the real account
+    /// and the cleanup did not delete (unscrubbed).
+    pub leftovers: Vec<Leftover>,
+}
+
+/// The setup pass-through of a record or live trial: the author's
+/// credentials, the lab's region, `LABCHECK_SETUP_UPSTREAM` if set, and a
+/// prefix of this trial's own (a run's trials run at once and create the
+/// same names).
+fn start_setup_proxy(
+    def: &TrialDef,
+    config: &RunConfig,
+    made: &[Resource],
+) -> Result<SetupProxy, TrialError> {
+    let lab = &def.lab.lab;
+    let prefix = RunPrefix::from_run_id(&format!("{}/{}", config.run_id, def.name));
+    let credentials = crate::record::resolve_credentials(&config.proxy.credentials)?;
+    let proxy = SetupProxy::start_blocking(SetupProxySettings {
+        credentials,
+        region: lab.region.clone(),
+        upstream: config.proxy.setup_upstream.clone(),
+        names: NameMap::new(
+            &format!("{}-", prefix.as_str()),
+            made.iter().map(Resource::name),
+        ),
+    })?;
+    console::note(&format!(
+        "{}: setup services through the pass-through at {} (names prefixed `{}-`)",
+        def.name,
+        proxy.url(),
+        prefix.as_str()
+    ));
+    Ok(proxy)
+}
+
+/// Deletes the lab's declared and seeded resources through the trial's pass-through and
+/// lists what is still there: cleanup failures, then what the pass-through
+/// saw created and not deleted.
+fn clean_up(def: &TrialDef, proxy: &SetupProxy, made: &[Resource]) -> Vec<Leftover> {
+    let lab = &def.lab.lab;
+    let report = setup::cleanup::cleanup(&proxy.url(), &lab.region, made);
+    setup::cleanup::leftovers(
+        &lab.id.to_string(),
+        &def.name,
+        &report,
+        &proxy.outstanding(),
+        None,
+    )
 }
 
 /// Runs one trial's step against its own endpoint and workspace and judges
@@ -177,18 +238,39 @@ pub fn run_step_on(
         step.kind,
         StepKind::Shell { .. } | StepKind::Python { .. } | StepKind::Notebook(_)
     );
-    // The lab's setup services, emulated: a fresh moto for this trial alone,
-    // seeded as the lab says. Only child processes call them.
-    let moto = if runs_process && config.mode == Mode::Replay && !lab.services.is_empty() {
+    // The lab's setup services: in replay a fresh moto for this trial alone;
+    // in record and live modes real AWS behind the re-signing pass-through,
+    // with this trial's prefix on the lab's declared names. Either is seeded
+    // as the lab says. Only child processes call them.
+    let wants_setup = runs_process && !lab.services.is_empty();
+    let seed = match (&lab.seed, wants_setup) {
+        (Some(path), true) => Some(Seed::load(path)?),
+        _ => None,
+    };
+    let moto = if wants_setup && config.mode == Mode::Replay {
         let install = config.clients.ensure_moto(&StderrProgress)?;
-        let moto = MotoServer::start(&install)?;
-        if let Some(seed) = &lab.seed {
-            Seed::load(seed)?.apply(moto.addr(), &lab.region)?;
-        }
-        Some(moto)
+        Some(MotoServer::start(&install)?)
     } else {
         None
     };
+    // What labcheck deletes after a record or live trial: the lab's
+    // declared resources and what its seed made.
+    let mut made: Vec<Resource> = lab.resources.clone();
+    made.extend(seed.iter().flat_map(Seed::resources));
+    made.sort();
+    made.dedup();
+    let setup_proxy = if wants_setup && config.mode != Mode::Replay {
+        Some(start_setup_proxy(def, config, &made)?)
+    } else {
+        None
+    };
+    let setup_addr = moto
+        .as_ref()
+        .map(MotoServer::addr)
+        .or_else(|| setup_proxy.as_ref().map(SetupProxy::addr));
+    if let (Some(addr), Some(seed)) = (setup_addr, &seed) {
+        seed.apply(addr, &lab.region)?;
+    }
     // Only child processes need a guard: sdk/playground steps run in process
     // against the explicit endpoint.
     let guard = if runs_process && config.mode == Mode::Replay {
@@ -212,7 +294,7 @@ pub fn run_step_on(
         progress: &StderrProgress,
         clients: &config.clients,
         guard: guard.as_ref().map(|g| g.child()),
-        services: None,
+        services: setup_proxy.as_ref().map(SetupProxy::url),
         sandbox: config.sandbox,
     };
     let output = steps::run(&invocation).map_err(|source| TrialError::Step {
@@ -245,13 +327,6 @@ pub fn run_step_on(
                 skipped.join(", ")
             ));
         }
-        if !step.expect.state.is_empty() {
-            // Setup services are emulated in replay only (docs/setup-services.md).
-            console::note(&format!(
-                "{}: `state` not checked in {} mode: setup services are emulated in replay only",
-                def.name, config.mode
-            ));
-        }
         expect::check(&live, &output, &ctx)
     } else {
         expect::check(&step.expect, &output, &ctx)
@@ -262,8 +337,10 @@ pub fn run_step_on(
                 .iter()
                 .map(|call| unemulated_failure(call)),
         );
+    }
+    if let Some(addr) = setup_addr {
         failures.extend(
-            setup::state::check(moto.addr(), &lab.region, &step.expect.state)
+            setup::state::check(addr, &lab.region, &step.expect.state)
                 .into_iter()
                 .map(|m| expect::Failure {
                     subject: "state".into(),
@@ -272,6 +349,12 @@ pub fn run_step_on(
                 }),
         );
     }
+    // What the trial made in the real account goes again, whatever the
+    // verdict; what the cleanup could not delete is reported, not failed.
+    let leftovers = setup_proxy
+        .as_ref()
+        .map(|proxy| clean_up(def, proxy, &made))
+        .unwrap_or_default();
     for attempt in refused {
         failures.insert(0, refused_failure(&attempt));
     }
@@ -289,6 +372,7 @@ pub fn run_step_on(
         failures,
         network_guard,
         skipped_links,
+        leftovers,
     })
 }
 

@@ -12,7 +12,7 @@
 //! | `LABCHECK_MODE`, `LABCHECK_LIVE` | [`Settings::mode`] | `replay` (default), `record`, `live` (needs `LABCHECK_LIVE=1`) |
 //! | `LABCHECK_SPEED` | [`Settings::speed`] | replay speed factor, `0..=1000` ([`MAX_SPEED`]); `--speed` wins |
 //! | `LABCHECK_RUN_ID`, `NEXTEST_RUN_ID` | [`Settings::run_id`] | letters, digits, `.`, `_`, `-`; at most 128 |
-//! | `LABCHECK_UPSTREAM`, `LABCHECK_RECORD`, `LABCHECK_MAX_TOKENS` | [`Settings::proxy`] | token budget `0..=`[`MAX_TOKENS_LIMIT`] |
+//! | `LABCHECK_UPSTREAM`, `LABCHECK_SETUP_UPSTREAM`, `LABCHECK_RECORD`, `LABCHECK_MAX_TOKENS` | [`Settings::proxy`] | token budget `0..=`[`MAX_TOKENS_LIMIT`] |
 //! | `AWS_BEARER_TOKEN_BEDROCK` | [`Settings::proxy`] | the Bedrock API key the OpenAI-compatible API is recorded with; never shown ([`Vars`]' `Debug` redacts it) |
 //! | `LABCHECK_CLIENTS_DIR`, `XDG_CACHE_HOME`, `HOME`, `LABCHECK_PYTHON`, `PATH` | [`Settings::clients`] | see [`clients_dir`] |
 //! | `LABCHECK_NETGUARD` | [`Settings::netguard`] | `auto` (default) or `proxy` |
@@ -48,6 +48,7 @@ pub const VARS: &[&str] = &[
     "LABCHECK_RUN_ID",
     "NEXTEST_RUN_ID",
     "LABCHECK_UPSTREAM",
+    "LABCHECK_SETUP_UPSTREAM",
     "LABCHECK_RECORD",
     "LABCHECK_MAX_TOKENS",
     "LABCHECK_CLIENTS_DIR",
@@ -277,8 +278,8 @@ impl Settings {
     }
 }
 
-/// Record and live settings from `LABCHECK_UPSTREAM`, `LABCHECK_RECORD` and
-/// `LABCHECK_MAX_TOKENS`.
+/// Record and live settings from `LABCHECK_UPSTREAM`,
+/// `LABCHECK_SETUP_UPSTREAM`, `LABCHECK_RECORD` and `LABCHECK_MAX_TOKENS`.
 pub fn proxy_settings(vars: &Vars) -> Result<ProxySettings, SettingsError> {
     let record_mode = vars
         .parsed("LABCHECK_RECORD", |v| {
@@ -292,6 +293,7 @@ pub fn proxy_settings(vars: &Vars) -> Result<ProxySettings, SettingsError> {
         .unwrap_or(DEFAULT_MAX_TOKENS);
     Ok(ProxySettings {
         upstream: vars.text("LABCHECK_UPSTREAM")?.map(str::to_string),
+        setup_upstream: vars.text("LABCHECK_SETUP_UPSTREAM")?.map(str::to_string),
         record_mode,
         budget: Arc::new(Budget::new(max_tokens)),
         bearer_token: vars

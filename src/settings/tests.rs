@@ -32,6 +32,7 @@ fn every_variable_is_taken() {
         ("LABCHECK_SPEED", "0.5"),
         ("NEXTEST_RUN_ID", "nextest-1"),
         ("LABCHECK_UPSTREAM", "http://127.0.0.1:9"),
+        ("LABCHECK_SETUP_UPSTREAM", "http://127.0.0.1:10"),
         ("LABCHECK_RECORD", "all"),
         ("LABCHECK_MAX_TOKENS", "500"),
         ("LABCHECK_CLIENTS_DIR", "/c"),
@@ -44,6 +45,10 @@ fn every_variable_is_taken() {
     assert_eq!(s.run_id, "nextest-1");
     assert!(s.under_nextest);
     assert_eq!(s.proxy.upstream.as_deref(), Some("http://127.0.0.1:9"));
+    assert_eq!(
+        s.proxy.setup_upstream.as_deref(),
+        Some("http://127.0.0.1:10")
+    );
     assert_eq!(s.proxy.record_mode, RecordMode::All);
     assert_eq!(s.proxy.budget.max(), 500);
     assert_eq!(s.clients.root().expect("root"), PathBuf::from("/c"));

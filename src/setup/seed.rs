@@ -46,6 +46,22 @@ pub struct SeedRole {
     pub trust: String,
 }
 
+impl Seed {
+    /// What the seed creates, in `[lab] resources`' terms: against a real
+    /// account (record and live modes) labcheck made them, so its cleanup
+    /// deletes them too and the run prefix applies to their names.
+    pub fn resources(&self) -> Vec<crate::spec::lab::Resource> {
+        use crate::spec::lab::Resource;
+        let buckets = self.bucket.iter().map(|b| Resource::Bucket {
+            bucket: b.name.clone(),
+        });
+        let roles = self.role.iter().map(|r| Resource::Role {
+            role: r.name.clone(),
+        });
+        buckets.chain(roles).collect()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SeedError {

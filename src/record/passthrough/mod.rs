@@ -103,6 +103,19 @@ impl SetupProxy {
         self.server.url()
     }
 
+    /// The pass-through's loopback address (for labcheck's own calls: seed,
+    /// state checks, cleanup).
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.server.addr()
+    }
+
+    /// What the ledger says is still there: every resource whose last
+    /// successful call created it, except objects of a bucket deleted after
+    /// them; as the student sees them (`s3 bucket kb-lab-documents`).
+    pub fn outstanding(&self) -> Vec<String> {
+        route::outstanding(&self.ledger())
+    }
+
     /// Resources created or deleted by successful calls so far, in order.
     pub fn ledger(&self) -> Vec<Touched> {
         self.shared

@@ -114,6 +114,36 @@ pub struct Touched {
     pub deleted: bool,
 }
 
+/// The resources a ledger leaves in place, in the order they were first
+/// created: the last successful call on each (by its real name) created it,
+/// and it is not an object of a bucket deleted after it was written.
+pub fn outstanding(ledger: &[Touched]) -> Vec<String> {
+    let mut last: Vec<(&Touched, usize)> = Vec::new();
+    for (at, t) in ledger.iter().enumerate() {
+        match last.iter_mut().find(|(seen, _)| seen.real == t.real) {
+            Some(entry) => *entry = (t, at),
+            None => last.push((t, at)),
+        }
+    }
+    let bucket_gone_after = |object: &str, written: usize| {
+        let Some(bucket) = object
+            .strip_prefix("s3 object ")
+            .and_then(|rest| rest.split('/').next())
+        else {
+            return false;
+        };
+        let name = format!("s3 bucket {bucket}");
+        ledger
+            .iter()
+            .enumerate()
+            .any(|(at, t)| at > written && t.deleted && t.real == name)
+    };
+    last.into_iter()
+        .filter(|(t, at)| t.created && !t.deleted && !bucket_gone_after(&t.real, *at))
+        .map(|(t, _)| t.resource.clone())
+        .collect()
+}
+
 /// What a request is, as far as the ledger cares.
 pub struct Call<'a> {
     pub service: &'a str,
