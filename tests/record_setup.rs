@@ -200,6 +200,10 @@ print("downloaded", repr(open("copy.md").read()))
 iam = boto3.client("iam")
 role = iam.create_role(RoleName="KbLabBedrockRole", AssumeRolePolicyDocument=TRUST)["Role"]
 print("role", role["RoleName"], role["Arn"])
+read = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::kb-lab-documents/*"}]}
+iam.put_role_policy(RoleName="KbLabBedrockRole", PolicyName="KbLabS3Read", PolicyDocument=json.dumps(read))
+doc = iam.get_role_policy(RoleName="KbLabBedrockRole", PolicyName="KbLabS3Read")["PolicyDocument"]
+print("policy", doc["Statement"][0]["Resource"])
 s3.put_object(Bucket="kb-lab-documents", Key="docs/tmp.md", Body=b"x")
 s3.delete_object(Bucket="kb-lab-documents", Key="docs/tmp.md")
 import urllib.request
@@ -242,7 +246,21 @@ fn boto3_upload_and_create_role_are_re_signed_and_prefixed() {
         stdout.contains(&format!("presigned-v4 {TEXT:?}").replace('"', "'")),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("policy arn:aws:s3:::kb-lab-documents/*"),
+        "{stdout}"
+    );
     assert!(!stdout.contains(PREFIX), "{stdout}");
+    // The policy document inside the form body was prefixed too.
+    let body = format!(
+        "Action=GetRolePolicy&Version=2010-05-08&RoleName={PREFIX}{ROLE}&PolicyName=KbLabS3Read"
+    );
+    let policy = moto_call(&rig.moto, "iam", "POST", "/", body.as_bytes());
+    assert!(
+        policy.body.contains(&format!("{PREFIX}{BUCKET}")),
+        "{}",
+        policy.body
+    );
     assert_landed(&rig, "docs/a.md");
     assert_verified(&rig, 10);
     assert_ledger(&rig, "docs/a.md");
@@ -250,6 +268,12 @@ fn boto3_upload_and_create_role_are_re_signed_and_prefixed() {
     let ledger = rig.proxy.ledger();
     let deleted: Vec<_> = ledger.iter().filter(|t| t.resource == tmp).collect();
     assert_eq!(deleted.len(), 2, "{ledger:#?}");
+    assert!(
+        ledger
+            .iter()
+            .any(|t| t.resource == format!("iam role policy {ROLE} KbLabS3Read") && t.created),
+        "{ledger:#?}"
+    );
     assert!(deleted[0].created && !deleted[0].deleted);
     assert!(deleted[1].deleted && !deleted[1].created);
 }
@@ -410,6 +434,7 @@ fn unsigned(proxy: SocketAddr) -> String {
 fn bedrock_and_unsigned_requests_are_refused_with_a_reason() {
     let rig = rig(author());
     let proxy = addr(&rig.proxy.url());
+    assert_eq!(proxy, rig.proxy.addr());
     let bedrock = Call {
         service: "bedrock",
         method: "POST",

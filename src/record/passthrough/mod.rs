@@ -103,6 +103,12 @@ impl SetupProxy {
         self.server.url()
     }
 
+    /// The bound address (127.0.0.1): what the network guard relays into a
+    /// step's namespace (`NetGuard::start_with(endpoint, Some(addr), …)`).
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.server.addr()
+    }
+
     /// Resources created or deleted by successful calls so far, in order.
     pub fn ledger(&self) -> Vec<Touched> {
         self.shared
