@@ -53,7 +53,7 @@ fn rig(signing: Credentials) -> Rig {
         credentials: signing,
         region: "us-east-1".into(),
         upstream: Some(upstream.url()),
-        names: NameMap::new(PREFIX, [BUCKET, ROLE]),
+        names: NameMap::new(PREFIX, [BUCKET, ROLE, "chat-history"]),
     })
     .expect("pass-through");
     Rig {
@@ -204,6 +204,11 @@ read = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3
 iam.put_role_policy(RoleName="KbLabBedrockRole", PolicyName="KbLabS3Read", PolicyDocument=json.dumps(read))
 doc = iam.get_role_policy(RoleName="KbLabBedrockRole", PolicyName="KbLabS3Read")["PolicyDocument"]
 print("policy", doc["Statement"][0]["Resource"])
+print("account", boto3.client("sts").get_caller_identity()["Account"])
+ddb = boto3.client("dynamodb")
+table = ddb.create_table(TableName="chat-history", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+print("table", table["TableDescription"]["TableArn"])
 s3.put_object(Bucket="kb-lab-documents", Key="docs/tmp.md", Body=b"x")
 s3.delete_object(Bucket="kb-lab-documents", Key="docs/tmp.md")
 import urllib.request
@@ -250,6 +255,16 @@ fn boto3_upload_and_create_role_are_re_signed_and_prefixed() {
         stdout.contains("policy arn:aws:s3:::kb-lab-documents/*"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains(&format!("account {ACCOUNT_ID}\n")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "table arn:aws:dynamodb:us-east-1:{ACCOUNT_ID}:table/chat-history\n"
+        )),
+        "{stdout}"
+    );
     assert!(!stdout.contains(PREFIX), "{stdout}");
     // The policy document inside the form body was prefixed too.
     let body = format!(
@@ -274,6 +289,21 @@ fn boto3_upload_and_create_role_are_re_signed_and_prefixed() {
             .any(|t| t.resource == format!("iam role policy {ROLE} KbLabS3Read") && t.created),
         "{ledger:#?}"
     );
+    // JSON protocol (X-Amz-Target): signed for dynamodb, in the ledger.
+    assert!(
+        ledger.iter().any(|t| t.service == "dynamodb"
+            && t.resource == "dynamodb table chat-history"
+            && t.real == format!("dynamodb table {PREFIX}chat-history")
+            && t.created),
+        "{ledger:#?}"
+    );
+    let verified = rig.upstream.verified();
+    for service in ["sts POST ", "dynamodb POST "] {
+        assert!(
+            verified.iter().any(|v| v.starts_with(service)),
+            "{verified:#?}"
+        );
+    }
     assert!(deleted[0].created && !deleted[0].deleted);
     assert!(deleted[1].deleted && !deleted[1].created);
 }
