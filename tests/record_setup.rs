@@ -28,7 +28,7 @@ const TRUST: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow
 
 fn author() -> Credentials {
     Credentials::new(
-        "AKIATESTSETUPAUTHOR0",
+        "AKIATESTSETUPAUTHOR",
         "testSecretKeyForTheSetupUpstream00000000",
         None,
         None,
