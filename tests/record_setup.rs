@@ -28,7 +28,7 @@ const TRUST: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow
 
 fn author() -> Credentials {
     Credentials::new(
-        "AKIATESTSETUPAUTHOR0",
+        "AKIATESTSETUPAUTHOR",
         "testSecretKeyForTheSetupUpstream00000000",
         None,
         None,
@@ -53,7 +53,7 @@ fn rig(signing: Credentials) -> Rig {
         credentials: signing,
         region: "us-east-1".into(),
         upstream: Some(upstream.url()),
-        names: NameMap::new(PREFIX, [BUCKET, ROLE]),
+        names: NameMap::new(PREFIX, [BUCKET, ROLE, "chat-history"]),
     })
     .expect("pass-through");
     Rig {
@@ -200,6 +200,15 @@ print("downloaded", repr(open("copy.md").read()))
 iam = boto3.client("iam")
 role = iam.create_role(RoleName="KbLabBedrockRole", AssumeRolePolicyDocument=TRUST)["Role"]
 print("role", role["RoleName"], role["Arn"])
+read = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::kb-lab-documents/*"}]}
+iam.put_role_policy(RoleName="KbLabBedrockRole", PolicyName="KbLabS3Read", PolicyDocument=json.dumps(read))
+doc = iam.get_role_policy(RoleName="KbLabBedrockRole", PolicyName="KbLabS3Read")["PolicyDocument"]
+print("policy", doc["Statement"][0]["Resource"])
+print("account", boto3.client("sts").get_caller_identity()["Account"])
+ddb = boto3.client("dynamodb")
+table = ddb.create_table(TableName="chat-history", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+print("table", table["TableDescription"]["TableArn"])
 s3.put_object(Bucket="kb-lab-documents", Key="docs/tmp.md", Body=b"x")
 s3.delete_object(Bucket="kb-lab-documents", Key="docs/tmp.md")
 import urllib.request
@@ -242,7 +251,31 @@ fn boto3_upload_and_create_role_are_re_signed_and_prefixed() {
         stdout.contains(&format!("presigned-v4 {TEXT:?}").replace('"', "'")),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("policy arn:aws:s3:::kb-lab-documents/*"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("account {ACCOUNT_ID}\n")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "table arn:aws:dynamodb:us-east-1:{ACCOUNT_ID}:table/chat-history\n"
+        )),
+        "{stdout}"
+    );
     assert!(!stdout.contains(PREFIX), "{stdout}");
+    // The policy document inside the form body was prefixed too.
+    let body = format!(
+        "Action=GetRolePolicy&Version=2010-05-08&RoleName={PREFIX}{ROLE}&PolicyName=KbLabS3Read"
+    );
+    let policy = moto_call(&rig.moto, "iam", "POST", "/", body.as_bytes());
+    assert!(
+        policy.body.contains(&format!("{PREFIX}{BUCKET}")),
+        "{}",
+        policy.body
+    );
     assert_landed(&rig, "docs/a.md");
     assert_verified(&rig, 10);
     assert_ledger(&rig, "docs/a.md");
@@ -250,6 +283,27 @@ fn boto3_upload_and_create_role_are_re_signed_and_prefixed() {
     let ledger = rig.proxy.ledger();
     let deleted: Vec<_> = ledger.iter().filter(|t| t.resource == tmp).collect();
     assert_eq!(deleted.len(), 2, "{ledger:#?}");
+    assert!(
+        ledger
+            .iter()
+            .any(|t| t.resource == format!("iam role policy {ROLE} KbLabS3Read") && t.created),
+        "{ledger:#?}"
+    );
+    // JSON protocol (X-Amz-Target): signed for dynamodb, in the ledger.
+    assert!(
+        ledger.iter().any(|t| t.service == "dynamodb"
+            && t.resource == "dynamodb table chat-history"
+            && t.real == format!("dynamodb table {PREFIX}chat-history")
+            && t.created),
+        "{ledger:#?}"
+    );
+    let verified = rig.upstream.verified();
+    for service in ["sts POST ", "dynamodb POST "] {
+        assert!(
+            verified.iter().any(|v| v.starts_with(service)),
+            "{verified:#?}"
+        );
+    }
     assert!(deleted[0].created && !deleted[0].deleted);
     assert!(deleted[1].deleted && !deleted[1].created);
 }
@@ -410,6 +464,7 @@ fn unsigned(proxy: SocketAddr) -> String {
 fn bedrock_and_unsigned_requests_are_refused_with_a_reason() {
     let rig = rig(author());
     let proxy = addr(&rig.proxy.url());
+    assert_eq!(proxy, rig.proxy.addr());
     let bedrock = Call {
         service: "bedrock",
         method: "POST",

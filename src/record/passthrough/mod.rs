@@ -103,8 +103,8 @@ impl SetupProxy {
         self.server.url()
     }
 
-    /// The pass-through's loopback address (for labcheck's own calls: seed,
-    /// state checks, cleanup).
+    /// The bound loopback address: where labcheck's own calls (seed, state
+    /// checks, cleanup) go.
     pub fn addr(&self) -> std::net::SocketAddr {
         self.server.addr()
     }
@@ -486,6 +486,12 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
                 Ok(text) => Bytes::from(names.to_student(text)),
                 Err(_) => bytes,
             };
+            // DynamoDB's `x-amz-crc32` covers the body: botocore checks it.
+            if parts.headers.contains_key("x-amz-crc32")
+                && let Ok(v) = HeaderValue::from_str(&crc32fast::hash(&body).to_string())
+            {
+                parts.headers.insert("x-amz-crc32", v);
+            }
             super::handler::relayed(status, &parts.headers, Body::from(body))
         }
         Err(e) => refuse(

@@ -118,9 +118,20 @@ pub struct Touched {
 /// created: the last successful call on each (by its real name) created it,
 /// and it is not an object of a bucket deleted after it was written.
 pub fn outstanding(ledger: &[Touched]) -> Vec<String> {
+    // One resource named two ways: IAM creates a policy by name and deletes
+    // it by ARN (`arn:aws:iam::…:policy/NAME`); compare by the name.
+    let key = |real: &str| {
+        real.split(' ')
+            .map(|token| match token.strip_prefix("arn:") {
+                Some(arn) => arn.rsplit('/').next().unwrap_or(arn).to_string(),
+                None => token.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let mut last: Vec<(&Touched, usize)> = Vec::new();
     for (at, t) in ledger.iter().enumerate() {
-        match last.iter_mut().find(|(seen, _)| seen.real == t.real) {
+        match last.iter_mut().find(|(seen, _)| key(&seen.real) == key(&t.real)) {
             Some(entry) => *entry = (t, at),
             None => last.push((t, at)),
         }
@@ -308,6 +319,52 @@ fn s3_ledger(call: &Call<'_>, names: &NameMap) -> Vec<Touched> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn t(real: &str, created: bool) -> Touched {
+        Touched {
+            service: real.split(' ').next().unwrap_or_default().into(),
+            resource: real.replace("lc-1-", ""),
+            real: real.into(),
+            created,
+            deleted: !created,
+        }
+    }
+
+    #[test]
+    fn what_stays_is_what_was_last_created_and_not_under_a_deleted_bucket() {
+        let ledger = [
+            t("s3 bucket lc-1-docs", true),
+            t("s3 object lc-1-docs/a.md", true),
+            t("s3 object lc-1-docs/b.md", true),
+            t("s3 object lc-1-docs/a.md", false),
+            t("iam role lc-1-Role", true),
+            t("iam RolePolicy lc-1-Role Inline", true),
+            t("iam Policy lc-1-Managed", true),
+            t("iam Policy arn:aws:iam::000000000000:policy/lc-1-Managed", false),
+            t("s3 bucket lc-1-kept", true),
+            t("s3 object lc-1-kept/c.md", true),
+        ];
+        assert_eq!(
+            outstanding(&ledger),
+            [
+                "s3 bucket docs",
+                "s3 object docs/b.md",
+                "iam role Role",
+                "iam RolePolicy Role Inline",
+                "s3 bucket kept",
+                "s3 object kept/c.md",
+            ]
+        );
+        let mut gone = ledger.to_vec();
+        gone.push(t("s3 bucket lc-1-docs", false));
+        gone.push(t("iam RolePolicy lc-1-Role Inline", false));
+        gone.push(t("iam role lc-1-Role", false));
+        assert_eq!(
+            outstanding(&gone),
+            ["s3 bucket kept", "s3 object kept/c.md"],
+            "a deleted bucket takes its objects; a policy deleted by ARN is gone"
+        );
+    }
 
     #[test]
     fn the_scope_comes_from_the_header_or_a_presigned_query() {
