@@ -254,12 +254,18 @@ impl Cleaner<'_> {
                 expect_ok(&r, "DeleteObject")
             },
         )?;
-        // A versioned bucket keeps old versions and delete markers.
+        // A versioned bucket keeps old versions and delete markers. A
+        // listing refused (no `s3:ListBucketVersions` for an unversioned
+        // bucket's owner) is passed over: DeleteBucket then says whether
+        // anything is left.
         drain(
             || {
                 let list = self.s3("GET", &format!("{base}?versions"))?;
-                expect_ok(&list, "ListObjectVersions")?;
-                Ok(versions(&list.body))
+                Ok(if list.ok() {
+                    versions(&list.body)
+                } else {
+                    Vec::new()
+                })
             },
             |(key, version): &(String, Option<String>)| {
                 let v = version.as_deref().unwrap_or("null");

@@ -257,6 +257,127 @@ mod tests {
         assert!(h.iter().any(|(_, v)| v.contains("/eu-west-1/s3/")), "{h:?}");
     }
 
+    /// What goes on the wire is what was signed: a listener captures the
+    /// request, and the signature is computed again from the captured
+    /// method, path, headers and body with the dummy credentials.
+    #[test]
+    fn the_request_on_the_wire_carries_a_valid_signature() {
+        use aws_smithy_types::date_time::{DateTime, Format};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut raw = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then Content-Length bytes of body.
+            loop {
+                let n = conn.read(&mut buf).unwrap();
+                raw.extend_from_slice(&buf[..n]);
+                if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length: "))
+                        .unwrap()
+                        .trim()
+                        .parse()
+                        .unwrap();
+                    if raw.len() >= end + 4 + len || n == 0 {
+                        break;
+                    }
+                }
+            }
+            conn.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+                .unwrap();
+            raw
+        });
+        let call = Call {
+            service: "s3",
+            method: "DELETE",
+            path: "/kb-lab-documents/docs/a%20b.md?versionId=v%2B1",
+            headers: &[],
+            body: b"",
+        };
+        assert_eq!(send(addr, "eu-west-1", &call).unwrap().status, 204);
+        let raw = server.join().unwrap();
+        let text = String::from_utf8(raw).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let mut lines = head.lines();
+        let request_line: Vec<&str> = lines.next().unwrap().split(' ').collect();
+        let headers: Vec<(String, String)> = lines
+            .map(|l| {
+                let (k, v) = l.split_once(':').unwrap();
+                (k.trim().to_ascii_lowercase(), v.trim().to_string())
+            })
+            .collect();
+        let get = |k: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+                .unwrap()
+        };
+        let auth = get("authorization");
+        let signed: Vec<&str> = auth
+            .split("SignedHeaders=")
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .split(';')
+            .collect();
+        let given = auth.split("Signature=").nth(1).unwrap();
+        let d = get("x-amz-date");
+        let rfc = format!(
+            "{}-{}-{}T{}:{}:{}Z",
+            &d[0..4],
+            &d[4..6],
+            &d[6..8],
+            &d[9..11],
+            &d[11..13],
+            &d[13..15]
+        );
+        let time =
+            SystemTime::try_from(DateTime::from_str(&rfc, Format::DateTime).unwrap()).unwrap();
+        let pairs = headers
+            .iter()
+            .filter(|(k, _)| signed.contains(&k.as_str()) && k != "x-amz-date")
+            .map(|(k, v)| (k.as_str(), v.as_str()));
+        let url = format!("http://{}{}", get("host"), request_line[1]);
+        let signable = SignableRequest::new(
+            request_line[0],
+            url.as_str(),
+            pairs,
+            SignableBody::Bytes(body.as_bytes()),
+        )
+        .unwrap();
+        let mut settings = SigningSettings::default();
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        let identity = aws_credential_types::Credentials::new(
+            DUMMY_ACCESS_KEY_ID,
+            DUMMY_SECRET_ACCESS_KEY,
+            None,
+            None,
+            "t",
+        )
+        .into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region("eu-west-1")
+            .name("s3")
+            .time(time)
+            .settings(settings)
+            .build()
+            .unwrap()
+            .into();
+        let expected = sign(signable, &params).unwrap();
+        assert_eq!(expected.signature(), given, "{head}");
+        assert!(auth.contains("/eu-west-1/s3/aws4_request"), "{auth}");
+    }
+
     #[test]
     fn endpoints_are_http_with_a_port() {
         assert_eq!(
