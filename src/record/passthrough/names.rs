@@ -56,17 +56,6 @@ impl NameMap {
         }
     }
 
-    /// A run's prefix: `lc-` and six hex digits derived from `run_id`, all
-    /// lowercase (valid in S3 bucket names, which allow nothing else) and
-    /// 10 characters of the 63 a bucket name may have.
-    pub fn run_prefix(run_id: &str) -> String {
-        // FNV-1a: stable across builds and platforms, unlike `DefaultHasher`.
-        let hash = run_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-        format!("lc-{:06x}-", hash & 0xff_ffff)
-    }
-
     /// No prefixing at all (no names, or an empty prefix).
     pub fn is_empty(&self) -> bool {
         self.prefix.is_empty() || self.names.is_empty()
@@ -226,14 +215,5 @@ mod tests {
         );
         assert_eq!(m.real("other"), None);
         assert!(NameMap::new("", ["a"]).is_empty());
-        let p = NameMap::run_prefix("run-2026-11-27T14:05");
-        assert_eq!(p.len(), 10);
-        assert!(p.starts_with("lc-") && p.ends_with('-'), "{p}");
-        assert_eq!(p, NameMap::run_prefix("run-2026-11-27T14:05"));
-        assert_ne!(p, NameMap::run_prefix("run-2026-11-27T14:06"));
-        assert!(
-            p.bytes()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
-        );
     }
 }

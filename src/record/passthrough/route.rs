@@ -131,7 +131,10 @@ pub fn outstanding(ledger: &[Touched]) -> Vec<String> {
     };
     let mut last: Vec<(&Touched, usize)> = Vec::new();
     for (at, t) in ledger.iter().enumerate() {
-        match last.iter_mut().find(|(seen, _)| key(&seen.real) == key(&t.real)) {
+        match last
+            .iter_mut()
+            .find(|(seen, _)| key(&seen.real) == key(&t.real))
+        {
             Some(entry) => *entry = (t, at),
             None => last.push((t, at)),
         }
@@ -340,7 +343,10 @@ mod tests {
             t("iam role lc-1-Role", true),
             t("iam RolePolicy lc-1-Role Inline", true),
             t("iam Policy lc-1-Managed", true),
-            t("iam Policy arn:aws:iam::000000000000:policy/lc-1-Managed", false),
+            t(
+                "iam Policy arn:aws:iam::000000000000:policy/lc-1-Managed",
+                false,
+            ),
             t("s3 bucket lc-1-kept", true),
             t("s3 object lc-1-kept/c.md", true),
         ];
