@@ -1,6 +1,6 @@
-//! A lab with setup services (lab 5.1: S3, IAM, STS, then Bedrock) in live
-//! mode against local upstreams that verify SigV4: Bedrock calls go through
-//! the metering proxy to a `VerifyingUpstream`, setup calls through each
+//! A lab with setup services (lab 5.1: S3, IAM, STS, then Bedrock) in record
+//! and live modes against local upstreams that verify SigV4: Bedrock calls go through
+//! the recording or metering proxy to a `VerifyingUpstream`, setup calls through each
 //! trial's re-signing pass-through to a `SetupUpstream` whose answers come
 //! from one moto server, the stand-in for the author's account. Each trial
 //! seeds the account, its `state` expectations are read through the
@@ -58,9 +58,9 @@ fn account(lab: &Path) -> Account {
     }
 }
 
-fn live_config(lab: &Path, results: &Path, account: &Account) -> RunConfig {
+fn proxied_config(mode: Mode, lab: &Path, results: &Path, account: &Account) -> RunConfig {
     let mut config = common::config(lab, results);
-    config.mode = Mode::Live;
+    config.mode = mode;
     config.proxy = ProxySettings {
         upstream: Some(account.bedrock.url()),
         setup_upstream: Some(account.setup.url()),
@@ -112,11 +112,13 @@ fn account_contents(moto: &MotoServer) -> (Vec<String>, Vec<String>) {
 }
 
 #[test]
-fn a_live_run_checks_state_through_the_pass_through_and_deletes_what_it_made() {
+fn a_recording_run_re_signs_setup_calls_checks_state_through_them_and_deletes_what_it_made() {
     let (_tmp, lab) = lab_copy();
     let account = account(&lab);
     let results = tempfile::tempdir().expect("results");
-    let config = live_config(&lab, results.path(), &account);
+    // Record mode (`once`): the Bedrock calls replay the lab's cassettes; the
+    // setup calls always go to the account.
+    let config = proxied_config(Mode::Record, &lab, results.path(), &account);
     let outcomes = common::run(&config, "");
     assert!(outcomes.len() >= 8, "{} trials", outcomes.len());
     for o in &outcomes {
@@ -174,7 +176,7 @@ fn a_failing_trial_is_cleaned_up_too_and_the_undeclared_is_reported_left_behind(
     std::fs::write(lab.join("lab.toml"), edited).expect("write");
     let account = account(&lab);
     let results = tempfile::tempdir().expect("results");
-    let config = live_config(&lab, results.path(), &account);
+    let config = proxied_config(Mode::Live, &lab, results.path(), &account);
     let outcomes = common::run(&config, "cli-upload::aws-cli-v2");
     assert_eq!(outcomes.len(), 1);
     let failures = common::failures(&outcomes[0]);
