@@ -216,6 +216,38 @@ fn a_failing_trial_is_cleaned_up_too_and_the_undeclared_is_reported_left_behind(
     );
 }
 
+#[test]
+fn a_step_that_cannot_start_still_has_its_seed_deleted() {
+    let (_tmp, lab) = lab_copy();
+    let toml = std::fs::read_to_string(lab.join("lab.toml")).expect("lab.toml");
+    let program = "program = { section = \"Step 1: Create the document bucket and upload the documents\", index = 0 }";
+    assert!(toml.contains(program));
+    // A script the (empty) workspace does not hold: the step never starts,
+    // after the seed has made its bucket in the account.
+    let edited = toml.replacen(program, "program = { workspace = \"upload.sh\" }", 1);
+    std::fs::write(lab.join("lab.toml"), edited).expect("write");
+    let account = account(&lab);
+    let results = tempfile::tempdir().expect("results");
+    let config = proxied_config(Mode::Live, &lab, results.path(), &account);
+    let outcomes = common::run(&config, "cli-upload::aws-cli-v1");
+    assert_eq!(outcomes.len(), 1);
+    let failures = common::failures(&outcomes[0]);
+    assert!(failures.contains("could not run the step"), "{failures}");
+    assert!(
+        account
+            .setup
+            .verified()
+            .iter()
+            .any(|r| r.contains("-kb-lab-course-corpus")),
+        "the seed reached the account"
+    );
+    let (buckets, roles) = account_contents(&account.moto);
+    assert!(
+        buckets.is_empty() && roles.is_empty(),
+        "{buckets:?} {roles:?}"
+    );
+}
+
 fn lab_copy() -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let lab = tmp.path().join("5.1-knowledge-base-setup");

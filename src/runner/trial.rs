@@ -50,13 +50,13 @@ pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
     let started = Instant::now();
     let step = def.step();
     let mut from_endpoint = None;
-    let (failures, network_guard, sandbox, leftovers) =
-        match step_run(def, config, &mut from_endpoint) {
+    let mut leftovers = Vec::new();
+    let (failures, network_guard, sandbox) =
+        match step_run(def, config, &mut from_endpoint, &mut leftovers) {
             Ok(run) => (
                 run.failures.iter().map(|f| f.to_string()).collect(),
                 run.network_guard,
                 run.output.sandbox.map(|g| g.to_string()),
-                run.leftovers,
             ),
             Err(e) => {
                 let mut failures = vec![format!("could not run the step: {e}")];
@@ -67,7 +67,7 @@ pub fn run_trial(def: &TrialDef, config: &RunConfig) -> Outcome {
                             .map(|link| ignored_link_failure(link).to_string()),
                     );
                 }
-                (failures, None, None, Vec::new())
+                (failures, None, None)
             }
         };
     let scrubber = secrets::trial_scrubber(config, &def.lab.lab.dir, from_endpoint);
@@ -141,9 +141,6 @@ pub struct TrialRun {
     pub network_guard: Option<String>,
     /// Links of the seed workspace that were not copied into the trial's.
     pub skipped_links: Vec<SkippedLink>,
-    /// Record and live modes: what the trial created in the real account
-    /// and the cleanup did not delete (unscrubbed).
-    pub leftovers: Vec<Leftover>,
 }
 
 /// The setup pass-through of a record or live trial: the author's
@@ -195,15 +192,18 @@ fn clean_up(def: &TrialDef, proxy: &SetupProxy, made: &[Resource]) -> Vec<Leftov
 /// it; [`run_trial`] turns this into an outcome file. What it returns is
 /// unscrubbed (the step's output as the step saw it).
 pub fn run_step(def: &TrialDef, config: &RunConfig) -> Result<TrialRun, TrialError> {
-    step_run(def, config, &mut None)
+    step_run(def, config, &mut None, &mut Vec::new())
 }
 
 /// [`run_step`], handing out the endpoint's scrubber as soon as the endpoint
-/// is up, so that a step that then fails to run is still reported scrubbed.
+/// is up, so that a step that then fails to run is still reported scrubbed,
+/// and what a record or live trial left in the account, also when its step
+/// could not run.
 fn step_run(
     def: &TrialDef,
     config: &RunConfig,
     scrubber: &mut Option<Scrubber>,
+    leftovers: &mut Vec<Leftover>,
 ) -> Result<TrialRun, TrialError> {
     let server = crate::endpoint::start(
         config.mode,
@@ -213,7 +213,7 @@ fn step_run(
         &config.proxy,
     )?;
     *scrubber = server.scrubber();
-    run_step_on(def, config, server)
+    run_step_cleaning(def, config, server, leftovers)
 }
 
 /// [`run_step`] against an endpoint the caller started (`labcheck capture`
@@ -223,17 +223,40 @@ pub fn run_step_on(
     config: &RunConfig,
     server: Box<dyn crate::endpoint::TrialEndpoint>,
 ) -> Result<TrialRun, TrialError> {
+    run_step_cleaning(def, config, server, &mut Vec::new())
+}
+
+/// The setup services of one trial, as [`run_step_cleaning`] prepared them.
+struct TrialSetup {
+    /// Replay: the trial's own moto.
+    moto: Option<MotoServer>,
+    /// Record and live: the re-signing pass-through to real AWS.
+    proxy: Option<SetupProxy>,
+    seed: Option<Seed>,
+}
+
+impl TrialSetup {
+    /// Where labcheck's own calls (seed, state checks) go.
+    fn addr(&self) -> Option<std::net::SocketAddr> {
+        self.moto
+            .as_ref()
+            .map(MotoServer::addr)
+            .or_else(|| self.proxy.as_ref().map(SetupProxy::addr))
+    }
+}
+
+/// [`run_step_on`], then, once a record or live trial's pass-through is up,
+/// the cleanup of what the trial made, whatever happened in between (a seed
+/// that failed halfway, a step that could not start); what is left goes to
+/// `leftovers`.
+fn run_step_cleaning(
+    def: &TrialDef,
+    config: &RunConfig,
+    server: Box<dyn crate::endpoint::TrialEndpoint>,
+    leftovers: &mut Vec<Leftover>,
+) -> Result<TrialRun, TrialError> {
     let lab = &def.lab.lab;
     let step = def.step();
-    let workspace = tempfile::Builder::new()
-        .prefix("labcheck-trial-")
-        .tempdir()
-        .map_err(TrialError::Workspace)?;
-    let skipped_links = match &config.workspace {
-        Some(seed) => seed_workspace(seed, workspace.path()).map_err(TrialError::Workspace)?,
-        None => Vec::new(),
-    };
-    let endpoint = server.endpoint();
     let runs_process = matches!(
         step.kind,
         StepKind::Shell { .. } | StepKind::Python { .. } | StepKind::Notebook(_)
@@ -264,17 +287,47 @@ pub fn run_step_on(
     } else {
         None
     };
-    let setup_addr = moto
-        .as_ref()
-        .map(MotoServer::addr)
-        .or_else(|| setup_proxy.as_ref().map(SetupProxy::addr));
-    if let (Some(addr), Some(seed)) = (setup_addr, &seed) {
+    let setup = TrialSetup {
+        moto,
+        proxy: setup_proxy,
+        seed,
+    };
+    let ran = run_with_setup(def, config, server, &setup, runs_process);
+    // What the trial made in the real account goes again, whatever the
+    // verdict; what the cleanup could not delete is reported, not failed.
+    if let Some(proxy) = &setup.proxy {
+        *leftovers = clean_up(def, proxy, &made);
+    }
+    ran
+}
+
+/// The part of a trial that runs with its setup services up: the seed, the
+/// network guard, the step, the expectations (state included).
+fn run_with_setup(
+    def: &TrialDef,
+    config: &RunConfig,
+    server: Box<dyn crate::endpoint::TrialEndpoint>,
+    setup: &TrialSetup,
+    runs_process: bool,
+) -> Result<TrialRun, TrialError> {
+    let lab = &def.lab.lab;
+    let step = def.step();
+    if let (Some(addr), Some(seed)) = (setup.addr(), &setup.seed) {
         seed.apply(addr, &lab.region)?;
     }
+    let workspace = tempfile::Builder::new()
+        .prefix("labcheck-trial-")
+        .tempdir()
+        .map_err(TrialError::Workspace)?;
+    let skipped_links = match &config.workspace {
+        Some(seed) => seed_workspace(seed, workspace.path()).map_err(TrialError::Workspace)?,
+        None => Vec::new(),
+    };
+    let endpoint = server.endpoint();
     // Only child processes need a guard: sdk/playground steps run in process
     // against the explicit endpoint.
     let guard = if runs_process && config.mode == Mode::Replay {
-        let services = moto.as_ref().map(MotoServer::addr);
+        let services = setup.moto.as_ref().map(MotoServer::addr);
         Some(
             NetGuard::start_with(&endpoint, services, config.netguard)
                 .map_err(TrialError::Guard)?,
@@ -294,7 +347,7 @@ pub fn run_step_on(
         progress: &StderrProgress,
         clients: &config.clients,
         guard: guard.as_ref().map(|g| g.child()),
-        services: setup_proxy.as_ref().map(SetupProxy::url),
+        services: setup.proxy.as_ref().map(SetupProxy::url),
         sandbox: config.sandbox,
     };
     let output = steps::run(&invocation).map_err(|source| TrialError::Step {
@@ -331,14 +384,14 @@ pub fn run_step_on(
     } else {
         expect::check(&step.expect, &output, &ctx)
     };
-    if let Some(moto) = &moto {
+    if let Some(moto) = &setup.moto {
         failures.extend(
             moto.unemulated()
                 .iter()
                 .map(|call| unemulated_failure(call)),
         );
     }
-    if let Some(addr) = setup_addr {
+    if let Some(addr) = setup.addr() {
         failures.extend(
             setup::state::check(addr, &lab.region, &step.expect.state)
                 .into_iter()
@@ -349,12 +402,6 @@ pub fn run_step_on(
                 }),
         );
     }
-    // What the trial made in the real account goes again, whatever the
-    // verdict; what the cleanup could not delete is reported, not failed.
-    let leftovers = setup_proxy
-        .as_ref()
-        .map(|proxy| clean_up(def, proxy, &made))
-        .unwrap_or_default();
     for attempt in refused {
         failures.insert(0, refused_failure(&attempt));
     }
@@ -372,7 +419,6 @@ pub fn run_step_on(
         failures,
         network_guard,
         skipped_links,
-        leftovers,
     })
 }
 
