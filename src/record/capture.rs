@@ -19,8 +19,8 @@ use crate::ids::Operation;
 /// corrupt stream, not a reason to buffer gigabytes.
 pub const MAX_FRAME: usize = 16 * 1024 * 1024;
 
-/// The most of an answer kept for its cassette (bodies and undecoded stream
-/// bytes together): an image model's base64 answer is a few MiB; more is not
+/// The most of an answer kept for its cassette (its bytes as they arrived,
+/// body or stream): an image model's base64 answer is a few MiB; more is not
 /// a lab's answer, and keeping it would grow the proxy without bound.
 pub const MAX_BODY: usize = 64 * 1024 * 1024;
 
@@ -49,6 +49,8 @@ pub(crate) struct Capture {
     buf: BytesMut,
     body: Vec<u8>,
     events: Vec<StreamEvent>,
+    /// Bytes pushed so far (bounded by [`MAX_BODY`]).
+    seen: usize,
     last: Instant,
     /// Set when the stream could not be decoded; the answer is then not recorded.
     pub(crate) broken: Option<CaptureError>,
@@ -72,6 +74,7 @@ impl Capture {
             buf: BytesMut::new(),
             body: Vec::new(),
             events: Vec::new(),
+            seen: 0,
             last: started,
             broken: None,
         }
@@ -83,15 +86,14 @@ impl Capture {
             // Already unrecordable: the rest is only forwarded, not kept.
             return;
         }
-        let kept = if self.streaming {
-            self.buf.len()
-        } else {
-            self.body.len()
-        };
-        if kept.saturating_add(chunk.len()) > MAX_BODY {
+        // Every byte counts, decoded events included: they are what the
+        // cassette would hold.
+        self.seen = self.seen.saturating_add(chunk.len());
+        if self.seen > MAX_BODY {
             self.broken = Some(CaptureError::TooLarge);
             self.buf.clear();
             self.body.clear();
+            self.events.clear();
             return;
         }
         if !self.streaming {
@@ -394,5 +396,31 @@ mod tests {
             c.broken
         );
         assert!(c.body.is_empty());
+    }
+
+    #[test]
+    fn a_stream_of_small_frames_is_bounded_by_all_it_sent() {
+        let op = Operation::InvokeModelWithResponseStream;
+        let ev = StreamEvent {
+            delay_ms: 0,
+            event: Some("chunk".into()),
+            exception: None,
+            payload: json!({"type": "content_block_delta", "delta": {"text": "x".repeat(4000)}}),
+        };
+        let frame = encode_event(op, &ev, 0).expect("frame");
+        let t0 = Instant::now();
+        let mut c = streaming(op, t0);
+        let mut sent = 0;
+        while c.broken.is_none() {
+            c.push(&frame, t0);
+            sent += frame.len();
+            assert!(sent <= MAX_BODY + frame.len(), "never stops");
+        }
+        assert!(
+            matches!(c.broken, Some(CaptureError::TooLarge)),
+            "{:?}",
+            c.broken
+        );
+        assert!(c.events.is_empty(), "decoded events are not kept either");
     }
 }

@@ -282,10 +282,11 @@ async fn perform(
     }
 }
 
-/// ApplyGuardrail on one text block. Its stdout is what lab 7.2's boto3
-/// script prints, so one `stdout` expectation fits both clients:
-/// `action: …`, one `output: …` per output text, then one line per policy
-/// finding (see [`assessment_lines`]).
+/// ApplyGuardrail on one text block. Its stdout has the lines lab 7.2's
+/// boto3 script prints (`action: …`, `output: …`, `topic: NAME TYPE ->
+/// ACTION`), so one `stdout` expectation fits both clients; beyond the
+/// script it prints every output text and a line per content, word, PII,
+/// regex and grounding finding too (see [`assessment_lines`]).
 async fn apply_guardrail(
     client: &Client,
     r: &ApplyGuardrailRequest,
