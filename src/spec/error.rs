@@ -156,9 +156,13 @@ pub enum Problem {
         allowed: Vec<String>,
     },
     #[error(
-        "expectation `{key}` does not apply to a `{kind}` step: labcheck sees the model's response only for `sdk` and `playground` steps"
+        "expectation `{key}` does not apply to a `{kind}` step: labcheck sees a model's response only for the `sdk` model calls and `playground` steps"
     )]
     ExpectNotForKind { key: String, kind: &'static str },
+    #[error(
+        "expectation `{key}` does not apply to an `{call}` call: it calls no model, so there is no stop reason or token usage"
+    )]
+    ExpectNotForCall { key: String, call: &'static str },
     #[error(
         "unknown sdk call `{call}`, expected one of `invoke`, `invoke-stream`, `converse`, `converse-stream`, `apply-guardrail`"
     )]
@@ -241,7 +245,9 @@ impl Problem {
             Problem::EmptyClients => "empty-clients",
             Problem::DuplicateClient { .. } => "duplicate-client",
             Problem::KeyNotForKind { .. } => "key-not-for-kind",
-            Problem::ExpectNotForKind { .. } => "expect-not-for-kind",
+            Problem::ExpectNotForKind { .. } | Problem::ExpectNotForCall { .. } => {
+                "expect-not-for-kind"
+            }
             Problem::UnknownCall { .. } => "unknown-call",
             Problem::BadSource { .. } => "bad-source",
             Problem::UnknownSection { .. } => "unknown-section",

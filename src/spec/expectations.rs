@@ -15,18 +15,28 @@ use crate::ids::Operation;
 /// Default `min_pieces` of `incremental`.
 pub const DEFAULT_MIN_PIECES: usize = 3;
 
+/// Whether labcheck sees the model's answer of a step (its stop reason and
+/// token usage), or what kind of step it is that does not.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ModelView {
+    Response,
+    None { kind: &'static str },
+}
+
 pub(crate) fn expectations(
     ctx: &Ctx<'_>,
     raw: &RawExpect,
     runs_process: bool,
     kind: &'static str,
+    sees: ModelView,
     services: &[String],
     notebook: Option<&crate::content::Notebook>,
 ) -> Result<Expectations, SpecError> {
-    // A shell or python step's process talks to the model itself: its
-    // stop reason and token usage never reach the step's result, so these
-    // keys would always be misjudged ("the response had none"). Refuse them.
-    if runs_process {
+    // A shell or python step's process talks to the model itself, and
+    // ApplyGuardrail has no model answer: a stop reason and token usage never
+    // reach the step's result, so these keys would always be misjudged ("the
+    // response had none"). Refuse them.
+    if let ModelView::None { kind: what } = sees {
         let model_only = [
             (
                 "max_output_tokens",
@@ -38,14 +48,26 @@ pub(crate) fn expectations(
             .into_iter()
             .find_map(|(k, sp)| sp.map(|sp| (k, sp)))
         {
-            let problem = Problem::ExpectNotForKind {
-                key: key.to_string(),
-                kind,
+            let (problem, hint) = if what == "apply-guardrail" {
+                (
+                    Problem::ExpectNotForCall {
+                        key: key.to_string(),
+                        call: what,
+                    },
+                    format!("remove `{key}`; check the guardrail's `action: …` line with `stdout`"),
+                )
+            } else {
+                (
+                    Problem::ExpectNotForKind {
+                        key: key.to_string(),
+                        kind: what,
+                    },
+                    format!(
+                        "remove `{key}`; for a `{what}` step, check what its program \
+                         prints with `stdout`"
+                    ),
+                )
             };
-            let hint = format!(
-                "remove `{key}`; for a `{kind}` step, check what its program \
-                 prints with `stdout`"
-            );
             return Err(ctx.err(span, problem, hint));
         }
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::error::{Problem, SpecError};
-use super::expectations::expectations;
+use super::expectations::{ModelView, expectations};
 use super::lab::{
     ApplyGuardrailRequest, ConverseRequest, FileSpec, GuardrailSource, ParamPair, SdkCall, Step,
     StepKind,
@@ -248,6 +248,23 @@ pub(crate) fn step(
         }
     };
     let runs_process = matches!(kind, Kind::Shell | Kind::Python | Kind::Notebook);
+    // What labcheck itself sees of a model's answer: nothing for a process
+    // step (its program talks to the model), and no stop reason or token
+    // usage for ApplyGuardrail, which calls no model.
+    let sees = if runs_process {
+        ModelView::None { kind: kind.name() }
+    } else if matches!(
+        step_kind,
+        StepKind::Sdk {
+            call: SdkCall::ApplyGuardrail(_)
+        }
+    ) {
+        ModelView::None {
+            kind: "apply-guardrail",
+        }
+    } else {
+        ModelView::Response
+    };
     Ok(Step {
         id: StepId(id.clone()),
         kind: step_kind,
@@ -259,6 +276,7 @@ pub(crate) fn step(
             &s.expect,
             runs_process,
             kind.name(),
+            sees,
             services,
             notebook.as_ref(),
         )?,
