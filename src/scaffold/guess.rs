@@ -33,6 +33,9 @@ pub(crate) enum Guess {
         body: Option<String>,
         /// The first `.text("…")` literal (converse prompt).
         prompt: Option<String>,
+        /// `.guardrail_identifier("…")` and `.guardrail_version("…")`
+        /// (apply-guardrail, or a converse call's guardrail config).
+        guardrail: Option<(String, String)>,
     },
     /// A shell block whose only command runs `python`/`python3 <file>.py`.
     RunsScript { file: String },
@@ -151,7 +154,23 @@ fn rust(text: &str) -> Guess {
         model: model_of(text),
         body,
         prompt,
+        guardrail: guardrail_of(text),
     }
+}
+
+/// The guardrail a Rust block names: `.guardrail_identifier("id")` and
+/// `.guardrail_version("1")`, both needed.
+fn guardrail_of(text: &str) -> Option<(String, String)> {
+    static ARG: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"\.guardrail_(identifier|version)\(\s*"([^"\\]+)"\s*\)"#)
+            .expect("static regex")
+    });
+    let find = |which: &str| {
+        ARG.captures_iter(text)
+            .find(|c| &c[1] == which)
+            .map(|c| c[2].to_string())
+    };
+    Some((find("identifier")?, find("version")?))
 }
 
 /// Method names per operation, longest first so `invoke_model` does not
@@ -166,6 +185,7 @@ const PYTHON_CALLS: &[(&str, Operation)] = &[
     (".converse(", Operation::Converse),
 ];
 const RUST_CALLS: &[(&str, Operation)] = &[
+    (".apply_guardrail()", Operation::ApplyGuardrail),
     (
         ".invoke_model_with_response_stream()",
         Operation::InvokeModelWithResponseStream,
@@ -301,6 +321,18 @@ mod tests {
                 model: Some("us.amazon.nova-lite-v1:0".into()),
                 body: None,
                 prompt: Some("Hi \"there\"".into()),
+                guardrail: None,
+            }
+        );
+        let guard = "let response = client\n    .apply_guardrail()\n    .guardrail_identifier(\"gr7labdemo01\")\n    .guardrail_version(\"1\")\n    .content(GuardrailContentBlock::Text(GuardrailTextBlock::builder().text(\"Which stocks?\").build()?))\n    .send().await?;\n";
+        assert_eq!(
+            classify(Some("rust"), guard, false),
+            Guess::Rust {
+                operation: Some(Operation::ApplyGuardrail),
+                model: None,
+                body: None,
+                prompt: Some("Which stocks?".into()),
+                guardrail: Some(("gr7labdemo01".into(), "1".into())),
             }
         );
     }

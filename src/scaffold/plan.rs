@@ -33,6 +33,8 @@ pub(crate) enum Kind {
         call_guessed: bool,
         body: Option<String>,
         prompt: Option<String>,
+        /// (identifier, version) the block names.
+        guardrail: Option<(String, String)>,
     },
     Playground,
     /// A notebook's code cells from the first through `last`, in one
@@ -238,13 +240,15 @@ pub(crate) fn propose(draft: &Draft) -> Proposal {
                 model,
                 body,
                 prompt,
+                guardrail,
             } => {
                 let (call, call_guessed) = match operation {
                     Some(Operation::InvokeModel) => ("invoke", false),
                     Some(Operation::InvokeModelWithResponseStream) => ("invoke-stream", false),
                     Some(Operation::ConverseStream) => ("converse-stream", false),
                     Some(Operation::Converse) => ("converse", false),
-                    // The SDK step calls the runtime's model operations only.
+                    Some(Operation::ApplyGuardrail) => ("apply-guardrail", false),
+                    // The SDK step calls these runtime operations only.
                     Some(_) | None => ("converse", true),
                 };
                 let kind = Kind::Sdk {
@@ -252,6 +256,7 @@ pub(crate) fn propose(draft: &Draft) -> Proposal {
                     call_guessed,
                     body: body.clone(),
                     prompt: prompt.clone(),
+                    guardrail: guardrail.clone(),
                 };
                 let op = operation.or(Some(Operation::Converse));
                 step(

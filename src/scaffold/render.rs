@@ -208,12 +208,30 @@ fn render_step(draft: &Draft, step: &Step, out: &mut String) {
             call_guessed,
             body,
             prompt,
+            guardrail,
         } => {
             if *call_guessed {
                 out.push_str("# guess: no Bedrock Runtime call recognised in the Rust block\n");
             }
             let _ = writeln!(out, "call = \"{call}\"");
-            model_line(out);
+            // ApplyGuardrail calls no model.
+            if *call != "apply-guardrail" {
+                model_line(out);
+            }
+            match guardrail {
+                Some((id, version)) => {
+                    let _ = writeln!(
+                        out,
+                        "guardrail = {{ identifier = {}, version = {} }}",
+                        q(id),
+                        q(version)
+                    );
+                }
+                None if *call == "apply-guardrail" => out.push_str(
+                    "# guess: no `.guardrail_identifier(\"…\")` and `.guardrail_version(\"…\")` in the block: write the guardrail it applies\nguardrail = { identifier = \"…\", version = \"1\" }\n",
+                ),
+                None => {}
+            }
             if call.starts_with("invoke") {
                 match body {
                     Some(b) if !b.contains("'''") => {
@@ -264,7 +282,8 @@ fn render_step(draft: &Draft, step: &Step, out: &mut String) {
         );
     } else if let Some(op) = step.operation {
         out.push_str("# guess: the call the code makes\n");
-        match &step.model {
+        // ApplyGuardrail and the other services' calls name no model.
+        match step.model.as_ref().filter(|_| op.has_model_id()) {
             Some(m) => {
                 let _ = writeln!(
                     out,
