@@ -175,8 +175,11 @@ pub fn leftovers(
         })
         .collect();
     // The cleanup says "S3 bucket `x`", the pass-through's ledger "s3 bucket
-    // x": one resource either way.
-    let plain = |t: &str| t.replace('`', "").to_lowercase();
+    // x", either maybe followed by "(`y` in the lab)": one resource.
+    let plain = |t: &str| {
+        let t = t.split_once(" (").map_or(t, |(name, _)| name);
+        t.replace('`', "").to_lowercase()
+    };
     for resource in still_there {
         if report
             .failed
@@ -608,7 +611,7 @@ mod tests {
         let report = CleanupReport {
             removed: vec!["S3 bucket `a`".into()],
             failed: vec![(
-                "IAM role `r`".into(),
+                "IAM role `lc-000001-r` (`r` in the lab)".into(),
                 "DeleteRole: 409 DeleteConflict: plantedSecretValue".into(),
             )],
             absent: vec![],
@@ -619,11 +622,14 @@ mod tests {
             "lab::s::boto3",
             &report,
             // The ledger's spelling of the role the cleanup failed on.
-            &["iam role r".into(), "s3 bucket lc-000001-extra".into()],
+            &[
+                "iam role lc-000001-r (`r` in the lab)".into(),
+                "s3 bucket lc-000001-extra (`extra` in the lab)".into(),
+            ],
             Some(&scrubber),
         );
         assert_eq!(left.len(), 2, "{left:?}");
-        assert_eq!(left[0].resource, "IAM role `r`");
+        assert_eq!(left[0].resource, "IAM role `lc-000001-r` (`r` in the lab)");
         assert!(left[0].reason.contains("DeleteConflict"), "{left:?}");
         assert!(!left[0].reason.contains("plantedSecretValue"), "{left:?}");
         assert!(left[1].reason.contains("`[lab] resources`"), "{left:?}");
