@@ -309,6 +309,24 @@ fn boto3_upload_and_create_role_are_re_signed_and_prefixed() {
     }
     assert!(deleted[0].created && !deleted[0].deleted);
     assert!(deleted[1].deleted && !deleted[1].created);
+    // Leftovers are named as in the account, then as in the lab: deleting
+    // `kb-lab-documents` by hand would delete the author's own bucket.
+    let left = rig.proxy.outstanding();
+    assert!(
+        left.contains(&format!(
+            "s3 bucket {PREFIX}{BUCKET} (`{BUCKET}` in the lab)"
+        )),
+        "{left:#?}"
+    );
+    assert!(
+        !left
+            .iter()
+            .any(|l| l.starts_with(&format!("s3 bucket {BUCKET}")))
+    );
+    assert_eq!(
+        rig.proxy.real_name(&format!("S3 bucket `{BUCKET}`")),
+        format!("S3 bucket `{PREFIX}{BUCKET}` (`{BUCKET}` in the lab)")
+    );
 }
 
 fn cli_upload_and_create_role(which: ClientId) {
