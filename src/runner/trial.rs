@@ -163,10 +163,16 @@ fn start_setup_proxy(
             &format!("{}-", prefix.as_str()),
             made.iter().map(Resource::name),
         ),
+        // The lab's services, and those its seed writes to (labcheck's own
+        // calls, which moto would serve in replay whatever the list).
         services: lab
             .services
             .iter()
             .map(|c| crate::spec::services::signing_name(c).to_string())
+            .chain(
+                made.iter()
+                    .map(|r| crate::spec::services::signing_name(r.service()).to_string()),
+            )
             .collect(),
     })?;
     console::note(&format!(

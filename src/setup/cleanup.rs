@@ -369,19 +369,9 @@ impl Cleaner<'_> {
     /// detached from every role, user and group, its non-default versions
     /// deleted, then the policy.
     fn policy(&self, policy: &str) -> Result<Gone, String> {
-        let who = self.send(&Call {
-            service: "sts",
-            method: "POST",
-            path: "/",
-            headers: &[("Content-Type", "application/x-www-form-urlencoded")],
-            body: b"Action=GetCallerIdentity&Version=2011-06-15",
-        })?;
-        expect_ok(&who, "GetCallerIdentity")?;
-        let account = texts(&who.body, "Account")
-            .into_iter()
-            .next()
-            .ok_or_else(|| "GetCallerIdentity named no account".to_string())?;
-        let arn = format!("arn:aws:iam::{account}:policy/{policy}");
+        let Some(arn) = self.policy_arn(policy)? else {
+            return Ok(Gone::Absent);
+        };
         let get = self.iam(&[("Action", "GetPolicy"), ("PolicyArn", &arn)])?;
         if no_such_entity(&get) {
             return Ok(Gone::Absent);
@@ -424,6 +414,39 @@ impl Cleaner<'_> {
             return Ok(Gone::Absent);
         }
         expect_ok(&r, "DeletePolicy").map(|()| Gone::Removed)
+    }
+
+    /// The ARN of the account's own policy `policy`, from IAM's listing of
+    /// local policies (not STS `GetCallerIdentity`: a lab need not list
+    /// `sts`, and the record/live pass-through forwards only its services).
+    fn policy_arn(&self, policy: &str) -> Result<Option<String>, String> {
+        let member = Regex::new(r"(?s)<member>(.*?)</member>").expect("a literal regex");
+        let mut marker: Option<String> = None;
+        for _ in 0..MAX_ROUNDS {
+            let mut params = vec![("Action", "ListPolicies"), ("Scope", "Local")];
+            if let Some(m) = &marker {
+                params.push(("Marker", m));
+            }
+            let r = self.iam(&params)?;
+            expect_ok(&r, "ListPolicies")?;
+            let found = member.captures_iter(&r.body).find_map(|c| {
+                let name = texts(&c[1], "PolicyName").into_iter().next()?;
+                (name == policy)
+                    .then(|| texts(&c[1], "Arn").into_iter().next())
+                    .flatten()
+            });
+            if found.is_some() {
+                return Ok(found);
+            }
+            let truncated = r.body.contains("<IsTruncated>true</IsTruncated>");
+            marker = texts(&r.body, "Marker").into_iter().next();
+            if !truncated || marker.is_none() {
+                return Ok(None);
+            }
+        }
+        Err(format!(
+            "ListPolicies: more than {MAX_ROUNDS} pages of local policies"
+        ))
     }
 
     /// Lists with `list`, removes every `<tag>` value with the call
