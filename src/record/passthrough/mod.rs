@@ -381,15 +381,10 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
             }
         }
     }
-    let operation = route::operation(
-        req.header("x-amz-target"),
-        &query,
-        req.header("content-type"),
-        &body,
-    );
-    if let Some(op) = operation
-        .as_deref()
-        .filter(|op| route::mints_credentials(service, op))
+    let operations = route::operations(req.header("x-amz-target"), &query, &body);
+    if let Some(op) = operations
+        .iter()
+        .find(|op| route::mints_credentials(service, op))
     {
         return refuse(
             StatusCode::FORBIDDEN,

@@ -95,27 +95,24 @@ pub fn aws_host(url: &str) -> bool {
     })
 }
 
-/// The operation a request calls, where the protocol names it: the
-/// `X-Amz-Target` of JSON services (`secretsmanager.GetSecretValue`), else
-/// the `Action` of query services (form body or query string).
-pub fn operation(
-    target: Option<&str>,
-    query: &str,
-    content_type: Option<&str>,
-    body: &[u8],
-) -> Option<String> {
-    if let Some(t) = target {
-        return Some(t.rsplit('.').next().unwrap_or(t).to_string());
+/// The operations a request may call, where a protocol names one: the
+/// `X-Amz-Target` of JSON services (`secretsmanager.GetSecretValue`) and
+/// every `Action` of query services, in the body (read as a form whatever
+/// its declared type) and in the query string, so a request naming one
+/// operation in the body and another in the query is judged by both.
+pub fn operations(target: Option<&str>, query: &str, body: &[u8]) -> Vec<String> {
+    let mut out: Vec<String> = target
+        .map(|t| t.rsplit('.').next().unwrap_or(t).to_string())
+        .into_iter()
+        .collect();
+    for bytes in [body, query.as_bytes()] {
+        out.extend(
+            form_urlencoded::parse(bytes)
+                .filter(|(k, _)| k == "Action")
+                .map(|(_, v)| v.into_owned()),
+        );
     }
-    let action = |bytes: &[u8]| {
-        form_urlencoded::parse(bytes)
-            .find(|(k, _)| k == "Action")
-            .map(|(_, v)| v.into_owned())
-    };
-    let form = content_type.is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    form.then(|| action(body))
-        .flatten()
-        .or_else(|| action(query.as_bytes()))
+    out
 }
 
 /// Operations never forwarded, whatever the lab's services: they mint
@@ -578,21 +575,19 @@ mod tests {
 
     #[test]
     fn credential_minting_operations_are_named_and_refused() {
-        let form = Some("application/x-www-form-urlencoded; charset=utf-8");
-        let op = |target, query, ctype, body: &[u8]| operation(target, query, ctype, body);
         assert_eq!(
-            op(None, "", form, b"Action=AssumeRole&Version=2011-06-15").as_deref(),
-            Some("AssumeRole")
+            operations(None, "", b"Action=AssumeRole&Version=2011-06-15"),
+            ["AssumeRole"]
         );
         assert_eq!(
-            op(None, "Action=GetSessionToken", None, b"").as_deref(),
-            Some("GetSessionToken")
+            operations(None, "Action=GetCallerIdentity", b"Action=GetSessionToken"),
+            ["GetSessionToken", "GetCallerIdentity"]
         );
         assert_eq!(
-            op(Some("secretsmanager.GetSecretValue"), "", None, b"{}").as_deref(),
-            Some("GetSecretValue")
+            operations(Some("secretsmanager.GetSecretValue"), "", b"{}"),
+            ["GetSecretValue"]
         );
-        assert_eq!(op(None, "list-type=2", None, b"").as_deref(), None);
+        assert!(operations(None, "list-type=2", b"").is_empty());
         for (service, name) in [
             ("sts", "AssumeRole"),
             ("sts", "AssumeRoleWithWebIdentity"),
