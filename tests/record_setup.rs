@@ -54,6 +54,9 @@ fn rig(signing: Credentials) -> Rig {
         region: "us-east-1".into(),
         upstream: Some(upstream.url()),
         names: NameMap::new(PREFIX, [BUCKET, ROLE, "chat-history"]),
+        services: ["s3", "iam", "sts", "dynamodb", "secretsmanager"]
+            .map(String::from)
+            .to_vec(),
     })
     .expect("pass-through");
     Rig {
@@ -306,6 +309,24 @@ fn boto3_upload_and_create_role_are_re_signed_and_prefixed() {
     }
     assert!(deleted[0].created && !deleted[0].deleted);
     assert!(deleted[1].deleted && !deleted[1].created);
+    // Leftovers are named as in the account, then as in the lab: deleting
+    // `kb-lab-documents` by hand would delete the author's own bucket.
+    let left = rig.proxy.outstanding();
+    assert!(
+        left.contains(&format!(
+            "s3 bucket {PREFIX}{BUCKET} (`{BUCKET}` in the lab)"
+        )),
+        "{left:#?}"
+    );
+    assert!(
+        !left
+            .iter()
+            .any(|l| l.starts_with(&format!("s3 bucket {BUCKET}")))
+    );
+    assert_eq!(
+        rig.proxy.real_name(&format!("S3 bucket `{BUCKET}`")),
+        format!("S3 bucket `{PREFIX}{BUCKET}` (`{BUCKET}` in the lab)")
+    );
 }
 
 fn cli_upload_and_create_role(which: ClientId) {
@@ -488,4 +509,192 @@ fn bedrock_and_unsigned_requests_are_refused_with_a_reason() {
         "{answer}"
     );
     assert!(rig.upstream.verified().is_empty() && rig.upstream.rejected().is_empty());
+}
+
+const GUARDED: &str = r#"
+import boto3, botocore
+def attempt(name, call):
+    try:
+        call()
+        print(name, "ok")
+    except botocore.exceptions.ClientError as e:
+        print(name, e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"], e.response["Error"]["Message"])
+sts = boto3.client("sts")
+attempt("sqs", lambda: boto3.client("sqs").list_queues())
+attempt("assume", lambda: sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/x", RoleSessionName="session"))
+attempt("session", lambda: sts.get_session_token())
+attempt("federation", lambda: sts.get_federation_token(Name="federated"))
+attempt("key", lambda: boto3.client("iam").create_access_key(UserName="u"))
+attempt("login", lambda: boto3.client("iam").create_login_profile(UserName="u", Password="p"))
+attempt("secret", lambda: boto3.client("secretsmanager").get_secret_value(SecretId="s"))
+attempt("caller", lambda: sts.get_caller_identity())
+"#;
+
+#[test]
+fn services_the_lab_does_not_list_and_credential_minting_calls_are_refused() {
+    let rig = rig(author());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = client(ClientId::Boto3, &["-c", GUARDED], &rig.proxy, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let line = |name: &str| -> String {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let sqs = line("sqs");
+    assert!(sqs.starts_with("sqs 403 AccessDenied"), "{stdout}");
+    assert!(
+        sqs.contains("`sqs`") && sqs.contains("`[lab] services`"),
+        "{stdout}"
+    );
+    for (name, op) in [
+        ("assume", "sts AssumeRole"),
+        ("session", "sts GetSessionToken"),
+        ("federation", "sts GetFederationToken"),
+        ("key", "iam CreateAccessKey"),
+        ("login", "iam CreateLoginProfile"),
+        ("secret", "secretsmanager GetSecretValue"),
+    ] {
+        let l = line(name);
+        assert!(
+            l.starts_with(&format!("{name} 403 AccessDenied")),
+            "{stdout}"
+        );
+        assert!(
+            l.contains(&format!(
+                "labcheck does not forward {op} in record and live modes"
+            )),
+            "{stdout}"
+        );
+    }
+    assert_eq!(line("caller"), "caller ok", "{stdout}");
+    assert_eq!(
+        rig.upstream.verified(),
+        ["sts POST /"],
+        "only the allowed call went up"
+    );
+    assert!(rig.upstream.rejected().is_empty());
+}
+
+/// A raw request: the answer's status line, headers and body.
+fn raw(proxy: SocketAddr, head: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut tcp = std::net::TcpStream::connect(proxy).expect("connect");
+    tcp.write_all(head.as_bytes()).expect("write");
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).expect("read");
+    out
+}
+
+#[test]
+fn a_credential_scope_that_is_not_a_service_and_region_never_reaches_a_host() {
+    let rig = rig(author());
+    let proxy = rig.proxy.addr();
+    for credential in [
+        "AKIDEXAMPLE/20260101/evil.example#/s3/aws4_request",
+        "AKIDEXAMPLE/20260101/us-east-1/s3#/aws4_request",
+        "AKIDEXAMPLE/20260101/us-east-1/evil.example%2F/aws4_request",
+    ] {
+        let answer = raw(
+            proxy,
+            &format!(
+                "GET /kb-lab-documents HTTP/1.1\r\nHost: x\r\nAuthorization: AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=00\r\nConnection: close\r\n\r\n"
+            ),
+        );
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(
+            answer.contains("of the credential scope is not a"),
+            "{answer}"
+        );
+    }
+    assert!(rig.upstream.verified().is_empty() && rig.upstream.rejected().is_empty());
+}
+
+#[test]
+fn the_authors_key_id_in_an_upstream_error_never_reaches_the_client() {
+    let wrong = Credentials::new(
+        author().access_key_id(),
+        "notTheSecretTheUpstreamKnows000000000000",
+        None,
+        None,
+        "test",
+    );
+    let rig = rig(wrong);
+    let list = Call {
+        service: "s3",
+        method: "GET",
+        path: "/kb-lab-documents",
+        headers: &[],
+        body: b"",
+    };
+    let answer = send(rig.proxy.addr(), "us-east-1", &list).expect("answer");
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    assert!(
+        answer.body.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{}",
+        answer.body
+    );
+    // The upstream quoted the key id it was signed with, as S3 does.
+    assert!(
+        answer
+            .body
+            .contains("<AWSAccessKeyId>AKIAXXXXXXXXXXXXXXXX</AWSAccessKeyId>"),
+        "{}",
+        answer.body
+    );
+    assert!(
+        !answer.body.contains(author().access_key_id()),
+        "{}",
+        answer.body
+    );
+    assert_eq!(rig.upstream.rejected().len(), 1);
+}
+
+const PRESIGNED_PUT: &str = r#"
+import boto3, urllib.request
+from botocore.config import Config
+s3 = boto3.client("s3")
+s3.create_bucket(Bucket="kb-lab-documents")
+v4 = boto3.client("s3", config=Config(signature_version="s3v4"))
+for name, c in [("v2", s3), ("v4", v4)]:
+    url = c.generate_presigned_url("put_object", Params={"Bucket": "kb-lab-documents", "Key": f"docs/{name}.md"})
+    # urllib's default form content type would have moto parse the body away.
+    put = urllib.request.Request(url, data=BODY.encode(), method="PUT", headers={"Content-Type": "text/markdown"})
+    print(name, urllib.request.urlopen(put).status)
+s3.copy_object(Bucket="kb-lab-documents", Key="docs/copy.md", CopySource={"Bucket": "kb-lab-documents", "Key": "docs/v4.md"})
+print("copied", repr(s3.get_object(Bucket="kb-lab-documents", Key="docs/copy.md")["Body"].read().decode()))
+"#;
+
+/// Object data naming a declared resource, uploaded through presigned URLs
+/// (SigV2 and SigV4) and copied with `x-amz-copy-source`: stored byte for
+/// byte under the prefixed bucket.
+#[test]
+fn presigned_puts_land_byte_identical_and_copies_find_their_prefixed_source() {
+    let rig = rig(author());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let body = "See kb-lab-documents and KbLabBedrockRole.\n";
+    let script = format!("BODY = {body:?}\n{PRESIGNED_PUT}");
+    let out = client(ClientId::Boto3, &["-c", &script], &rig.proxy, dir.path());
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("v2 200\nv4 200\n"), "{stdout}");
+    for key in ["docs/v2.md", "docs/v4.md", "docs/copy.md"] {
+        let object = moto_call(
+            &rig.moto,
+            "s3",
+            "GET",
+            &format!("/{PREFIX}{BUCKET}/{key}"),
+            b"",
+        );
+        assert_eq!(object.status, 200, "{key}: {}", object.body);
+        assert_eq!(object.body, body, "{key}");
+    }
+    assert!(
+        stdout.contains(&format!("copied {body:?}").replace('"', "'")),
+        "{stdout}"
+    );
+    assert_eq!(rig.upstream.rejected(), Vec::<(u16, String)>::new());
 }

@@ -197,9 +197,13 @@ fn verify(st: &Shared, req: &BedrockRequest) -> Result<String, Refusal> {
     Ok(scope.service.to_string())
 }
 
-fn error_response(service: &str, (status, code, message): Refusal) -> Response {
+/// The refusal in the service's shape; S3's quotes the access key id of the
+/// signature, as S3's own `SignatureDoesNotMatch` does.
+fn error_response(service: &str, access_key: &str, (status, code, message): Refusal) -> Response {
     let body = if service == "s3" {
-        format!("<Error><Code>{code}</Code><Message>{message}</Message></Error>")
+        format!(
+            "<Error><Code>{code}</Code><Message>{message}</Message><AWSAccessKeyId>{access_key}</AWSAccessKeyId></Error>"
+        )
     } else {
         format!(
             "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error></ErrorResponse>"
@@ -222,11 +226,14 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push((refusal.0.as_u16(), format!("{}: {}", refusal.1, refusal.2)));
-            let service = match req.auth() {
-                Auth::SigV4(sig) => sig.scope().map(|s| s.service.to_string()),
-                _ => None,
+            let (service, access_key) = match req.auth() {
+                Auth::SigV4(sig) => sig
+                    .scope()
+                    .map(|s| (s.service.to_string(), s.access_key.to_string()))
+                    .unwrap_or_default(),
+                _ => Default::default(),
             };
-            return error_response(service.as_deref().unwrap_or_default(), refusal);
+            return error_response(&service, &access_key, refusal);
         }
     };
     st.verified
@@ -246,6 +253,7 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
         Err(e) => {
             return error_response(
                 &service,
+                "",
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "InternalError",
@@ -261,6 +269,7 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
         }
         Err(e) => error_response(
             &service,
+            "",
             (StatusCode::BAD_GATEWAY, "ServiceUnavailable", e.to_string()),
         ),
     }

@@ -163,6 +163,17 @@ fn start_setup_proxy(
             &format!("{}-", prefix.as_str()),
             made.iter().map(Resource::name),
         ),
+        // The lab's services, and those its seed writes to (labcheck's own
+        // calls, which moto would serve in replay whatever the list).
+        services: lab
+            .services
+            .iter()
+            .map(|c| crate::spec::services::signing_name(c).to_string())
+            .chain(
+                made.iter()
+                    .map(|r| crate::spec::services::signing_name(r.service()).to_string()),
+            )
+            .collect(),
     })?;
     console::note(&format!(
         "{}: setup services through the pass-through at {} (names prefixed `{}-`)",
@@ -178,7 +189,12 @@ fn start_setup_proxy(
 /// saw created and not deleted.
 fn clean_up(def: &TrialDef, proxy: &SetupProxy, made: &[Resource]) -> Vec<Leftover> {
     let lab = &def.lab.lab;
-    let report = setup::cleanup::cleanup(&proxy.url(), &lab.region, made);
+    let mut report = setup::cleanup::cleanup(&proxy.url(), &lab.region, made);
+    // Named as in the account: the lab's own names may be the author's
+    // unprefixed resources.
+    for (resource, _) in &mut report.failed {
+        *resource = proxy.real_name(resource);
+    }
     setup::cleanup::leftovers(
         &lab.id.to_string(),
         &def.name,

@@ -175,8 +175,11 @@ pub fn leftovers(
         })
         .collect();
     // The cleanup says "S3 bucket `x`", the pass-through's ledger "s3 bucket
-    // x": one resource either way.
-    let plain = |t: &str| t.replace('`', "").to_lowercase();
+    // x", either maybe followed by "(`y` in the lab)": one resource.
+    let plain = |t: &str| {
+        let t = t.split_once(" (").map_or(t, |(name, _)| name);
+        t.replace('`', "").to_lowercase()
+    };
     for resource in still_there {
         if report
             .failed
@@ -366,19 +369,9 @@ impl Cleaner<'_> {
     /// detached from every role, user and group, its non-default versions
     /// deleted, then the policy.
     fn policy(&self, policy: &str) -> Result<Gone, String> {
-        let who = self.send(&Call {
-            service: "sts",
-            method: "POST",
-            path: "/",
-            headers: &[("Content-Type", "application/x-www-form-urlencoded")],
-            body: b"Action=GetCallerIdentity&Version=2011-06-15",
-        })?;
-        expect_ok(&who, "GetCallerIdentity")?;
-        let account = texts(&who.body, "Account")
-            .into_iter()
-            .next()
-            .ok_or_else(|| "GetCallerIdentity named no account".to_string())?;
-        let arn = format!("arn:aws:iam::{account}:policy/{policy}");
+        let Some(arn) = self.policy_arn(policy)? else {
+            return Ok(Gone::Absent);
+        };
         let get = self.iam(&[("Action", "GetPolicy"), ("PolicyArn", &arn)])?;
         if no_such_entity(&get) {
             return Ok(Gone::Absent);
@@ -421,6 +414,39 @@ impl Cleaner<'_> {
             return Ok(Gone::Absent);
         }
         expect_ok(&r, "DeletePolicy").map(|()| Gone::Removed)
+    }
+
+    /// The ARN of the account's own policy `policy`, from IAM's listing of
+    /// local policies (not STS `GetCallerIdentity`: a lab need not list
+    /// `sts`, and the record/live pass-through forwards only its services).
+    fn policy_arn(&self, policy: &str) -> Result<Option<String>, String> {
+        let member = Regex::new(r"(?s)<member>(.*?)</member>").expect("a literal regex");
+        let mut marker: Option<String> = None;
+        for _ in 0..MAX_ROUNDS {
+            let mut params = vec![("Action", "ListPolicies"), ("Scope", "Local")];
+            if let Some(m) = &marker {
+                params.push(("Marker", m));
+            }
+            let r = self.iam(&params)?;
+            expect_ok(&r, "ListPolicies")?;
+            let found = member.captures_iter(&r.body).find_map(|c| {
+                let name = texts(&c[1], "PolicyName").into_iter().next()?;
+                (name == policy)
+                    .then(|| texts(&c[1], "Arn").into_iter().next())
+                    .flatten()
+            });
+            if found.is_some() {
+                return Ok(found);
+            }
+            let truncated = r.body.contains("<IsTruncated>true</IsTruncated>");
+            marker = texts(&r.body, "Marker").into_iter().next();
+            if !truncated || marker.is_none() {
+                return Ok(None);
+            }
+        }
+        Err(format!(
+            "ListPolicies: more than {MAX_ROUNDS} pages of local policies"
+        ))
     }
 
     /// Lists with `list`, removes every `<tag>` value with the call
@@ -608,7 +634,7 @@ mod tests {
         let report = CleanupReport {
             removed: vec!["S3 bucket `a`".into()],
             failed: vec![(
-                "IAM role `r`".into(),
+                "IAM role `lc-000001-r` (`r` in the lab)".into(),
                 "DeleteRole: 409 DeleteConflict: plantedSecretValue".into(),
             )],
             absent: vec![],
@@ -619,11 +645,14 @@ mod tests {
             "lab::s::boto3",
             &report,
             // The ledger's spelling of the role the cleanup failed on.
-            &["iam role r".into(), "s3 bucket lc-000001-extra".into()],
+            &[
+                "iam role lc-000001-r (`r` in the lab)".into(),
+                "s3 bucket lc-000001-extra (`extra` in the lab)".into(),
+            ],
             Some(&scrubber),
         );
         assert_eq!(left.len(), 2, "{left:?}");
-        assert_eq!(left[0].resource, "IAM role `r`");
+        assert_eq!(left[0].resource, "IAM role `lc-000001-r` (`r` in the lab)");
         assert!(left[0].reason.contains("DeleteConflict"), "{left:?}");
         assert!(!left[0].reason.contains("plantedSecretValue"), "{left:?}");
         assert!(left[1].reason.contains("`[lab] resources`"), "{left:?}");

@@ -44,6 +44,20 @@ pub const EMULATED: &[&str] = &[
     "textract",
 ];
 
+/// The SigV4 signing name of a boto3 client name (what a request's credential
+/// scope names): the client name itself except where botocore's service
+/// model says otherwise (`metadata.signingName`, else `endpointPrefix`, of
+/// botocore 1.43.11).
+pub fn signing_name(client: &str) -> &str {
+    match client {
+        "cloudwatch" => "monitoring",
+        "opensearch" => "es",
+        "opensearchserverless" => "aoss",
+        "stepfunctions" => "states",
+        other => other,
+    }
+}
+
 /// The Bedrock services: always served by labcheck's replay server, never by moto.
 pub const REPLAYED: &[&str] = &[
     "bedrock",
@@ -267,6 +281,48 @@ pub(crate) fn resource(
 mod tests {
     use crate::spec::lab::{Resource, StateExpect};
     use crate::spec::{SpecError, load_lab};
+
+    /// Every emulated client's signing name, as botocore 1.43.11's service
+    /// models give it (`metadata.signingName`, else `endpointPrefix`).
+    #[test]
+    fn every_emulated_client_has_its_botocore_signing_name() {
+        let table = [
+            ("acm", "acm"),
+            ("apigateway", "apigateway"),
+            ("athena", "athena"),
+            ("cloudformation", "cloudformation"),
+            ("cloudwatch", "monitoring"),
+            ("cognito-idp", "cognito-idp"),
+            ("dynamodb", "dynamodb"),
+            ("ec2", "ec2"),
+            ("ecr", "ecr"),
+            ("events", "events"),
+            ("firehose", "firehose"),
+            ("glue", "glue"),
+            ("iam", "iam"),
+            ("kinesis", "kinesis"),
+            ("kms", "kms"),
+            ("lambda", "lambda"),
+            ("logs", "logs"),
+            ("opensearch", "es"),
+            ("opensearchserverless", "aoss"),
+            ("rds", "rds"),
+            ("s3", "s3"),
+            ("s3vectors", "s3vectors"),
+            ("secretsmanager", "secretsmanager"),
+            ("sns", "sns"),
+            ("sqs", "sqs"),
+            ("ssm", "ssm"),
+            ("stepfunctions", "states"),
+            ("sts", "sts"),
+            ("textract", "textract"),
+        ];
+        let clients: Vec<&str> = table.iter().map(|(c, _)| *c).collect();
+        assert_eq!(clients, super::EMULATED, "one row per emulated client");
+        for (client, signing) in table {
+            assert_eq!(super::signing_name(client), signing, "{client}");
+        }
+    }
 
     const PAGE: &str = "---\ntitle: t\n---\n## S\n\n```bash\naws s3 ls\n```\n\n- [ ] item\n";
 

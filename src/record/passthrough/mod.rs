@@ -39,11 +39,15 @@ pub use route::{Scope, Touched};
 
 use super::RecordError;
 use super::upstream::{self, HttpClient, Upstream};
+use crate::cassette::scrub;
 use crate::http::{BedrockRequest, MAX_BODY_BYTES, Server, ThreadSpec};
 
 /// A textual answer larger than this is streamed back unchanged (names not
 /// restored): lists and policies are far smaller.
 const REWRITE_LIMIT: usize = 8 * 1024 * 1024;
+
+/// An error answer larger than this is not relayed (AWS's are a few KiB).
+const ERROR_LIMIT: usize = 1024 * 1024;
 
 /// What a setup pass-through needs.
 #[derive(Debug, Clone)]
@@ -57,6 +61,9 @@ pub struct SetupProxySettings {
     pub upstream: Option<String>,
     /// The run's prefix for declared resource names.
     pub names: NameMap,
+    /// The signing names the lab may call (its `[lab] services` through
+    /// [`crate::spec::services::signing_name`]); any other is refused.
+    pub services: Vec<String>,
 }
 
 struct Shared {
@@ -111,9 +118,18 @@ impl SetupProxy {
 
     /// What the ledger says is still there: every resource whose last
     /// successful call created it, except objects of a bucket deleted after
-    /// them; as the student sees them (`s3 bucket kb-lab-documents`).
+    /// them; by the name it has in the account, then the lab's
+    /// (`s3 bucket lc-3fa9c1-kb-lab-documents (`kb-lab-documents` in the lab)`),
+    /// so that an author deleting it by hand does not delete their own.
     pub fn outstanding(&self) -> Vec<String> {
         route::outstanding(&self.ledger())
+    }
+
+    /// A resource named as the lab names it (`S3 bucket `kb-lab-documents``)
+    /// renamed as in the account, with the lab's name after it when they
+    /// differ, as [`SetupProxy::outstanding`] names them.
+    pub fn real_name(&self, lab_name: &str) -> String {
+        route::leftover_name(&self.shared.settings.names.to_real(lab_name), lab_name)
     }
 
     /// Resources created or deleted by successful calls so far, in order.
@@ -245,14 +261,15 @@ fn real_query(query: &str, names: &NameMap) -> String {
 }
 
 /// An S3 request whose body is object data (PutObject, UploadPart): never
-/// rewritten, and whose answer (GetObject) is never rewritten either.
+/// rewritten, and whose answer (GetObject) is never rewritten either. The
+/// query as sent: a presigned URL's signature and `response-*` overrides
+/// leave it an object request.
 fn s3_object_data(path: &str, query: &str) -> bool {
     let has_key = path
         .trim_start_matches('/')
         .split_once('/')
         .is_some_and(|(_, k)| !k.is_empty());
-    let sub = form_urlencoded::parse(query.as_bytes())
-        .any(|(k, _)| !matches!(&*k, "x-id" | "uploadId" | "partNumber" | "versionId"));
+    let sub = form_urlencoded::parse(query.as_bytes()).any(|(k, _)| !route::plain_s3_param(&k));
     has_key && !sub
 }
 
@@ -295,6 +312,15 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
             "labcheck setup pass-through: the request has no SigV4 credential scope to tell its service (sign it, with any credentials)",
         );
     };
+    if let Err(why) = route::check_scope(&scope) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "",
+            json,
+            "IncompleteSignature",
+            &format!("labcheck setup pass-through: {why}"),
+        );
+    }
     let service = scope.service.as_str();
     if route::is_bedrock(service) {
         return refuse(
@@ -304,6 +330,21 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
             "NotASetupService",
             &format!(
                 "labcheck setup pass-through: signing name `{service}` belongs to the Bedrock proxy (set AWS_ENDPOINT_URL_BEDROCK_RUNTIME and the other Bedrock endpoint variables)"
+            ),
+        );
+    }
+    if !st.settings.services.iter().any(|s| s == service) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            service,
+            json,
+            if json {
+                "AccessDeniedException"
+            } else {
+                "AccessDenied"
+            },
+            &format!(
+                "labcheck setup pass-through: the lab does not list the service signing as `{service}`: add it to `[lab] services` (its boto3 client name) to call it in record and live modes"
             ),
         );
     }
@@ -339,6 +380,25 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
                 );
             }
         }
+    }
+    let operations = route::operations(req.header("x-amz-target"), &query, &body);
+    if let Some(op) = operations
+        .iter()
+        .find(|op| route::mints_credentials(service, op))
+    {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            service,
+            json,
+            if json {
+                "AccessDeniedException"
+            } else {
+                "AccessDenied"
+            },
+            &format!(
+                "labcheck setup pass-through: labcheck does not forward {service} {op} in record and live modes (it would mint or expose credentials signed by the lab author's own)"
+            ),
+        );
     }
     let real_path = names.to_real(&path);
     let real_query = real_query(&query, names);
@@ -380,6 +440,15 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
             had_checksum = true;
             continue;
         }
+        // CopyObject and UploadPartCopy name their source bucket in a header.
+        if name == "x-amz-copy-source"
+            && service == "s3"
+            && let Ok(text) = v.to_str()
+            && let Ok(real) = HeaderValue::from_str(&names.to_real(text))
+        {
+            headers.push((k.clone(), real));
+            continue;
+        }
         headers.push((k.clone(), v.clone()));
     }
     if had_checksum {
@@ -405,6 +474,17 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
     } else {
         format!("{base}{real_path}?{real_query}")
     };
+    if st.upstream.is_none() && !route::aws_host(&url) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            service,
+            json,
+            "InvalidRequest",
+            &format!(
+                "labcheck setup pass-through: `{base}` is not an AWS endpoint (its host must end in `.amazonaws.com`)"
+            ),
+        );
+    }
     let signed = signed(
         req.method.as_str(),
         &url,
@@ -457,33 +537,57 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
         }
     }
     let (mut parts, incoming) = resp.into_parts();
+    let secrets = Secrets::of(&st.settings.credentials);
+    for v in parts.headers.values_mut() {
+        if let Ok(text) = v.to_str()
+            && let Some(hidden) = secrets.hide(text)
+            && let Ok(hidden) = HeaderValue::from_str(&hidden)
+        {
+            *v = hidden;
+        }
+    }
     if !names.is_empty()
         && let Some(loc) = parts.headers.get("location").and_then(|v| v.to_str().ok())
         && let Ok(v) = HeaderValue::from_str(&names.to_student(loc))
     {
         parts.headers.insert("location", v);
     }
-    let small = parts
+    let length = parts
         .headers
         .get("content-length")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_none_or(|n| n <= REWRITE_LIMIT);
-    // Object data is never rewritten, and a HEAD answer keeps its headers
-    // exactly (its Content-Length is the object's size).
-    let rewrite = !names.is_empty()
-        && textual(&parts.headers)
-        && small
-        && !object_data
-        && req.method != "HEAD";
-    if !rewrite {
+        .and_then(|v| v.parse::<usize>().ok());
+    let error = status.as_u16() >= 400;
+    // An error answer is read whole (AWS's are small), whatever its type:
+    // S3's `SignatureDoesNotMatch` quotes the signing key id and canonical
+    // request. A HEAD answer keeps its headers exactly (its Content-Length
+    // is the object's size); object data is never rewritten.
+    let limit = if error { ERROR_LIMIT } else { REWRITE_LIMIT };
+    let read_whole = req.method != "HEAD"
+        && (error || (textual(&parts.headers) && !object_data))
+        && length.is_none_or(|n| n <= limit);
+    if !read_whole {
+        if error && req.method != "HEAD" {
+            return refuse(
+                StatusCode::BAD_GATEWAY,
+                service,
+                json,
+                "ServiceUnavailable",
+                &format!(
+                    "labcheck setup pass-through: upstream error answer {status} larger than {ERROR_LIMIT} bytes, not relayed"
+                ),
+            );
+        }
         return relay(status, &parts.headers, Body::new(incoming));
     }
-    match Limited::new(incoming, REWRITE_LIMIT).collect().await {
+    match Limited::new(incoming, limit).collect().await {
         Ok(all) => {
             let bytes = all.to_bytes();
             let body = match std::str::from_utf8(&bytes) {
-                Ok(text) => Bytes::from(names.to_student(text)),
+                Ok(text) => {
+                    let text = secrets.hide(text).unwrap_or_else(|| text.to_string());
+                    Bytes::from(names.to_student(&text))
+                }
                 Err(_) => bytes,
             };
             // DynamoDB's `x-amz-crc32` covers the body: botocore checks it.
@@ -499,8 +603,45 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
             service,
             json,
             "ServiceUnavailable",
-            &format!("labcheck setup pass-through: upstream answer broke off: {e}"),
+            &format!(
+                "labcheck setup pass-through: upstream answer broke off or exceeded {limit} bytes: {e}"
+            ),
         ),
+    }
+}
+
+/// The author's credentials as they may show in an answer (S3 quotes the
+/// key id of a signature it rejects), and what each becomes for the client:
+/// the placeholders of [`crate::cassette::scrub`].
+struct Secrets(Vec<(String, &'static str)>);
+
+impl Secrets {
+    fn of(creds: &Credentials) -> Secrets {
+        let mut known = vec![
+            (creds.access_key_id().to_string(), scrub::ACCESS_KEY),
+            (creds.secret_access_key().to_string(), scrub::REDACTED),
+        ];
+        known.extend(
+            creds
+                .session_token()
+                .map(|t| (t.to_string(), scrub::REDACTED)),
+        );
+        // Longest first: a token could contain the key id.
+        known.retain(|(k, _)| !k.is_empty());
+        known.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
+        Secrets(known)
+    }
+
+    /// `text` with every author secret replaced; `None` when it has none.
+    fn hide(&self, text: &str) -> Option<String> {
+        if !self.0.iter().any(|(k, _)| text.contains(k.as_str())) {
+            return None;
+        }
+        let mut out = text.to_string();
+        for (k, with) in &self.0 {
+            out = out.replace(k.as_str(), with);
+        }
+        Some(out)
     }
 }
 
@@ -594,6 +735,23 @@ mod tests {
     }
 
     #[test]
+    fn the_authors_key_id_secret_and_token_are_hidden() {
+        let creds = Credentials::new(
+            "AKIDEXAMPLEAUTHOR",
+            "secretEXAMPLEauthor",
+            Some("tokenEXAMPLEwithAKIDEXAMPLEAUTHORinside".into()),
+            None,
+            "test",
+        );
+        let s = Secrets::of(&creds);
+        assert_eq!(s.hide("<Code>NoSuchBucket</Code>"), None);
+        assert_eq!(
+            s.hide("<AWSAccessKeyId>AKIDEXAMPLEAUTHOR</AWSAccessKeyId> secretEXAMPLEauthor x-amz-security-token:tokenEXAMPLEwithAKIDEXAMPLEAUTHORinside").as_deref(),
+            Some("<AWSAccessKeyId>AKIAXXXXXXXXXXXXXXXX</AWSAccessKeyId> REDACTED x-amz-security-token:REDACTED")
+        );
+    }
+
+    #[test]
     fn bodies_are_prefixed_by_protocol_and_object_data_is_not() {
         let m = NameMap::new("lc-1-", ["KbLabBedrockRole", "kb-lab-documents"]);
         let mut form = HeaderMap::new();
@@ -617,6 +775,14 @@ mod tests {
         assert!(s3_object_data("/b/docs/a.md", "x-id=PutObject"));
         assert!(s3_object_data("/b/docs/a.md", "partNumber=1&uploadId=u"));
         assert!(!s3_object_data("/b/docs/a.md", "tagging"));
+        assert!(s3_object_data(
+            "/b/docs/a.md",
+            "AWSAccessKeyId=AKIDEXAMPLE&Signature=x%3D&Expires=1"
+        ));
+        assert!(s3_object_data(
+            "/b/docs/a.md",
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a&X-Amz-Date=d&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=00&response-content-type=text%2Fplain"
+        ));
         assert!(!s3_object_data("/b", ""));
     }
 }

@@ -49,6 +49,93 @@ pub fn scope(authorization: Option<&str>, query: &str) -> Option<Scope> {
         .then(s3_v2)
 }
 
+/// Why a credential scope cannot name a real endpoint, if it cannot: the
+/// signing name and region go into the upstream host name, so only what AWS
+/// itself uses passes (`s3`, `cognito-idp`; `us-east-1`, `us-gov-west-1`;
+/// SigV2's empty region).
+pub fn check_scope(scope: &Scope) -> Result<(), String> {
+    let name_ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+    let service = &scope.service;
+    if service.is_empty() || service.len() > 64 || !service.chars().all(name_ok) {
+        return Err(format!(
+            "signing name `{service}` of the credential scope is not a service name"
+        ));
+    }
+    let region = &scope.region;
+    if !region.is_empty() && !region_shaped(region) {
+        return Err(format!(
+            "region `{region}` of the credential scope is not a region name"
+        ));
+    }
+    Ok(())
+}
+
+/// `^[a-z]{2}(-[a-z0-9]+)+-[0-9]+$`.
+fn region_shaped(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let [first, middle @ .., last] = &parts[..] else {
+        return false;
+    };
+    first.len() == 2
+        && first.chars().all(|c| c.is_ascii_lowercase())
+        && !middle.is_empty()
+        && middle.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && !last.is_empty()
+        && last.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Whether `url`'s host is an AWS one (`….amazonaws.com`).
+pub fn aws_host(url: &str) -> bool {
+    url.parse::<http::Uri>().ok().is_some_and(|u| {
+        u.scheme_str() == Some("https") && u.host().is_some_and(|h| h.ends_with(".amazonaws.com"))
+    })
+}
+
+/// The operations a request may call, where a protocol names one: the
+/// `X-Amz-Target` of JSON services (`secretsmanager.GetSecretValue`) and
+/// every `Action` of query services, in the body (read as a form whatever
+/// its declared type) and in the query string, so a request naming one
+/// operation in the body and another in the query is judged by both.
+pub fn operations(target: Option<&str>, query: &str, body: &[u8]) -> Vec<String> {
+    let mut out: Vec<String> = target
+        .map(|t| t.rsplit('.').next().unwrap_or(t).to_string())
+        .into_iter()
+        .collect();
+    for bytes in [body, query.as_bytes()] {
+        out.extend(
+            form_urlencoded::parse(bytes)
+                .filter(|(k, _)| k == "Action")
+                .map(|(_, v)| v.into_owned()),
+        );
+    }
+    out
+}
+
+/// Operations never forwarded, whatever the lab's services: they mint
+/// credentials (signed by the author's) or hand out stored secrets.
+pub fn mints_credentials(service: &str, op: &str) -> bool {
+    match service {
+        "sts" => {
+            op.starts_with("AssumeRole")
+                || matches!(op, "AssumeRoot" | "GetSessionToken" | "GetFederationToken")
+        }
+        "iam" => matches!(
+            op,
+            "CreateAccessKey"
+                | "CreateLoginProfile"
+                | "UpdateLoginProfile"
+                | "CreateServiceSpecificCredential"
+                | "ResetServiceSpecificCredential"
+        ),
+        "secretsmanager" => matches!(op, "GetSecretValue" | "BatchGetSecretValue"),
+        _ => false,
+    }
+}
+
 /// Query parameters of a presigned URL: the client's signature, dropped
 /// before re-signing in the `Authorization` header (`sigv2`: the URL is a
 /// SigV2 one, whose `Signature` and `Expires` are dropped too).
@@ -72,27 +159,31 @@ pub fn is_bedrock(service: &str) -> bool {
 }
 
 /// The real endpoint of a signing name in `region`, and the region its
-/// requests are signed for (IAM is global, signed for `us-east-1`).
+/// requests are signed for (IAM and Route 53 are global, signed for
+/// `us-east-1`).
 pub fn endpoint(service: &str, region: &str) -> (String, String) {
     match service {
         "iam" => ("https://iam.amazonaws.com".into(), "us-east-1".into()),
         // Path-style (`/bucket/key`), as clients address a loopback endpoint.
         "s3" => (format!("https://s3.{region}.amazonaws.com"), region.into()),
         // `aoss` control plane; other signing names whose host differs.
-        "aoss" => (
-            format!("https://aoss.{region}.amazonaws.com"),
+        "route53" => ("https://route53.amazonaws.com".into(), "us-east-1".into()),
+        // Signing names whose host differs (botocore's `endpointPrefix`).
+        "ses" => (
+            format!("https://email.{region}.amazonaws.com"),
             region.into(),
         ),
-        "execute-api" => (
-            format!("https://apigateway.{region}.amazonaws.com"),
+        "sagemaker" => (
+            format!("https://api.sagemaker.{region}.amazonaws.com"),
             region.into(),
         ),
-        "states" => (
-            format!("https://states.{region}.amazonaws.com"),
+        "ecr" => (
+            format!("https://api.ecr.{region}.amazonaws.com"),
             region.into(),
         ),
-        // sts, dynamodb, lambda, logs, es, secretsmanager, ssm, kms,
-        // cloudformation, ec2, sns, sqs, …: `<name>.<region>.amazonaws.com`.
+        // sts, dynamodb, lambda, logs, es, aoss, states, monitoring,
+        // apigateway, secretsmanager, ssm, kms, cloudformation, ec2, sns,
+        // sqs, …: `<name>.<region>.amazonaws.com`.
         other => (
             format!("https://{other}.{region}.amazonaws.com"),
             region.into(),
@@ -114,8 +205,32 @@ pub struct Touched {
     pub deleted: bool,
 }
 
-/// The resources a ledger leaves in place, in the order they were first
-/// created: the last successful call on each (by its real name) created it,
+impl Touched {
+    /// How a leftover is named: by its real name, what to delete by hand (the
+    /// student's name may be the author's own, unprefixed, resource), with
+    /// the lab's name after it when they differ:
+    /// `s3 bucket lc-3fa9c1-kb-lab-documents (`kb-lab-documents` in the lab)`.
+    pub fn leftover(&self) -> String {
+        leftover_name(&self.real, &self.resource)
+    }
+}
+
+/// `real`, and `(`lab` in the lab)` after it when the lab names it otherwise:
+/// the `lab` part is its name alone (what follows the kind's words).
+pub fn leftover_name(real: &str, lab: &str) -> String {
+    if real == lab {
+        return real.to_string();
+    }
+    let (r, l): (Vec<&str>, Vec<&str>) = (real.split(' ').collect(), lab.split(' ').collect());
+    let common = r.iter().zip(&l).take_while(|(a, b)| a == b).count();
+    format!(
+        "{real} (`{}` in the lab)",
+        l[common..].join(" ").replace('`', "")
+    )
+}
+
+/// The resources a ledger leaves in place (named by [`Touched::leftover`]),
+/// in the order they were first created: the last successful call on each (by its real name) created it,
 /// and it is not an object of a bucket deleted after it was written.
 pub fn outstanding(ledger: &[Touched]) -> Vec<String> {
     // One resource named two ways: IAM creates a policy by name and deletes
@@ -154,7 +269,7 @@ pub fn outstanding(ledger: &[Touched]) -> Vec<String> {
     };
     last.into_iter()
         .filter(|(t, at)| t.created && !t.deleted && !bucket_gone_after(&t.real, *at))
-        .map(|(t, _)| t.resource.clone())
+        .map(|(t, _)| t.leftover())
         .collect()
 }
 
@@ -171,10 +286,25 @@ pub struct Call<'a> {
     pub body: &'a [u8],
 }
 
+/// The `Put…` operations that create a resource (deleted by the matching
+/// `Delete…`); every other `Put…` writes into one (DynamoDB `PutItem`, logs
+/// `PutLogEvents`, Kinesis `PutRecord`, EventBridge `PutEvents`, …). S3's
+/// `PUT`s are told apart by [`s3_ledger`].
+const PUT_CREATES: [&str; 5] = [
+    "PutRolePolicy",
+    "PutUserPolicy",
+    "PutGroupPolicy",
+    "PutParameter",
+    "PutRule",
+];
+
 /// `CreateRole` → (`Create`, `role`); `PutRolePolicy` → (`Put`, `role policy`).
 fn verb_noun(op: &str) -> Option<(&'static str, String)> {
     const VERBS: [&str; 5] = ["Create", "Put", "Attach", "Delete", "Detach"];
     let verb = VERBS.into_iter().find(|v| op.starts_with(v))?;
+    if verb == "Put" && !PUT_CREATES.contains(&op) {
+        return None;
+    }
     let mut noun = String::new();
     for c in op[verb.len()..].chars() {
         if c.is_ascii_uppercase() && !noun.is_empty() {
@@ -274,9 +404,23 @@ pub fn ledger(call: &Call<'_>, names: &NameMap) -> Vec<Touched> {
     Vec::new()
 }
 
-/// S3 query parameters that do not make a request a sub-resource one.
-fn plain_param(name: &str) -> bool {
-    matches!(name, "x-id" | "uploadId" | "versionId")
+/// S3 query parameters that do not make a request a sub-resource one (an
+/// object's data or the bucket itself): the SDK's operation hint, a part
+/// upload's, a version, a presigned URL's signature (SigV4 `X-Amz-*`, SigV2
+/// `AWSAccessKeyId`, `Signature`, `Expires`) and headers it carries
+/// (`x-amz-acl`), and GetObject's `response-*` overrides.
+pub fn plain_s3_param(name: &str) -> bool {
+    matches!(
+        name,
+        "x-id"
+            | "uploadId"
+            | "partNumber"
+            | "versionId"
+            | "AWSAccessKeyId"
+            | "Signature"
+            | "Expires"
+    ) || name.to_ascii_lowercase().starts_with("x-amz-")
+        || name.starts_with("response-")
 }
 
 fn s3_ledger(call: &Call<'_>, names: &NameMap) -> Vec<Touched> {
@@ -291,7 +435,7 @@ fn s3_ledger(call: &Call<'_>, names: &NameMap) -> Vec<Touched> {
     let params: Vec<(String, String)> = form_urlencoded::parse(call.query.as_bytes())
         .into_owned()
         .collect();
-    let sub = params.iter().any(|(k, _)| !plain_param(k));
+    let sub = params.iter().any(|(k, _)| !plain_s3_param(k));
     let has = |name: &str| params.iter().any(|(k, _)| k == name);
     let entry = |verb, what: String| touched(call, names, verb, what);
     match (call.method, key) {
@@ -353,12 +497,12 @@ mod tests {
         assert_eq!(
             outstanding(&ledger),
             [
-                "s3 bucket docs",
-                "s3 object docs/b.md",
-                "iam role Role",
-                "iam RolePolicy Role Inline",
-                "s3 bucket kept",
-                "s3 object kept/c.md",
+                "s3 bucket lc-1-docs (`docs` in the lab)",
+                "s3 object lc-1-docs/b.md (`docs/b.md` in the lab)",
+                "iam role lc-1-Role (`Role` in the lab)",
+                "iam RolePolicy lc-1-Role Inline (`Role Inline` in the lab)",
+                "s3 bucket lc-1-kept (`kept` in the lab)",
+                "s3 object lc-1-kept/c.md (`kept/c.md` in the lab)",
             ]
         );
         let mut gone = ledger.to_vec();
@@ -367,9 +511,106 @@ mod tests {
         gone.push(t("iam role lc-1-Role", false));
         assert_eq!(
             outstanding(&gone),
-            ["s3 bucket kept", "s3 object kept/c.md"],
+            [
+                "s3 bucket lc-1-kept (`kept` in the lab)",
+                "s3 object lc-1-kept/c.md (`kept/c.md` in the lab)"
+            ],
             "a deleted bucket takes its objects; a policy deleted by ARN is gone"
         );
+    }
+
+    #[test]
+    fn leftovers_are_named_as_in_the_account_then_as_in_the_lab() {
+        assert_eq!(
+            leftover_name("S3 bucket `lc-1-docs`", "S3 bucket `docs`"),
+            "S3 bucket `lc-1-docs` (`docs` in the lab)"
+        );
+        assert_eq!(
+            leftover_name("s3 bucket mine", "s3 bucket mine"),
+            "s3 bucket mine"
+        );
+    }
+
+    #[test]
+    fn only_service_and_region_shaped_scopes_pass_and_only_aws_hosts() {
+        let scope = |service: &str, region: &str| Scope {
+            service: service.into(),
+            region: region.into(),
+        };
+        for (service, region) in [
+            ("s3", "us-east-1"),
+            ("cognito-idp", "eu-west-3"),
+            ("iam", "us-gov-west-1"),
+            ("s3", ""),
+            ("es", "ap-southeast-2"),
+        ] {
+            assert_eq!(
+                check_scope(&scope(service, region)),
+                Ok(()),
+                "{service} {region}"
+            );
+        }
+        for (service, region) in [
+            ("s3", "evil.example#"),
+            ("s3#", "us-east-1"),
+            ("evil.example/", "us-east-1"),
+            ("", "us-east-1"),
+            ("S3", "us-east-1"),
+            ("s3", "us-east"),
+            ("s3", "useast-1"),
+            ("s3", "us--1"),
+            ("s3", "us-east-1a"),
+            (&"a".repeat(65), "us-east-1"),
+        ] {
+            assert!(
+                check_scope(&scope(service, region)).is_err(),
+                "{service} {region}"
+            );
+        }
+        assert!(aws_host("https://s3.us-east-1.amazonaws.com/b?x=1"));
+        assert!(!aws_host("https://s3.evil.example/.amazonaws.com/b"));
+        assert!(!aws_host("https://amazonaws.com.evil.example/"));
+        assert!(!aws_host("http://s3.us-east-1.amazonaws.com/"));
+    }
+
+    #[test]
+    fn credential_minting_operations_are_named_and_refused() {
+        assert_eq!(
+            operations(None, "", b"Action=AssumeRole&Version=2011-06-15"),
+            ["AssumeRole"]
+        );
+        assert_eq!(
+            operations(None, "Action=GetCallerIdentity", b"Action=GetSessionToken"),
+            ["GetSessionToken", "GetCallerIdentity"]
+        );
+        assert_eq!(
+            operations(Some("secretsmanager.GetSecretValue"), "", b"{}"),
+            ["GetSecretValue"]
+        );
+        assert!(operations(None, "list-type=2", b"").is_empty());
+        for (service, name) in [
+            ("sts", "AssumeRole"),
+            ("sts", "AssumeRoleWithWebIdentity"),
+            ("sts", "AssumeRoleWithSAML"),
+            ("sts", "GetSessionToken"),
+            ("sts", "GetFederationToken"),
+            ("iam", "CreateAccessKey"),
+            ("iam", "CreateLoginProfile"),
+            ("iam", "UpdateLoginProfile"),
+            ("iam", "CreateServiceSpecificCredential"),
+            ("iam", "ResetServiceSpecificCredential"),
+            ("secretsmanager", "GetSecretValue"),
+        ] {
+            assert!(mints_credentials(service, name), "{service} {name}");
+        }
+        for (service, name) in [
+            ("sts", "GetCallerIdentity"),
+            ("iam", "CreateRole"),
+            ("secretsmanager", "CreateSecret"),
+            ("s3", "AssumeRole"),
+        ] {
+            assert!(!mints_credentials(service, name), "{service} {name}");
+        }
     }
 
     #[test]
@@ -413,6 +654,26 @@ mod tests {
             endpoint("dynamodb", "us-west-2").0,
             "https://dynamodb.us-west-2.amazonaws.com"
         );
+        assert_eq!(
+            endpoint("route53", "eu-west-1"),
+            ("https://route53.amazonaws.com".into(), "us-east-1".into())
+        );
+        for (service, host) in [
+            ("apigateway", "apigateway.eu-west-1"),
+            ("states", "states.eu-west-1"),
+            ("ses", "email.eu-west-1"),
+            ("sagemaker", "api.sagemaker.eu-west-1"),
+            ("ecr", "api.ecr.eu-west-1"),
+            ("aoss", "aoss.eu-west-1"),
+            ("es", "es.eu-west-1"),
+            ("monitoring", "monitoring.eu-west-1"),
+        ] {
+            assert_eq!(
+                endpoint(service, "eu-west-1"),
+                (format!("https://{host}.amazonaws.com"), "eu-west-1".into()),
+                "{service}"
+            );
+        }
         assert!(is_bedrock("bedrock") && !is_bedrock("s3"));
     }
 
@@ -499,6 +760,26 @@ mod tests {
         let mut ddb = call("dynamodb", "POST", "/", "", br#"{"TableName":"chat"}"#);
         ddb.target = Some("DynamoDB_20120810.DeleteTable");
         assert_eq!(one(ddb).0, "dynamodb table chat");
+        // Writing into a resource is no creation.
+        for (service, target) in [
+            ("dynamodb", "DynamoDB_20120810.PutItem"),
+            ("logs", "Logs_20140328.PutLogEvents"),
+            ("kinesis", "Kinesis_20131202.PutRecord"),
+            ("events", "AWSEvents.PutEvents"),
+        ] {
+            let mut put = call(
+                service,
+                "POST",
+                "/",
+                "",
+                br#"{"TableName":"chat","Item":{}}"#,
+            );
+            put.target = Some(target);
+            assert!(ledger(&put, &m).is_empty(), "{target}");
+        }
+        let mut rule = call("events", "POST", "/", "", br#"{"Name":"nightly"}"#);
+        rule.target = Some("AWSEvents.PutRule");
+        assert_eq!(one(rule).0, "events rule nightly");
         let del =
             b"<Delete><Object><Key>a.md</Key></Object><Object><Key>b.md</Key></Object></Delete>";
         assert_eq!(
