@@ -195,12 +195,32 @@ pub fn signed_request_for(
     region: &str,
 ) -> Result<http::Request<Full<Bytes>>, SignError> {
     let url = upstream.url_for(target.service, target.path_and_query);
-    let method = target.method;
-    let mut req = http::Request::builder().method(method).uri(&url);
+    sign_request(
+        target.method,
+        &url,
+        headers.iter().filter(|(name, _)| forwarded(name.as_str())),
+        body,
+        (target.service.signing_name(), region),
+        creds,
+        SigningSettings::default(),
+    )
+}
+
+/// `method url` with `headers` and `body`, SigV4-signed with `creds` for
+/// `(signing name, region)` under `settings`: the Bedrock proxy and the
+/// setup pass-through build every forwarded request with it.
+pub(crate) fn sign_request<'h>(
+    method: &str,
+    url: &str,
+    headers: impl IntoIterator<Item = (&'h http::HeaderName, &'h http::HeaderValue)>,
+    body: Bytes,
+    (service, region): (&str, &str),
+    creds: &Credentials,
+    settings: SigningSettings,
+) -> Result<http::Request<Full<Bytes>>, SignError> {
+    let mut req = http::Request::builder().method(method).uri(url);
     for (name, value) in headers {
-        if forwarded(name.as_str()) {
-            req = req.header(name, value);
-        }
+        req = req.header(name, value);
     }
     let mut req = req.body(Full::new(body.clone()))?;
     let pairs: Vec<(&str, &str)> = req
@@ -208,19 +228,15 @@ pub fn signed_request_for(
         .iter()
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
         .collect();
-    let signable = SignableRequest::new(
-        method,
-        url.as_str(),
-        pairs.into_iter(),
-        SignableBody::Bytes(&body),
-    )?;
+    let signable =
+        SignableRequest::new(method, url, pairs.into_iter(), SignableBody::Bytes(&body))?;
     let identity = creds.clone().into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
-        .name(target.service.signing_name())
+        .name(service)
         .time(SystemTime::now())
-        .settings(SigningSettings::default())
+        .settings(settings)
         .build()?
         .into();
     let (instructions, _signature) = sign(signable, &params)?.into_parts();

@@ -19,14 +19,11 @@ mod names;
 mod route;
 
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode, sign,
+    PayloadChecksumKind, PercentEncodingMode, SigningSettings, UriPathNormalizationMode,
 };
-use aws_sigv4::sign::v4;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -144,6 +141,16 @@ impl SetupProxy {
 
 /// An error answer in the service's protocol family, so the client prints
 /// `An error occurred (Code) …: message`.
+/// A 403 in the service's shape: what labcheck will not forward.
+fn deny(service: &str, json: bool, message: &str) -> Response {
+    let code = if json {
+        "AccessDeniedException"
+    } else {
+        "AccessDenied"
+    };
+    refuse(StatusCode::FORBIDDEN, service, json, code, message)
+}
+
 fn refuse(status: StatusCode, service: &str, json: bool, code: &str, message: &str) -> Response {
     let esc = |s: &str| {
         s.replace('&', "&amp;")
@@ -334,15 +341,9 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
         );
     }
     if !st.settings.services.iter().any(|s| s == service) {
-        return refuse(
-            StatusCode::FORBIDDEN,
+        return deny(
             service,
             json,
-            if json {
-                "AccessDeniedException"
-            } else {
-                "AccessDenied"
-            },
             &format!(
                 "labcheck setup pass-through: the lab does not list the service signing as `{service}`: add it to `[lab] services` (its boto3 client name) to call it in record and live modes"
             ),
@@ -386,15 +387,9 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
         .iter()
         .find(|op| route::mints_credentials(service, op))
     {
-        return refuse(
-            StatusCode::FORBIDDEN,
+        return deny(
             service,
             json,
-            if json {
-                "AccessDeniedException"
-            } else {
-                "AccessDenied"
-            },
             &format!(
                 "labcheck setup pass-through: labcheck does not forward {service} {op} in record and live modes (it would mint or expose credentials signed by the lab author's own)"
             ),
@@ -674,37 +669,21 @@ fn signed(
     region: &str,
     creds: &Credentials,
 ) -> Result<http::Request<Full<Bytes>>, upstream::SignError> {
-    let mut req = http::Request::builder().method(method).uri(url);
-    for (k, v) in headers {
-        req = req.header(k, v);
-    }
-    let body = Bytes::from(body);
-    let mut req = req.body(Full::new(body.clone()))?;
-    let pairs: Vec<(&str, &str)> = req
-        .headers()
-        .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
-        .collect();
-    let signable =
-        SignableRequest::new(method, url, pairs.into_iter(), SignableBody::Bytes(&body))?;
     let mut settings = SigningSettings::default();
     if service == "s3" {
         settings.percent_encoding_mode = PercentEncodingMode::Single;
         settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
     }
-    let identity = creds.clone().into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(service)
-        .time(SystemTime::now())
-        .settings(settings)
-        .build()?
-        .into();
-    let (instructions, _signature) = sign(signable, &params)?.into_parts();
-    instructions.apply_to_request_http1x(&mut req);
-    Ok(req)
+    upstream::sign_request(
+        method,
+        url,
+        headers.iter().map(|(k, v)| (k, v)),
+        Bytes::from(body),
+        (service, region),
+        creds,
+        settings,
+    )
 }
 
 #[cfg(test)]
