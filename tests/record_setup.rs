@@ -15,7 +15,7 @@ use std::process::{Command, Output};
 use labcheck::clients::StderrProgress;
 use labcheck::ids::ClientId;
 use labcheck::record::verify_setup::SetupUpstream;
-use labcheck::record::{Credentials, NameMap, SetupProxy, SetupProxySettings, Touched};
+use labcheck::record::{CallBudget, Credentials, NameMap, SetupProxy, SetupProxySettings, Touched};
 use labcheck::setup::http::{Call, Response, send};
 use labcheck::setup::{ACCOUNT_ID, MotoServer};
 use labcheck::steps::env::{DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY};
@@ -44,6 +44,10 @@ struct Rig {
 }
 
 fn rig(signing: Credentials) -> Rig {
+    rig_with_budget(signing, 1000)
+}
+
+fn rig_with_budget(signing: Credentials, calls: u64) -> Rig {
     let install = common::clients()
         .ensure_moto(&StderrProgress)
         .expect("moto provisioned");
@@ -57,6 +61,7 @@ fn rig(signing: Credentials) -> Rig {
         services: ["s3", "iam", "sts", "dynamodb", "secretsmanager"]
             .map(String::from)
             .to_vec(),
+        calls: std::sync::Arc::new(CallBudget::new(calls)),
     })
     .expect("pass-through");
     Rig {
@@ -577,6 +582,62 @@ fn services_the_lab_does_not_list_and_credential_minting_calls_are_refused() {
         "only the allowed call went up"
     );
     assert!(rig.upstream.rejected().is_empty());
+}
+
+#[test]
+fn the_steps_setup_calls_stop_at_the_runs_budget_and_labcheck_own_calls_do_not_count() {
+    let rig = rig_with_budget(author(), 2);
+    // labcheck's own calls (seed, state, cleanup) are not metered.
+    for _ in 0..3 {
+        assert!(moto_list_buckets_through(&rig.proxy).ok());
+    }
+    rig.proxy.meter(true);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = r#"
+import boto3, botocore
+s3 = boto3.client("s3")
+for i in range(3):
+    try:
+        s3.list_buckets()
+        print(i, "ok")
+    except botocore.exceptions.ClientError as e:
+        print(i, e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Message"])
+"#;
+    let out = client(ClientId::Boto3, &["-c", script], &rig.proxy, dir.path());
+    let (stdout, stderr) = text(&out);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.get(..2),
+        Some(&["0 ok", "1 ok"][..]),
+        "{stdout}\n{stderr}"
+    );
+    let third = lines.get(2).copied().unwrap_or_default();
+    assert!(
+        third.starts_with("2 403") && third.contains("LABCHECK_MAX_SETUP_CALLS=2"),
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(
+        rig.upstream.verified().len(),
+        5,
+        "three of labcheck's calls and two of the step's went up"
+    );
+    rig.proxy.meter(false);
+    assert!(
+        moto_list_buckets_through(&rig.proxy).ok(),
+        "the cleanup still goes through"
+    );
+}
+
+/// ListBuckets through the pass-through as labcheck's own calls send it.
+fn moto_list_buckets_through(proxy: &SetupProxy) -> Response {
+    let call = Call {
+        service: "s3",
+        method: "GET",
+        path: "/",
+        headers: &[],
+        body: &[],
+    };
+    send(proxy.addr(), "us-east-1", &call).expect("answer")
 }
 
 /// A raw request: the answer's status line, headers and body.

@@ -1,8 +1,62 @@
-//! The token budget of a live run (`LABCHECK_MAX_TOKENS`): tokens spent per
-//! lab, and the check that refuses a request once it would exceed the budget.
+//! The budgets of a run against real AWS: tokens (`LABCHECK_MAX_TOKENS`),
+//! spent per lab, with the check that refuses a request once it would exceed
+//! the budget; and setup-service calls (`LABCHECK_MAX_SETUP_CALLS`), counted
+//! for the whole run, which stop a lab that creates resources in a loop.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Default setup-call budget of a record or live run.
+pub const DEFAULT_MAX_SETUP_CALLS: u64 = 500;
+
+/// Setup-service calls the steps of a run may make through the
+/// pass-through (labcheck's own seed, state and cleanup calls are free: a
+/// cleanup must never be refused).
+#[derive(Debug)]
+pub struct CallBudget {
+    max: u64,
+    used: AtomicU64,
+}
+
+/// A setup call refused because the run's call budget is spent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "labcheck: setup-call budget exhausted: {max} calls of LABCHECK_MAX_SETUP_CALLS={max} made in this run (hint: raise LABCHECK_MAX_SETUP_CALLS if the lab really makes more)"
+)]
+pub struct CallBudgetExhausted {
+    pub max: u64,
+}
+
+impl CallBudget {
+    pub fn new(max: u64) -> CallBudget {
+        CallBudget {
+            max,
+            used: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes one call, or refuses once `max` were taken.
+    pub fn take(&self) -> Result<(), CallBudgetExhausted> {
+        let took = self
+            .used
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < self.max).then_some(n + 1)
+            });
+        took.map(|_| ())
+            .map_err(|_| CallBudgetExhausted { max: self.max })
+    }
+
+    /// The most calls allowed.
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
+    /// Calls taken so far.
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::SeqCst)
+    }
+}
 
 use serde_json::Value;
 
@@ -139,6 +193,23 @@ pub fn usage_in(value: &Value) -> Option<Tokens> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_call_budget_refuses_the_call_after_the_last_one_across_threads() {
+        let budget = std::sync::Arc::new(CallBudget::new(40));
+        let refused: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    let b = std::sync::Arc::clone(&budget);
+                    s.spawn(move || (0..20).filter(|_| b.take().is_err()).count())
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("thread")).sum()
+        });
+        assert_eq!(refused, 40, "80 tried, 40 allowed");
+        assert_eq!(budget.used(), 40);
+        assert_eq!(budget.take(), Err(CallBudgetExhausted { max: 40 }));
+    }
     use serde_json::json;
 
     #[test]

@@ -38,6 +38,7 @@ use std::sync::Arc;
 pub use aws_credential_types::Credentials;
 pub use budget::Budget;
 pub use budget::BudgetExhausted;
+pub use budget::{CallBudget, CallBudgetExhausted, DEFAULT_MAX_SETUP_CALLS};
 pub use capture::{CaptureError, decode_event_stream};
 pub use passthrough::{NameMap, SetupProxy, SetupProxySettings, Touched};
 pub use proxy::{ProxyTarget, RecordingProxy, fallback_scrubber};
@@ -149,6 +150,8 @@ pub struct ProxySettings {
     pub credentials: CredentialSource,
     /// Token budget shared by every trial of the run (`LABCHECK_MAX_TOKENS`).
     pub budget: Arc<Budget>,
+    /// Setup-service calls the run's steps may make (`LABCHECK_MAX_SETUP_CALLS`).
+    pub setup_calls: Arc<CallBudget>,
     /// Print a line per recorded interaction on stderr.
     pub progress: bool,
     /// `AWS_BEARER_TOKEN_BEDROCK`: the Bedrock API key the OpenAI-compatible
@@ -164,6 +167,7 @@ impl Default for ProxySettings {
             record_mode: RecordMode::Once,
             credentials: CredentialSource::DefaultChain,
             budget: Arc::new(Budget::new(DEFAULT_MAX_TOKENS)),
+            setup_calls: Arc::new(CallBudget::new(DEFAULT_MAX_SETUP_CALLS)),
             progress: true,
             bearer_token: None,
         }

@@ -174,6 +174,7 @@ fn start_setup_proxy(
                     .map(|r| crate::spec::services::signing_name(r.service()).to_string()),
             )
             .collect(),
+        calls: std::sync::Arc::clone(&config.proxy.setup_calls),
     })?;
     console::note(&format!(
         "{}: setup services through the pass-through at {} (names prefixed `{}-`)",
@@ -366,7 +367,17 @@ fn run_with_setup(
         services: setup.proxy.as_ref().map(SetupProxy::url),
         sandbox: config.sandbox,
     };
-    let output = steps::run(&invocation).map_err(|source| TrialError::Step {
+    // The step's own setup calls spend the run's call budget; labcheck's
+    // seed, state checks and cleanup do not.
+    let meter = |on: bool| {
+        if let Some(proxy) = &setup.proxy {
+            proxy.meter(on);
+        }
+    };
+    meter(true);
+    let output = steps::run(&invocation);
+    meter(false);
+    let output = output.map_err(|source| TrialError::Step {
         source: Box::new(source),
         ignored_links: skipped_links.clone(),
     })?;

@@ -12,7 +12,7 @@
 //! | `LABCHECK_MODE`, `LABCHECK_LIVE` | [`Settings::mode`] | `replay` (default), `record`, `live` (needs `LABCHECK_LIVE=1`) |
 //! | `LABCHECK_SPEED` | [`Settings::speed`] | replay speed factor, `0..=1000` ([`MAX_SPEED`]); `--speed` wins |
 //! | `LABCHECK_RUN_ID`, `NEXTEST_RUN_ID` | [`Settings::run_id`] | letters, digits, `.`, `_`, `-`; at most 128 |
-//! | `LABCHECK_UPSTREAM`, `LABCHECK_SETUP_UPSTREAM`, `LABCHECK_RECORD`, `LABCHECK_MAX_TOKENS` | [`Settings::proxy`] | token budget `0..=`[`MAX_TOKENS_LIMIT`] |
+//! | `LABCHECK_UPSTREAM`, `LABCHECK_SETUP_UPSTREAM`, `LABCHECK_RECORD`, `LABCHECK_MAX_TOKENS`, `LABCHECK_MAX_SETUP_CALLS` | [`Settings::proxy`] | token budget `0..=`[`MAX_TOKENS_LIMIT`], setup calls `0..=`[`MAX_SETUP_CALLS_LIMIT`] |
 //! | `AWS_BEARER_TOKEN_BEDROCK` | [`Settings::proxy`] | the Bedrock API key the OpenAI-compatible API is recorded with; never shown ([`Vars`]' `Debug` redacts it) |
 //! | `LABCHECK_CLIENTS_DIR`, `XDG_CACHE_HOME`, `HOME`, `LABCHECK_PYTHON`, `PATH` | [`Settings::clients`] | see [`clients_dir`] |
 //! | `LABCHECK_NETGUARD` | [`Settings::netguard`] | `auto` (default) or `proxy` |
@@ -30,15 +30,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use parse::{
-    HEADER_TIMEOUT_SECS, MAX_CONNECTIONS_LIMIT, MAX_SPEED, MAX_TOKENS_LIMIT, ValueError,
-    clients_dir, fresh_run_id, parse_header_timeout, parse_max_connections, parse_max_tokens,
-    parse_netguard, parse_percent, parse_run_id, parse_sandbox, parse_speed,
+    HEADER_TIMEOUT_SECS, MAX_CONNECTIONS_LIMIT, MAX_SETUP_CALLS_LIMIT, MAX_SPEED, MAX_TOKENS_LIMIT,
+    ValueError, clients_dir, fresh_run_id, parse_header_timeout, parse_max_connections,
+    parse_max_setup_calls, parse_max_tokens, parse_netguard, parse_percent, parse_run_id,
+    parse_sandbox, parse_speed,
 };
 
 use crate::clients::Clients;
 use crate::mode::{Mode, ModeError};
 use crate::netguard::Policy;
-use crate::record::{BearerToken, Budget, DEFAULT_MAX_TOKENS, ProxySettings, RecordMode};
+use crate::record::{
+    BearerToken, Budget, CallBudget, DEFAULT_MAX_SETUP_CALLS, DEFAULT_MAX_TOKENS, ProxySettings,
+    RecordMode,
+};
 
 /// Every variable [`Vars::capture`] reads.
 pub const VARS: &[&str] = &[
@@ -51,6 +55,7 @@ pub const VARS: &[&str] = &[
     "LABCHECK_SETUP_UPSTREAM",
     "LABCHECK_RECORD",
     "LABCHECK_MAX_TOKENS",
+    "LABCHECK_MAX_SETUP_CALLS",
     "LABCHECK_CLIENTS_DIR",
     "XDG_CACHE_HOME",
     "HOME",
@@ -291,11 +296,15 @@ pub fn proxy_settings(vars: &Vars) -> Result<ProxySettings, SettingsError> {
     let max_tokens = vars
         .parsed("LABCHECK_MAX_TOKENS", parse_max_tokens)?
         .unwrap_or(DEFAULT_MAX_TOKENS);
+    let max_setup_calls = vars
+        .parsed("LABCHECK_MAX_SETUP_CALLS", parse_max_setup_calls)?
+        .unwrap_or(DEFAULT_MAX_SETUP_CALLS);
     Ok(ProxySettings {
         upstream: vars.text("LABCHECK_UPSTREAM")?.map(str::to_string),
         setup_upstream: vars.text("LABCHECK_SETUP_UPSTREAM")?.map(str::to_string),
         record_mode,
         budget: Arc::new(Budget::new(max_tokens)),
+        setup_calls: Arc::new(CallBudget::new(max_setup_calls)),
         bearer_token: vars
             .os("AWS_BEARER_TOKEN_BEDROCK")
             .and_then(|v| BearerToken::new(&v.to_string_lossy())),

@@ -14,6 +14,8 @@ pub const MAX_SPEED: f64 = 1000.0;
 /// Largest live token budget (`LABCHECK_MAX_TOKENS`): a billion tokens, far
 /// beyond any course run, so sums of spent tokens cannot overflow.
 pub const MAX_TOKENS_LIMIT: u64 = 1_000_000_000;
+/// The largest `LABCHECK_MAX_SETUP_CALLS`.
+pub const MAX_SETUP_CALLS_LIMIT: u64 = 1_000_000;
 
 /// Bounds of `labcheck serve --header-timeout`, in seconds: below 0.1 s a
 /// loaded machine would cut off honest clients; above 10 minutes a slow
@@ -114,6 +116,23 @@ pub fn parse_max_tokens(value: &str) -> Result<u64, ValueError> {
     if n > MAX_TOKENS_LIMIT {
         return Err(ValueError::new(
             format!("more than {MAX_TOKENS_LIMIT} tokens"),
+            hint,
+        ));
+    }
+    Ok(n)
+}
+
+/// `LABCHECK_MAX_SETUP_CALLS`: a whole number of calls up to
+/// [`MAX_SETUP_CALLS_LIMIT`].
+pub fn parse_max_setup_calls(value: &str) -> Result<u64, ValueError> {
+    let hint = format!("a whole number of calls up to {MAX_SETUP_CALLS_LIMIT}, e.g. `500`");
+    let n: u64 = value
+        .trim()
+        .parse()
+        .map_err(|_| ValueError::new("not a whole number", hint.clone()))?;
+    if n > MAX_SETUP_CALLS_LIMIT {
+        return Err(ValueError::new(
+            format!("more than {MAX_SETUP_CALLS_LIMIT} calls"),
             hint,
         ));
     }

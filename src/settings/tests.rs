@@ -35,6 +35,7 @@ fn every_variable_is_taken() {
         ("LABCHECK_SETUP_UPSTREAM", "http://127.0.0.1:10"),
         ("LABCHECK_RECORD", "all"),
         ("LABCHECK_MAX_TOKENS", "500"),
+        ("LABCHECK_MAX_SETUP_CALLS", "7"),
         ("LABCHECK_CLIENTS_DIR", "/c"),
         ("LABCHECK_NETGUARD", "proxy"),
         ("CARGO_TARGET_DIR", "/t"),
@@ -51,6 +52,7 @@ fn every_variable_is_taken() {
     );
     assert_eq!(s.proxy.record_mode, RecordMode::All);
     assert_eq!(s.proxy.budget.max(), 500);
+    assert_eq!(s.proxy.setup_calls.max(), 7);
     assert_eq!(s.clients.root().expect("root"), PathBuf::from("/c"));
     assert_eq!(s.netguard, Policy::ProxyOnly);
     assert_eq!(s.target_dir, Some(PathBuf::from("/t")));

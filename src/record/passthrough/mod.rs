@@ -61,6 +61,9 @@ pub struct SetupProxySettings {
     /// The signing names the lab may call (its `[lab] services` through
     /// [`crate::spec::services::signing_name`]); any other is refused.
     pub services: Vec<String>,
+    /// The run's setup-call budget, spent by the step's calls only
+    /// ([`SetupProxy::meter`]).
+    pub calls: Arc<crate::record::CallBudget>,
 }
 
 struct Shared {
@@ -69,6 +72,8 @@ struct Shared {
     upstream: Option<Upstream>,
     client: HttpClient,
     ledger: Mutex<Vec<Touched>>,
+    /// Whether forwarded calls spend the budget (the step's, not labcheck's).
+    metered: std::sync::atomic::AtomicBool,
 }
 
 /// A running setup pass-through on `127.0.0.1:0`; dropping it stops it.
@@ -96,6 +101,7 @@ impl SetupProxy {
                 upstream,
                 client: upstream::client()?,
                 ledger: Mutex::new(Vec::new()),
+                metered: std::sync::atomic::AtomicBool::new(false),
             });
             Ok::<_, RecordError>((crate::http::app(handle, Arc::clone(&shared)), shared))
         })?;
@@ -127,6 +133,15 @@ impl SetupProxy {
     /// differ, as [`SetupProxy::outstanding`] names them.
     pub fn real_name(&self, lab_name: &str) -> String {
         route::leftover_name(&self.shared.settings.names.to_real(lab_name), lab_name)
+    }
+
+    /// Whether the calls from now on spend the run's setup-call budget: on
+    /// while the step runs; off for labcheck's own seed, state checks and
+    /// cleanup, which must never be refused.
+    pub fn meter(&self, on: bool) {
+        self.shared
+            .metered
+            .store(on, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Resources created or deleted by successful calls so far, in order.
@@ -393,6 +408,15 @@ async fn handle(State(st): State<Arc<Shared>>, req: BedrockRequest) -> Response 
             &format!(
                 "labcheck setup pass-through: labcheck does not forward {service} {op} in record and live modes (it would mint or expose credentials signed by the lab author's own)"
             ),
+        );
+    }
+    if st.metered.load(std::sync::atomic::Ordering::SeqCst)
+        && let Err(spent) = st.settings.calls.take()
+    {
+        return deny(
+            service,
+            json,
+            &format!("labcheck setup pass-through: {spent}"),
         );
     }
     let real_path = names.to_real(&path);
