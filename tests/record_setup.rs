@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use labcheck::cassette::scrub::ACCESS_KEY;
 use labcheck::clients::StderrProgress;
 use labcheck::ids::ClientId;
 use labcheck::record::verify_setup::SetupUpstream;
@@ -702,7 +703,7 @@ fn the_authors_key_id_in_an_upstream_error_never_reaches_the_client() {
     assert!(
         answer
             .body
-            .contains("<AWSAccessKeyId>AKIAXXXXXXXXXXXXXXXX</AWSAccessKeyId>"),
+            .contains(&format!("<AWSAccessKeyId>{ACCESS_KEY}</AWSAccessKeyId>")),
         "{}",
         answer.body
     );
