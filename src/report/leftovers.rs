@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::outcome::{ResultsDir, ResultsError};
+use super::outcome::{ResultsDir, ResultsError, read_json_dir, write_json};
 
 /// The results subdirectory holding leftover files.
 pub const LEFTOVERS_DIR: &str = "leftovers";
@@ -42,49 +42,15 @@ impl ResultsDir {
             return Ok(None);
         }
         let dir = self.dir.join(LEFTOVERS_DIR);
-        let err = |source| ResultsError::Write {
-            path: dir.clone(),
-            source,
-        };
-        std::fs::create_dir_all(&dir).map_err(err)?;
-        let path = dir.join(Self::file_name(name));
-        let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(err)?;
-        serde_json::to_writer_pretty(&mut tmp, leftovers).map_err(|e| err(e.into()))?;
-        tmp.persist(&path).map_err(|e| err(e.error))?;
+        let path = write_json(&dir, &Self::file_name(name), leftovers)?;
         Ok(Some(path))
     }
 
     /// Every leftover of this run, sorted (lab, trial, resource); none when
     /// the run wrote no leftover file.
     pub fn read_leftovers(&self) -> Result<Vec<Leftover>, ResultsError> {
-        let dir = self.dir.join(LEFTOVERS_DIR);
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(ResultsError::Read { path: dir, source }),
-        };
-        let mut all = Vec::new();
-        for entry in entries {
-            let path = entry
-                .map_err(|source| ResultsError::Read {
-                    path: dir.clone(),
-                    source,
-                })?
-                .path();
-            if path.extension().and_then(|e| e.to_str()) != Some("json") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).map_err(|source| ResultsError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            let some: Vec<Leftover> =
-                serde_json::from_str(&text).map_err(|source| ResultsError::Corrupt {
-                    path: path.clone(),
-                    source,
-                })?;
-            all.extend(some);
-        }
+        let files: Vec<Vec<Leftover>> = read_json_dir(&self.dir.join(LEFTOVERS_DIR), true)?;
+        let mut all: Vec<Leftover> = files.into_iter().flatten().collect();
         all.sort();
         all.dedup();
         Ok(all)

@@ -92,49 +92,77 @@ impl ResultsDir {
     /// Writes one outcome atomically (temp file + rename), so a reader never
     /// sees half a file even when trials of one run finish in parallel.
     pub fn write(&self, outcome: &Outcome) -> Result<PathBuf, ResultsError> {
-        let err = |source| ResultsError::Write {
-            path: self.dir.clone(),
-            source,
-        };
-        std::fs::create_dir_all(&self.dir).map_err(err)?;
-        let path = self.dir.join(Self::file_name(&outcome.trial));
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(err)?;
-        serde_json::to_writer_pretty(&mut tmp, outcome).map_err(|e| err(e.into()))?;
-        tmp.persist(&path).map_err(|e| err(e.error))?;
-        Ok(path)
+        write_json(&self.dir, &Self::file_name(&outcome.trial), outcome)
     }
 
     /// Reads every outcome of this run, sorted by trial name.
     pub fn read_all(&self) -> Result<Vec<Outcome>, ResultsError> {
-        let entries = std::fs::read_dir(&self.dir).map_err(|source| ResultsError::Read {
-            path: self.dir.clone(),
-            source,
-        })?;
-        let mut outcomes = Vec::new();
-        for entry in entries {
-            let path = entry
-                .map_err(|source| ResultsError::Read {
-                    path: self.dir.clone(),
-                    source,
-                })?
-                .path();
-            if path.extension().and_then(|e| e.to_str()) != Some("json") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).map_err(|source| ResultsError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            let outcome: Outcome =
-                serde_json::from_str(&text).map_err(|source| ResultsError::Corrupt {
-                    path: path.clone(),
-                    source,
-                })?;
-            outcomes.push(outcome);
-        }
+        let mut outcomes: Vec<Outcome> = read_json_dir(&self.dir, false)?;
         outcomes.sort_by(|a, b| a.trial.cmp(&b.trial));
         Ok(outcomes)
     }
+}
+
+/// Writes `value` as `dir/name` atomically (temp file + rename in `dir`),
+/// creating `dir`: a reader never sees half a file, even when trials of one
+/// run finish in parallel.
+pub(super) fn write_json<T: Serialize + ?Sized>(
+    dir: &Path,
+    name: &str,
+    value: &T,
+) -> Result<PathBuf, ResultsError> {
+    let err = |source| ResultsError::Write {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let path = dir.join(name);
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    serde_json::to_writer_pretty(&mut tmp, value).map_err(|e| err(e.into()))?;
+    tmp.persist(&path).map_err(|e| err(e.error))?;
+    Ok(path)
+}
+
+/// Every `*.json` file of `dir`, parsed, in directory order; a missing `dir`
+/// is an error, or no files at all when `missing_is_empty`.
+pub(super) fn read_json_dir<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    missing_is_empty: bool,
+) -> Result<Vec<T>, ResultsError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if missing_is_empty && e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Vec::new());
+        }
+        Err(source) => {
+            return Err(ResultsError::Read {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut all = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|source| ResultsError::Read {
+                path: dir.to_path_buf(),
+                source,
+            })?
+            .path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(|source| ResultsError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let value = serde_json::from_str(&text).map_err(|source| ResultsError::Corrupt {
+            path: path.clone(),
+            source,
+        })?;
+        all.push(value);
+    }
+    Ok(all)
 }
 
 #[cfg(test)]
