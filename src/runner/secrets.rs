@@ -115,6 +115,24 @@ mod tests {
     }
 
     #[test]
+    fn leftovers_are_scrubbed_in_name_and_reason() {
+        let s = Scrubber::new(&["plantedSecretValue"], &[]).expect("scrubber");
+        let left = Leftover {
+            lab: "lab".into(),
+            trial: "lab::s::boto3".into(),
+            resource: "IAM role `r` of arn:aws:iam::123456789012:role/r".into(),
+            reason: "DeleteRole: 409 DeleteConflict: plantedSecretValue".into(),
+        };
+        let out = scrub_leftovers(Some(&s), vec![left.clone()]);
+        assert_eq!(
+            out[0].resource,
+            "IAM role `r` of arn:aws:iam::000000000000:role/r"
+        );
+        assert_eq!(out[0].reason, "DeleteRole: 409 DeleteConflict: REDACTED");
+        assert_eq!(scrub_leftovers(None, vec![left.clone()]), [left]);
+    }
+
+    #[test]
     fn the_proxys_scrubber_is_used_when_there_is_one() {
         let lab = tempfile::tempdir().expect("lab");
         let proxy = Scrubber::new(&["denied"], &[]).expect("scrubber");

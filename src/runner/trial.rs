@@ -201,7 +201,6 @@ fn clean_up(def: &TrialDef, proxy: &SetupProxy, made: &[Resource]) -> Vec<Leftov
         &def.name,
         &report,
         &proxy.outstanding(),
-        None,
     )
 }
 

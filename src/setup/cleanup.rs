@@ -16,7 +16,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use regex::Regex;
 
 use super::http::{Call, Response, encode_key, endpoint_addr, form, send};
-use crate::cassette::scrub::Scrubber;
 use crate::report::Leftover;
 use crate::spec::lab::Resource;
 
@@ -153,25 +152,23 @@ pub fn cleanup(endpoint: &str, region: &str, resources: &[Resource]) -> CleanupR
 /// not delete, then every resource the pass-through saw created and not
 /// deleted (`still_there`, its ledger after the cleanup) that is not already
 /// among them — a ledger entry spelled like [`Resource`]'s `Display`
-/// (`S3 bucket `kb-lab-documents``) is listed once; scrubbed with the run's
-/// scrubber, like outcomes. The runner stores them with
-/// [`crate::report::ResultsDir::write_leftovers`].
+/// (`S3 bucket `kb-lab-documents``) is listed once. Unscrubbed: the runner
+/// scrubs them with the trial's scrubber, like outcomes, and stores them
+/// with [`crate::report::ResultsDir::write_leftovers`].
 pub fn leftovers(
     lab: &str,
     trial: &str,
     report: &CleanupReport,
     still_there: &[String],
-    scrubber: Option<&Scrubber>,
 ) -> Vec<Leftover> {
-    let clean = |t: &str| scrubber.map_or_else(|| t.to_string(), |s| s.text(t));
     let mut out: Vec<Leftover> = report
         .failed
         .iter()
         .map(|(resource, why)| Leftover {
             lab: lab.to_string(),
             trial: trial.to_string(),
-            resource: clean(resource),
-            reason: clean(&format!("the cleanup could not delete it: {why}")),
+            resource: resource.clone(),
+            reason: format!("the cleanup could not delete it: {why}"),
         })
         .collect();
     // The cleanup says "S3 bucket `x`", the pass-through's ledger "s3 bucket
@@ -191,7 +188,7 @@ pub fn leftovers(
         out.push(Leftover {
             lab: lab.to_string(),
             trial: trial.to_string(),
-            resource: clean(resource),
+            resource: resource.clone(),
             reason: "created by the run and still there after the cleanup: declare it in \
                      `[lab] resources` so the cleanup deletes it"
                 .to_string(),
@@ -630,7 +627,7 @@ mod tests {
     }
 
     #[test]
-    fn leftovers_are_failures_then_undeclared_creations_scrubbed() {
+    fn leftovers_are_failures_then_undeclared_creations_listed_once() {
         let report = CleanupReport {
             removed: vec!["S3 bucket `a`".into()],
             failed: vec![(
@@ -639,7 +636,6 @@ mod tests {
             )],
             absent: vec![],
         };
-        let scrubber = Scrubber::new(&["plantedSecretValue"], &[]).unwrap();
         let left = leftovers(
             "lab",
             "lab::s::boto3",
@@ -649,12 +645,10 @@ mod tests {
                 "iam role lc-000001-r (`r` in the lab)".into(),
                 "s3 bucket lc-000001-extra (`extra` in the lab)".into(),
             ],
-            Some(&scrubber),
         );
         assert_eq!(left.len(), 2, "{left:?}");
         assert_eq!(left[0].resource, "IAM role `lc-000001-r` (`r` in the lab)");
         assert!(left[0].reason.contains("DeleteConflict"), "{left:?}");
-        assert!(!left[0].reason.contains("plantedSecretValue"), "{left:?}");
         assert!(left[1].reason.contains("`[lab] resources`"), "{left:?}");
     }
 }
